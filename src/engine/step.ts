@@ -1,0 +1,71 @@
+/**
+ * The Step contract. A step is one unit of the workflow that can read the live state (`check`),
+ * make itself true (`apply`, idempotent), wait for an eventually consistent result (`settle`) and
+ * be undone (`undo`). The engine runs steps; it knows nothing about Azure. Steps know nothing
+ * about terminals: they report progress through the context.
+ *
+ * `W` is the workflow's own world (answers, the cloud adapter); the engine passes it through.
+ */
+
+/** What a step records for later steps, for `status`, and for the report. Plain JSON only. */
+export type Outputs = Record<string, unknown>;
+
+export type CheckResult =
+  /** The step's outcome already holds. `evidence` is what proves it, in a user's words
+   *  ("networkRuleBypassOptions = AzureServices", "run ca1 Succeeded"). */
+  | { status: 'done'; evidence: string; outputs?: Outputs }
+  /** Not yet: `change` says what `apply` would do ("set publicNetworkAccess to Disabled"). */
+  | { status: 'pending'; change: string; outputs?: Outputs }
+  /** Cannot proceed: `reason` is what is wrong, `hint` what to do; `code` keeps ARM's code. */
+  | { status: 'blocked'; reason: string; hint: string; code?: string; outputs?: Outputs };
+
+/** How long to re-check after `apply` until `check` reports done, with exponential backoff. */
+export interface SettleRule {
+  /** Give up after this long (ms) and fail the step with `waitingFor` in the message. */
+  timeoutMs: number;
+  /** First wait between checks (ms); doubles up to `maxDelayMs`. */
+  firstDelayMs: number;
+  maxDelayMs: number;
+  /** What we are waiting for, shown to the user: "the role to take effect". */
+  waitingFor: string;
+}
+
+export interface StepContext<W> {
+  readonly world: W;
+  /** Outputs recorded so far by every step, by step id (from the saved state and this run). */
+  readonly outputs: Readonly<Record<string, Outputs>>;
+  /** Record outputs now (persisted at once), e.g. a run id right after scheduling, so a crash
+   *  before `apply` returns does not lose it. */
+  record(outputs: Outputs): void;
+  /** What is happening now, shown as the step's subtitle ("run ca1: Running"). */
+  progress(text: string): void;
+  /** A line of detail: the tail of a task run's log, a warning. */
+  detail(line: string): void;
+  /** Aborted on Ctrl-C; long waits must listen to it. */
+  readonly signal: AbortSignal;
+  /** Sleeps `ms`, or rejects when `signal` aborts. */
+  sleep(ms: number): Promise<void>;
+}
+
+export interface Step<W> {
+  /** Stable id, part of the interface: `--from/--only/--until`, state.json, `--json` events. */
+  readonly id: string;
+  /** A sentence a user reads. */
+  readonly title: string;
+  /** Why the step exists: the article's reason and, where it applies, what changed in 2025. */
+  readonly why: string;
+  /** Where the same setting lives in the Azure portal. */
+  readonly portal?: string;
+  /** The equivalent Azure CLI command lines for the world's answers. */
+  az(world: W): string[];
+  /** Read-only: does the step's outcome already hold on the live cloud? */
+  check(ctx: StepContext<W>): Promise<CheckResult>;
+  /** Makes the outcome true. Idempotent: safe to repeat after a crash at any instant. */
+  apply(ctx: StepContext<W>): Promise<Outputs | void>;
+  /** Re-check after apply until done; without it, one check follows apply. */
+  readonly settle?: SettleRule;
+  /** Reverses the step (for `reset`). Idempotent. Steps with nothing to undo omit it. */
+  undo?(ctx: StepContext<W>): Promise<void>;
+  /** Whether apply can cut other clients off (asks for confirmation in a terminal). */
+  readonly risky?: string;
+}

@@ -1,0 +1,101 @@
+/**
+ * The simulated cloud's state: one plain JSON document. Resources are kept in the wire shape ARM
+ * returns (what a GET answers), keyed by their lower-cased ARM id, so a route handler reads and
+ * writes them without translation and `sim show` prints them as Azure would.
+ *
+ * The whole document is persisted after every change with an atomic write (temp file + rename), so
+ * another process — a resumed wizard, `sim show`, a restarted sim — sees the same cloud, and a sim
+ * killed mid-write leaves the old or the new file, never a torn one.
+ */
+
+export type Speed = 'instant' | 'realistic';
+
+/** Any ARM resource as returned on the wire. */
+export interface ArmResource {
+  id: string;
+  name: string;
+  type: string;
+  location?: string;
+  tags?: Record<string, string>;
+  properties: Record<string, any>;
+  [key: string]: any;
+}
+
+export interface Subscription {
+  subscriptionId: string;
+  displayName: string;
+  state: 'Enabled' | 'Disabled';
+}
+
+export interface ResourceGroup {
+  subscriptionId: string;
+  name: string;
+  location: string;
+  tags?: Record<string, string>;
+}
+
+/** A principal the sim's directory knows (task identities, the signed-in caller). */
+export interface Principal {
+  principalId: string;
+  kind: 'ServicePrincipal' | 'User';
+  displayName: string;
+  /** Sim ms timestamp when the directory (Graph) starts to know it; before it, role assignments
+   *  without `principalType` fail with PrincipalNotFound. */
+  visibleAt: number;
+}
+
+/** A run as the sim keeps it: the wire Run plus the plan that drives its progress and log. */
+export interface RunRecord {
+  resource: ArmResource;
+  /** ARM id of the task it ran (lower-cased key into `tasks`). */
+  taskKey: string;
+  /** Sim ms timestamp of scheduling. */
+  scheduledAt: number;
+  /** The log lines and the sim-time offset (ms after scheduling) at which each appears. */
+  log: { at: number; line: string }[];
+  /** Final status and when it is reached (ms after scheduling). */
+  outcome: { status: 'Succeeded' | 'Failed' | 'Canceled'; at: number; runErrorMessage?: string };
+  /** The secret the log link's signature is derived from (never printed). */
+  logKey: string;
+}
+
+/** A long-running operation the sim answers at an `Azure-AsyncOperation` or `Location` URL. */
+export interface Operation {
+  id: string;
+  /** Sim ms timestamp when it reaches its final status. */
+  doneAt: number;
+  status: 'Succeeded' | 'Failed' | 'Canceled';
+  error?: { code: string; message: string };
+  /** For Location-style operations: the body the final 200 carries. */
+  result?: unknown;
+  startTime: string;
+}
+
+export interface CloudState {
+  version: 1;
+  tenantId: string;
+  /** The signed-in caller (any bearer token is this principal). */
+  caller: { principalId: string; canWriteRoleAssignments: boolean };
+  speed: Speed;
+  /** How long after its creation a role assignment takes effect for runs (sim ms). */
+  roleDelayMs: number;
+  subscriptions: Subscription[];
+  /** Key: `${subscriptionId}/${rg}` lower-cased. */
+  resourceGroups: Record<string, ResourceGroup>;
+  /** Key: lower-cased ARM id. */
+  registries: Record<string, ArmResource>;
+  tasks: Record<string, ArmResource>;
+  runs: Record<string, RunRecord>;
+  roleAssignments: Record<string, ArmResource>;
+  principals: Record<string, Principal>;
+  operations: Record<string, Operation>;
+  /** Per-registry run counter for the short run ids (`ca1`, `ca2` …). Key: registry key. */
+  runCounters: Record<string, number>;
+  /** Which scenario seeded this cloud. */
+  scenario: string;
+}
+
+export function key(id: string): string {
+  return id.replace(/\/{2,}/g, '/').replace(/\/$/, '').toLowerCase();
+}
+

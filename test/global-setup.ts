@@ -1,0 +1,13 @@
+/**
+ * Builds the TypeScript once before the suites, so tests that spawn `bin/acr-trust.js` run the
+ * current code. Type errors are printed but do not stop the run (tsc still emits); the type check
+ * proper is `npm run build`.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export default function setup(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const r = spawnSync(process.execPath, [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.json`], { encoding: 'utf8' });
+  if (r.status !== 0) process.stderr.write(`tsc reported errors (tests run on what it emitted):\n${r.stdout}${r.stderr}\n`);
+}
