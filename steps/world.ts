@@ -1,6 +1,6 @@
 /**
- * The workflow's world: the answers that parameterise every step, and the cloud they act on.
- * The engine passes it through to each step untouched.
+ * The workflow's world: the answers that parameterise every step, the cloud they act on, and how
+ * patient the steps are. The engine passes it through to each step untouched.
  */
 import type { Cloud } from '../src/azure/index.js';
 
@@ -13,6 +13,7 @@ export type RoleName =
 
 export interface Answers {
   subscription: string;
+  /** The resource group of both registries. */
   resourceGroup: string;
   /** The registry that owns the task. */
   registry: string;
@@ -26,7 +27,37 @@ export interface Answers {
   taskFile?: string;
 }
 
+/**
+ * How long steps wait for eventually consistent things, and how often they look. All in ms.
+ * Pick a preset from `timings`; tests against the instant sim use `timings.instant`.
+ */
+export interface Timing {
+  /** First delay between polls of a running task run; grows by half up to `maxPollMs`. */
+  pollMs: number;
+  maxPollMs: number;
+  /** Give up following one run after this long (its id stays recorded; a resume follows it on). */
+  runTimeoutMs: number;
+  /** How long `run-task` keeps re-running while a new role is not yet in effect. */
+  roleWaitMs: number;
+  /** How long `assign-role` retries while the directory does not know a new identity yet. */
+  principalWaitMs: number;
+  /** How long `confirm-denied` re-runs while the registry still lets the task in. */
+  settingWaitMs: number;
+  /** Pause between two such retries. */
+  retryDelayMs: number;
+}
+
+export const timings = {
+  /** The simulated Azure at instant speed: everything happens at once. */
+  instant: { pollMs: 5, maxPollMs: 20, runTimeoutMs: 30_000, roleWaitMs: 2_000, principalWaitMs: 2_000, settingWaitMs: 2_000, retryDelayMs: 10 },
+  /** The simulated Azure at realistic speed (seconds, like a demo). */
+  realistic: { pollMs: 500, maxPollMs: 3_000, runTimeoutMs: 5 * 60_000, roleWaitMs: 2 * 60_000, principalWaitMs: 60_000, settingWaitMs: 60_000, retryDelayMs: 2_000 },
+  /** Real Azure: roles may take minutes to apply, a run a few minutes to finish. */
+  azure: { pollMs: 2_000, maxPollMs: 10_000, runTimeoutMs: 30 * 60_000, roleWaitMs: 5 * 60_000, principalWaitMs: 2 * 60_000, settingWaitMs: 3 * 60_000, retryDelayMs: 20_000 },
+} as const satisfies Record<string, Timing>;
+
 export interface World {
   answers: Answers;
   cloud: Cloud;
+  timing: Timing;
 }

@@ -8,12 +8,67 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isAcrTrustError } from '../errors.js';
 
+/** --workdir and --yes, accepted by every command. */
+function common(cmd: Command): Command {
+  return cmd
+    .option('--workdir <dir>', 'where answers, state and the embedded sim are kept', '.acr-trust')
+    .option('-y, --yes', 'run without asking: every answer comes from flags, --answers, the environment or defaults');
+}
+
+/** Where the workflow runs and with which answers. */
+function target(cmd: Command): Command {
+  return cmd
+    .addOption(new Option('--target <target>', 'where to run: the simulated Azure or real Azure (default azure)').choices(['sim', 'azure']))
+    .option('--answers <file>', 'answers file (YAML or JSON) with the keys below in camelCase, e.g. resourceGroup')
+    .option('--subscription <id>', 'subscription id (default: AZURE_SUBSCRIPTION_ID, then the az CLI default)')
+    .option('--resource-group <name>', 'resource group of the registries')
+    .option('--registry <name>', 'the registry that owns the task')
+    .option('--target-registry <name>', 'the network-restricted registry the task must reach (default: --registry)')
+    .option('--task <name>', 'task name (default acr-trust-task)')
+    .option('--role <role>', 'role for the task identity: AcrPush (default), AcrPull, "Container Registry Repository Writer", "Container Registry Repository Reader"')
+    .option('--task-file <file>', 'your own task YAML instead of the built-in one')
+    .option('--sim-scenario <name>', 'with --target sim, how to seed a new simulated cloud: default, basic-sku, abac, two-registries, no-role-write')
+    .addOption(new Option('--sim-speed <speed>', 'with --target sim: instant, or realistic (the default in a terminal)').choices(['instant', 'realistic']))
+    .option('--endpoint <url>', 'with --target sim: the endpoint of a `sim serve` running elsewhere (with --ca)')
+    .option('--ca <file>', "with --endpoint: the sim's CA certificate file");
+}
+
+const json = (cmd: Command) => cmd.option('--json', 'one JSON object per line on stdout, nothing else');
+
 export function buildProgram(): Command {
   const program = new Command('acr-trust')
     .description('Let an ACR Task reach a network-restricted Azure Container Registry through the trusted-services bypass, step by step.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+
+  json(target(common(program.command('run', { isDefault: true }))))
+    .description('Walk the workflow: check each step, change what is pending, wait until it holds (the default command).')
+    .option('--from <step>', 'start at this step (re-checks it and the ones after it)')
+    .option('--only <step>', 'run just this step')
+    .option('--until <step>', 'stop after this step')
+    .option('--dry-run', 'check every step and show what would change and the az commands; change nothing')
+    .action(async (opts) => (await import('./commands/run.js')).run(opts));
+
+  json(target(common(program.command('status'))))
+    .description('Show each step as recorded in the workdir and as it is live.')
+    .action(async (opts) => (await import('./commands/status.js')).status(opts));
+
+  json(target(common(program.command('verify'))))
+    .description("Check every step live: exit 0 when all hold, 3 when one does not.")
+    .action(async (opts) => (await import('./commands/verify.js')).verify(opts));
+
+  json(target(common(program.command('reset'))))
+    .description("Undo the workflow: restore the registry's network settings exactly as preflight recorded them, delete the role assignment and the task.")
+    .action(async (opts) => (await import('./commands/reset.js')).reset(opts));
+
+  target(common(program.command('export')))
+    .description('Print a shell script of the equivalent az commands for the recorded answers.')
+    .action(async (opts) => (await import('./commands/export.js')).exportScript(opts));
+
+  json(common(program.command('steps')))
+    .description('List the steps in order, with why each one exists.')
+    .action(async (opts) => (await import('./commands/steps.js')).steps(opts));
 
   const sim = program.command('sim').description('The simulated Azure: an HTTPS stand-in for Azure Resource Manager that needs no account.');
   sim
@@ -41,6 +96,8 @@ export async function main(argv: string[]): Promise<void> {
     await program.parseAsync(argv);
   } catch (e) {
     process.exitCode = exitCodeFor(e);
+    // Ctrl-C: leave now, even if a cloud request is still in flight (it is idempotent; state is saved).
+    if (process.exitCode === 130) process.exit(130);
   }
 }
 
@@ -52,6 +109,7 @@ function exitCodeFor(e: unknown): number {
   if (isAcrTrustError(e)) {
     process.stderr.write(`acr-trust: ${e.message}\n`);
     if (e.hint) process.stderr.write(`  ${e.hint}\n`);
+    if (e.options.link) process.stderr.write(`  see ${e.options.link}\n`);
     return e.exitCode;
   }
   const err = e as Error;

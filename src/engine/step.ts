@@ -68,4 +68,10 @@ export interface Step<W> {
   undo?(ctx: StepContext<W>): Promise<void>;
   /** Whether apply can cut other clients off (asks for confirmation in a terminal). */
   readonly risky?: string;
+  /**
+   * The id of a later step that deliberately reverses this step's outcome (trusted services are
+   * allowed for the first run, then disabled for the negative test). Once that step holds, this
+   * step's check is not expected to hold: `verify` and `status` report it as superseded, not drift.
+   */
+  readonly supersededBy?: string;
 }

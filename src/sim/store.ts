@@ -57,6 +57,10 @@ export interface RunRecord {
   outcome: { status: 'Succeeded' | 'Failed' | 'Canceled'; at: number; runErrorMessage?: string };
   /** The secret the log link's signature is derived from (never printed). */
   logKey: string;
+  /** When it leaves Queued (ms after scheduling; 0 at instant speed). */
+  startAt?: number;
+  /** The images it pushed, shown in the Run once it has succeeded. */
+  outputImages?: { registry: string; repository: string; tag: string; digest: string }[];
 }
 
 /** A long-running operation the sim answers at an `Azure-AsyncOperation` or `Location` URL. */
@@ -93,6 +97,9 @@ export interface CloudState {
   runCounters: Record<string, number>;
   /** Which scenario seeded this cloud. */
   scenario: string;
+  /** How many ids `SimContext.uuid()` has handed out; with a seed, ids derive from (seed, counter),
+   *  so a restarted sim continues the sequence instead of repeating it. */
+  uuidCounter?: number;
 }
 
 export function key(id: string): string {

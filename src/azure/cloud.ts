@@ -1,0 +1,489 @@
+/**
+ * The cloud adapter: domain verbs over the real Azure SDK clients. The same code talks to Azure
+ * Resource Manager and to the simulated Azure — only the endpoint, the credential and the trusted
+ * CA differ. Every SDK error leaves here as an AcrTrustError (see `errors.ts`).
+ */
+import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import type {
+  CustomRegistryCredentials,
+  Registry as SdkRegistry,
+  RegistryUpdateParameters,
+  Run as SdkRun,
+  Task as SdkTask,
+  TaskUpdateParameters,
+} from '@azure/arm-containerregistry';
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
+import { ResourceManagementClient } from '@azure/arm-resources';
+import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
+import type { TokenCredential } from '@azure/identity';
+import { AcrTrustError } from '../errors.js';
+import { isNotFound, toAcrTrustError } from './errors.js';
+import {
+  BUILT_IN_ROLE_GUIDS,
+  parseResourceId,
+  permits,
+  roleDefinitionIdFor,
+  type PermissionEntry,
+} from './ids.js';
+import { fetchRunLog } from './run-log.js';
+import type {
+  CallerPermissions,
+  NetworkPatch,
+  Registry,
+  ResourceGroup,
+  RoleAssignment,
+  Run,
+  RunStatus,
+  Subscription,
+  Task,
+  TaskIdentityType,
+  TaskSpec,
+} from './types.js';
+
+export const AZURE_ENDPOINT = 'https://management.azure.com';
+
+export interface ConnectOptions {
+  subscriptionId: string;
+  credential: TokenCredential;
+  /** Azure Resource Manager's endpoint (default https://management.azure.com), or the sim's. */
+  endpoint?: string;
+  /** PEM of a CA to trust instead of the public ones (the simulated Azure's). */
+  ca?: string;
+  /** How often long-running operations are polled (ms). The sim at instant speed wants ~10. */
+  pollIntervalMs?: number;
+  /** The pipeline's retries of throttled (429) and transient (5xx, dropped) requests; SDK defaults otherwise. */
+  retry?: { maxRetries?: number; retryDelayInMs?: number; maxRetryDelayInMs?: number };
+}
+
+/** Domain verbs over one subscription. Reads return undefined for what does not exist (404). */
+export interface Cloud {
+  readonly subscriptionId: string;
+
+  getSubscription(subscriptionId?: string): Promise<Subscription | undefined>;
+  listSubscriptions(): Promise<Subscription[]>;
+  getResourceGroup(name: string): Promise<ResourceGroup | undefined>;
+  listResourceGroups(): Promise<ResourceGroup[]>;
+
+  getRegistry(resourceGroup: string, name: string): Promise<Registry | undefined>;
+  listRegistries(resourceGroup?: string): Promise<Registry[]>;
+  /** PATCHes only the fields given and waits for the operation; returns the registry after it. */
+  updateRegistryNetwork(resourceGroup: string, name: string, patch: NetworkPatch): Promise<Registry>;
+
+  getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
+  /** The task with its credentials filled in (POST listDetails); GET may blank them. */
+  getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
+  /** Creates (or replaces) a task with a system-assigned identity and loginMode None. */
+  createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task>;
+  /** Adds a system identity (keeping any user-assigned ones) and sets loginMode None. */
+  updateTaskIdentity(resourceGroup: string, registry: string, task: string): Promise<Task>;
+  addTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string, identity?: string): Promise<Task>;
+  removeTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string): Promise<Task>;
+  /** Deletes the task; no error when it does not exist. */
+  deleteTask(resourceGroup: string, registry: string, task: string): Promise<void>;
+
+  /** The full role definition id of a role by name (built-in table first, then the API). */
+  roleDefinitionId(roleName: string): Promise<string>;
+  /** Assignments for a principal that apply at `scope` (including inherited ones). */
+  listRoleAssignments(scope: string, principalId: string): Promise<RoleAssignment[]>;
+  createRoleAssignment(scope: string, roleDefinitionId: string, principalId: string, name: string): Promise<RoleAssignment>;
+  /** Deletes by full id; no error when it does not exist. */
+  deleteRoleAssignment(roleAssignmentId: string): Promise<void>;
+  /** What the signed-in caller may do on a registry (or resource group) scope. */
+  callerPermissions(scope: string): Promise<CallerPermissions>;
+
+  /** Queues a run of the task (by full ARM id); returns the run id (`ca1`). */
+  scheduleRun(resourceGroup: string, registry: string, taskId: string): Promise<string>;
+  getRun(resourceGroup: string, registry: string, runId: string): Promise<Run | undefined>;
+  listRuns(resourceGroup: string, registry: string, options?: { taskName?: string; top?: number }): Promise<Run[]>;
+  /** The run's log text so far ('' before it exists). The log's SAS URL never leaves this call. */
+  readRunLog(resourceGroup: string, registry: string, runId: string, signal?: AbortSignal): Promise<string>;
+  cancelRun(resourceGroup: string, registry: string, runId: string): Promise<void>;
+}
+
+/**
+ * Connects to Azure Resource Manager (or the simulated Azure). Clients are created on first use,
+ * so a command that only reads registries never builds the authorization client.
+ */
+export function connect(opts: ConnectOptions): Cloud {
+  return new ArmCloud(opts);
+}
+
+class ArmCloud implements Cloud {
+  readonly subscriptionId: string;
+  private readonly endpoint: string;
+  private readonly clientOptions: {
+    endpoint: string;
+    $host: string;
+    credentialScopes: string[];
+    tlsOptions?: { ca: string };
+    retryOptions?: ConnectOptions['retry'];
+    userAgentOptions: { userAgentPrefix: string };
+  };
+  private readonly lro: { updateIntervalInMs?: number };
+  private readonly ca?: string;
+  private acrClient?: ContainerRegistryManagementClient;
+  private authzClient?: AuthorizationManagementClient;
+  private resourcesClient?: ResourceManagementClient;
+  private subscriptionsClient?: SubscriptionClient;
+
+  constructor(private readonly opts: ConnectOptions) {
+    this.subscriptionId = opts.subscriptionId;
+    this.endpoint = (opts.endpoint ?? AZURE_ENDPOINT).replace(/\/+$/, '');
+    this.ca = opts.ca;
+    this.clientOptions = {
+      // `endpoint` sets the pipeline's base and token audience; `$host` fills `{$host}` in every
+      // operation's URL template. The SDK defaults both to management.azure.com; set both.
+      endpoint: this.endpoint,
+      $host: this.endpoint,
+      // The token's audience is the endpoint itself: https://management.azure.com/.default on
+      // Azure (and sovereign clouds' equivalents); any scope for the sim, which accepts all tokens.
+      credentialScopes: [`${this.endpoint}/.default`],
+      // The pipeline's https.Agent gets `ca`, which REPLACES the public roots for these clients:
+      // the sim's certificate is verified against its own CA; verification is never disabled.
+      ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+      ...(opts.retry ? { retryOptions: opts.retry } : {}),
+      userAgentOptions: { userAgentPrefix: 'acr-trust/0.1.0' },
+    };
+    this.lro = opts.pollIntervalMs !== undefined ? { updateIntervalInMs: opts.pollIntervalMs } : {};
+  }
+
+  // ---- clients (lazy) -----------------------------------------------------------------------------
+
+  private get acr(): ContainerRegistryManagementClient {
+    return (this.acrClient ??= new ContainerRegistryManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions));
+  }
+  private get authz(): AuthorizationManagementClient {
+    return (this.authzClient ??= new AuthorizationManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions));
+  }
+  private get resources(): ResourceManagementClient {
+    return (this.resourcesClient ??= new ResourceManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions));
+  }
+  private get subscriptions(): SubscriptionClient {
+    return (this.subscriptionsClient ??= new SubscriptionClient(this.opts.credential, this.clientOptions));
+  }
+
+  /** Runs an SDK call; any failure becomes an AcrTrustError saying what we were doing. */
+  private async call<T>(doing: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw toAcrTrustError(e, doing);
+    }
+  }
+
+  /** Like `call`, but a 404 reads as "does not exist". */
+  private async read<T>(doing: string, fn: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw toAcrTrustError(e, doing);
+    }
+  }
+
+  // ---- subscriptions and resource groups ----------------------------------------------------------
+
+  async getSubscription(subscriptionId = this.subscriptionId): Promise<Subscription | undefined> {
+    return this.read(`read subscription ${subscriptionId}`, async () => toSubscription(await this.subscriptions.subscriptions.get(subscriptionId)));
+  }
+
+  async listSubscriptions(): Promise<Subscription[]> {
+    return this.call('list subscriptions', async () => {
+      const out: Subscription[] = [];
+      for await (const s of this.subscriptions.subscriptions.list()) out.push(toSubscription(s));
+      return out;
+    });
+  }
+
+  async getResourceGroup(name: string): Promise<ResourceGroup | undefined> {
+    return this.read(`read resource group ${name}`, async () => toResourceGroup(await this.resources.resourceGroups.get(name)));
+  }
+
+  async listResourceGroups(): Promise<ResourceGroup[]> {
+    return this.call(`list resource groups in subscription ${this.subscriptionId}`, async () => {
+      const out: ResourceGroup[] = [];
+      for await (const g of this.resources.resourceGroups.list()) out.push(toResourceGroup(g));
+      return out;
+    });
+  }
+
+  // ---- registries ---------------------------------------------------------------------------------
+
+  async getRegistry(resourceGroup: string, name: string): Promise<Registry | undefined> {
+    return this.read(`read registry ${name} in resource group ${resourceGroup}`, async () => toRegistry(await this.acr.registries.get(resourceGroup, name)));
+  }
+
+  async listRegistries(resourceGroup?: string): Promise<Registry[]> {
+    return this.call(resourceGroup ? `list registries in resource group ${resourceGroup}` : 'list registries', async () => {
+      const out: Registry[] = [];
+      const pages = resourceGroup ? this.acr.registries.listByResourceGroup(resourceGroup) : this.acr.registries.list();
+      for await (const r of pages) out.push(toRegistry(r));
+      return out;
+    });
+  }
+
+  async updateRegistryNetwork(resourceGroup: string, name: string, patch: NetworkPatch): Promise<Registry> {
+    const body: RegistryUpdateParameters = {};
+    if (patch.publicNetworkAccess !== undefined) body.publicNetworkAccess = patch.publicNetworkAccess;
+    if (patch.networkRuleBypassOptions !== undefined) body.networkRuleBypassOptions = patch.networkRuleBypassOptions;
+    if (patch.networkRuleBypassAllowedForTasks !== undefined) body.networkRuleBypassAllowedForTasks = patch.networkRuleBypassAllowedForTasks;
+    if (patch.networkRuleSet !== undefined) {
+      body.networkRuleSet = {
+        defaultAction: patch.networkRuleSet.defaultAction,
+        ipRules: patch.networkRuleSet.ipRules.map((r) => ({ action: r.action, iPAddressOrRange: r.value })),
+      };
+    }
+    const fields = Object.keys(body).join(', ');
+    return this.call(`update ${fields} on registry ${name}`, async () =>
+      toRegistry(await this.acr.registries.beginUpdateAndWait(resourceGroup, name, body, this.lro)),
+    );
+  }
+
+  // ---- tasks --------------------------------------------------------------------------------------
+
+  async getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
+    return this.read(`read task ${task} in registry ${registry}`, async () => toTask(await this.acr.tasks.get(resourceGroup, registry, task)));
+  }
+
+  async getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
+    return this.read(`read the details of task ${task} in registry ${registry}`, async () =>
+      toTask(await this.acr.tasks.getDetails(resourceGroup, registry, task)),
+    );
+  }
+
+  async createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task> {
+    const body: SdkTask = {
+      location: spec.location,
+      identity: { type: 'SystemAssigned' },
+      status: 'Enabled',
+      platform: { os: 'Linux', architecture: 'amd64' },
+      agentConfiguration: { cpu: 2 },
+      timeout: 3600,
+      step: { type: 'EncodedTask', encodedTaskContent: Buffer.from(spec.taskYaml, 'utf8').toString('base64'), values: [] },
+      credentials: { sourceRegistry: { loginMode: 'None' } },
+    };
+    return this.call(`create task ${task} in registry ${registry}`, async () =>
+      toTask(await this.acr.tasks.beginCreateAndWait(resourceGroup, registry, task, body, this.lro)),
+    );
+  }
+
+  async updateTaskIdentity(resourceGroup: string, registry: string, task: string): Promise<Task> {
+    const current = await this.getTask(resourceGroup, registry, task);
+    const type: TaskIdentityType = current && current.userAssignedIdentities.length > 0 ? 'SystemAssigned, UserAssigned' : 'SystemAssigned';
+    return this.updateTask(`give task ${task} a system-assigned identity`, resourceGroup, registry, task, {
+      identity: { type },
+      credentials: { sourceRegistry: { loginMode: 'None' } },
+    });
+  }
+
+  async addTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string, identity = '[system]'): Promise<Task> {
+    return this.updateTask(`add the ${loginServer} credential to task ${task}`, resourceGroup, registry, task, {
+      credentials: { customRegistries: { [loginServer]: { identity } } },
+    });
+  }
+
+  async removeTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string): Promise<Task> {
+    // A null entry removes it (the PATCH merges the map); the SDK serialises null as is.
+    const remove = null as unknown as CustomRegistryCredentials;
+    return this.updateTask(`remove the ${loginServer} credential from task ${task}`, resourceGroup, registry, task, {
+      credentials: { customRegistries: { [loginServer]: remove } },
+    });
+  }
+
+  private async updateTask(doing: string, resourceGroup: string, registry: string, task: string, body: TaskUpdateParameters): Promise<Task> {
+    return this.call(doing, async () => toTask(await this.acr.tasks.beginUpdateAndWait(resourceGroup, registry, task, body, this.lro)));
+  }
+
+  async deleteTask(resourceGroup: string, registry: string, task: string): Promise<void> {
+    await this.read(`delete task ${task} in registry ${registry}`, () => this.acr.tasks.beginDeleteAndWait(resourceGroup, registry, task, this.lro));
+  }
+
+  // ---- role assignments ---------------------------------------------------------------------------
+
+  async roleDefinitionId(roleName: string): Promise<string> {
+    const guid = BUILT_IN_ROLE_GUIDS[roleName];
+    if (guid) return roleDefinitionIdFor(this.subscriptionId, guid);
+    const found = await this.call(`look up role ${roleName}`, async () => {
+      const filter = `roleName eq '${roleName.replace(/'/g, "''")}'`;
+      for await (const d of this.authz.roleDefinitions.list(`subscriptions/${this.subscriptionId}`, { filter })) {
+        if (d.id && d.roleName?.toLowerCase() === roleName.toLowerCase()) return d.id;
+      }
+      return undefined;
+    });
+    if (!found) {
+      throw new AcrTrustError(`There is no role named "${roleName}" in subscription ${this.subscriptionId}.`, {
+        exitCode: 2,
+        hint: 'List the registry roles: `az role definition list --query "[?contains(roleName, \'Container Registry\') || starts_with(roleName, \'Acr\')].roleName"`.',
+      });
+    }
+    return found;
+  }
+
+  async listRoleAssignments(scope: string, principalId: string): Promise<RoleAssignment[]> {
+    return this.call(`list role assignments of principal ${principalId} on ${scope}`, async () => {
+      const out: RoleAssignment[] = [];
+      const filter = `principalId eq '${principalId}'`;
+      for await (const a of this.authz.roleAssignments.listForScope(scopePath(scope), { filter })) out.push(toRoleAssignment(a));
+      return out;
+    });
+  }
+
+  async createRoleAssignment(scope: string, roleDefinitionId: string, principalId: string, name: string): Promise<RoleAssignment> {
+    return this.call(`assign role ${roleDefinitionId.split('/').pop()} to principal ${principalId} on ${scope}`, async () =>
+      toRoleAssignment(
+        await this.authz.roleAssignments.create(scopePath(scope), name, {
+          roleDefinitionId,
+          principalId,
+          // Skips the directory lookup that fails for an identity created seconds ago.
+          principalType: 'ServicePrincipal',
+        }),
+      ),
+    );
+  }
+
+  async deleteRoleAssignment(roleAssignmentId: string): Promise<void> {
+    await this.read(`delete role assignment ${roleAssignmentId}`, () => this.authz.roleAssignments.deleteById(roleAssignmentId.replace(/^\/+/, '')));
+  }
+
+  async callerPermissions(scope: string): Promise<CallerPermissions> {
+    const parsed = parseResourceId(scope);
+    const rg = parsed?.resourceGroup ?? /resourceGroups\/([^/]+)\/?$/i.exec(scope)?.[1];
+    if (!rg) throw new AcrTrustError(`Cannot read permissions on ${scope}: expected a registry or resource group id.`, { exitCode: 2 });
+    return this.call(`read your permissions on ${scope}`, async () => {
+      const pages = parsed
+        ? this.authz.permissions.listForResource(rg, parsed.provider, '', parsed.type, parsed.name)
+        : this.authz.permissions.listForResourceGroup(rg);
+      const permissions: PermissionEntry[] = [];
+      for await (const p of pages) permissions.push({ actions: p.actions ?? [], notActions: p.notActions ?? [] });
+      return { permissions, canWriteRoleAssignments: permits(permissions, 'Microsoft.Authorization/roleAssignments/write') };
+    });
+  }
+
+  // ---- runs ---------------------------------------------------------------------------------------
+
+  async scheduleRun(resourceGroup: string, registry: string, taskId: string): Promise<string> {
+    const task = taskId.split('/').pop();
+    return this.call(`schedule a run of task ${task} in registry ${registry}`, async () => {
+      const run = await this.acr.registries.beginScheduleRunAndWait(
+        resourceGroup,
+        registry,
+        { type: 'TaskRunRequest', taskId, overrideTaskStepProperties: { arguments: [], values: [] } },
+        this.lro,
+      );
+      const runId = run.runId ?? run.name;
+      if (!runId) throw new AcrTrustError(`Azure scheduled a run of task ${task} but returned no run id.`);
+      return runId;
+    });
+  }
+
+  async getRun(resourceGroup: string, registry: string, runId: string): Promise<Run | undefined> {
+    return this.read(`read run ${runId} in registry ${registry}`, async () => toRun(await this.acr.runs.get(resourceGroup, registry, runId)));
+  }
+
+  async listRuns(resourceGroup: string, registry: string, options: { taskName?: string; top?: number } = {}): Promise<Run[]> {
+    const top = options.top ?? 10;
+    const filter = options.taskName ? `TaskName eq '${options.taskName}'` : undefined;
+    return this.call(`list runs in registry ${registry}`, async () => {
+      const out: Run[] = [];
+      for await (const r of this.acr.runs.list(resourceGroup, registry, { filter, top })) {
+        out.push(toRun(r));
+        if (out.length >= top) break;
+      }
+      return out;
+    });
+  }
+
+  async readRunLog(resourceGroup: string, registry: string, runId: string, signal?: AbortSignal): Promise<string> {
+    const doing = `read the log of run ${runId} in registry ${registry}`;
+    const link = await this.call(doing, async () => (await this.acr.runs.getLogSasUrl(resourceGroup, registry, runId)).logLink);
+    if (!link) return '';
+    // The link is a secret (a SAS URL): it goes to the fetch and nowhere else.
+    return fetchRunLog(link, { ca: this.ca, signal, doing });
+  }
+
+  async cancelRun(resourceGroup: string, registry: string, runId: string): Promise<void> {
+    await this.call(`cancel run ${runId} in registry ${registry}`, () => this.acr.runs.beginCancelAndWait(resourceGroup, registry, runId, this.lro));
+  }
+}
+
+// ---- SDK → domain -----------------------------------------------------------------------------------
+
+/** The authorization SDK does not encode scopes: a leading `/` would make the URL `//subscriptions`. */
+function scopePath(scope: string): string {
+  return scope.replace(/^\/+/, '');
+}
+
+function toSubscription(s: { subscriptionId?: string; displayName?: string; state?: string; tenantId?: string }): Subscription {
+  return { subscriptionId: s.subscriptionId ?? '', displayName: s.displayName ?? '', state: s.state ?? 'Unknown', tenantId: s.tenantId };
+}
+
+function toResourceGroup(g: { id?: string; name?: string; location: string }): ResourceGroup {
+  return { id: g.id ?? '', name: g.name ?? '', location: g.location };
+}
+
+function toRegistry(r: SdkRegistry): Registry {
+  const id = r.id ?? '';
+  const registry: Registry = {
+    id,
+    name: r.name ?? '',
+    resourceGroup: parseResourceId(id)?.resourceGroup ?? '',
+    location: r.location,
+    loginServer: r.loginServer ?? `${(r.name ?? '').toLowerCase()}.azurecr.io`,
+    sku: r.sku?.name ?? 'Unknown',
+    publicNetworkAccess: r.publicNetworkAccess === 'Disabled' ? 'Disabled' : 'Enabled',
+    networkRuleBypassOptions: r.networkRuleBypassOptions === 'None' ? 'None' : 'AzureServices',
+    networkRuleBypassAllowedForTasks: r.networkRuleBypassAllowedForTasks === true,
+  };
+  if (r.networkRuleSet) {
+    registry.networkRuleSet = {
+      defaultAction: r.networkRuleSet.defaultAction === 'Deny' ? 'Deny' : 'Allow',
+      ipRules: (r.networkRuleSet.ipRules ?? []).map((ip) => ({ action: 'Allow', value: ip.iPAddressOrRange })),
+    };
+  }
+  if (r.roleAssignmentMode) registry.roleAssignmentMode = r.roleAssignmentMode;
+  return registry;
+}
+
+function toTask(t: SdkTask): Task {
+  const customRegistries: Task['customRegistries'] = {};
+  for (const [server, cred] of Object.entries(t.credentials?.customRegistries ?? {})) {
+    customRegistries[server] = cred ? { identity: cred.identity, hasUserName: cred.userName !== undefined } : null;
+  }
+  return {
+    id: t.id ?? '',
+    name: t.name ?? '',
+    location: t.location,
+    identityType: (t.identity?.type as TaskIdentityType | undefined) ?? 'None',
+    principalId: t.identity?.principalId,
+    userAssignedIdentities: Object.keys(t.identity?.userAssignedIdentities ?? {}),
+    sourceRegistryLoginMode: t.credentials?.sourceRegistry?.loginMode,
+    customRegistries,
+    stepType: t.step?.type,
+    status: t.status,
+  };
+}
+
+function toRun(r: SdkRun): Run {
+  return {
+    id: r.id ?? '',
+    runId: r.runId ?? r.name ?? '',
+    status: (r.status as RunStatus | undefined) ?? 'Queued',
+    task: r.task,
+    runErrorMessage: r.runErrorMessage,
+    createTime: r.createTime?.toISOString(),
+    finishTime: r.finishTime?.toISOString(),
+    outputImages: (r.outputImages ?? []).map((i) => ({ registry: i.registry, repository: i.repository, tag: i.tag, digest: i.digest })),
+  };
+}
+
+function toRoleAssignment(a: SdkRoleAssignment): RoleAssignment {
+  return {
+    id: a.id ?? '',
+    name: a.name ?? '',
+    scope: a.scope ?? '',
+    roleDefinitionId: a.roleDefinitionId ?? '',
+    principalId: a.principalId ?? '',
+    principalType: a.principalType,
+  };
+}

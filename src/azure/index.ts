@@ -1,0 +1,29 @@
+/**
+ * The only folder that imports `@azure/*`. Steps and the CLI use what this module exports:
+ * `connect` and its `Cloud` verbs, the credentials, the domain types, and the error-rule table.
+ */
+export { connect, AZURE_ENDPOINT, type Cloud, type ConnectOptions } from './cloud.js';
+export { azureCredential, simCredential, defaultSubscriptionFromAzCli, type TokenCredential } from './credentials.js';
+export {
+  errorRules,
+  ruleById,
+  diagnoseRunLog,
+  toAcrTrustError,
+  readFailure,
+  matchArmRule,
+  redact,
+  type ErrorRule,
+  type FailureKind,
+  type RunLogDiagnosis,
+} from './errors.js';
+export {
+  BUILT_IN_ROLE_GUIDS,
+  LEGACY_REGISTRY_ROLES,
+  roleAssignmentName,
+  roleGuid,
+  sameId,
+  parseResourceId,
+  permits,
+  actionMatches,
+} from './ids.js';
+export * from './types.js';

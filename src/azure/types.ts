@@ -1,0 +1,124 @@
+/**
+ * The domain objects the adapter hands to the steps: small, plain, JSON-safe, named in the
+ * workflow's terms. No SDK type leaks past `src/azure`.
+ */
+
+export interface Subscription {
+  subscriptionId: string;
+  displayName: string;
+  state: string;
+  tenantId?: string;
+}
+
+export interface ResourceGroup {
+  id: string;
+  name: string;
+  location: string;
+}
+
+export type PublicNetworkAccess = 'Enabled' | 'Disabled';
+export type NetworkRuleBypassOptions = 'AzureServices' | 'None';
+
+export interface IpRule {
+  action: 'Allow';
+  /** An IPv4 address or CIDR range (the SDK's `iPAddressOrRange`, `value` on the wire). */
+  value: string;
+}
+
+export interface NetworkRuleSet {
+  defaultAction: 'Allow' | 'Deny';
+  ipRules: IpRule[];
+}
+
+/** The registry settings the workflow changes and `reset` restores. */
+export interface NetworkSettings {
+  publicNetworkAccess: PublicNetworkAccess;
+  networkRuleBypassOptions: NetworkRuleBypassOptions;
+  /** Since 1 June 2025 a task's system identity bypasses the network rules only when true. */
+  networkRuleBypassAllowedForTasks: boolean;
+  /** Absent on registries that never had one (non-Premium SKUs). */
+  networkRuleSet?: NetworkRuleSet;
+}
+
+/** A PATCH of the network settings: only the fields given are sent. */
+export type NetworkPatch = Partial<NetworkSettings>;
+
+export interface Registry extends NetworkSettings {
+  id: string;
+  name: string;
+  resourceGroup: string;
+  location: string;
+  loginServer: string;
+  /** Basic | Standard | Premium | Classic */
+  sku: string;
+  /** `AbacRepositoryPermissions` registries ignore AcrPull/AcrPush. Absent means legacy RBAC. */
+  roleAssignmentMode?: string;
+}
+
+export type TaskIdentityType = 'SystemAssigned' | 'UserAssigned' | 'SystemAssigned, UserAssigned' | 'None';
+
+export interface Task {
+  id: string;
+  name: string;
+  location: string;
+  identityType: TaskIdentityType;
+  /** The system-assigned identity's object id, when it has one. */
+  principalId?: string;
+  /** ARM ids of user-assigned identities. */
+  userAssignedIdentities: string[];
+  /** `None` = the task gets no implicit credential for its own registry (`--auth-mode None`). */
+  sourceRegistryLoginMode?: string;
+  /**
+   * Credentials by login server. `null` means the GET blanked the entry (secrets are only in
+   * `getTaskDetails`); otherwise `identity` is `[system]` or a client id.
+   */
+  customRegistries: Record<string, { identity?: string; hasUserName: boolean } | null>;
+  /** EncodedTask | FileTask | Docker */
+  stepType?: string;
+  status?: string;
+}
+
+export function hasSystemIdentity(task: Task): boolean {
+  return task.identityType === 'SystemAssigned' || task.identityType === 'SystemAssigned, UserAssigned';
+}
+
+/** What `createTask` needs. */
+export interface TaskSpec {
+  /** The registry's location. */
+  location: string;
+  /** The task YAML (the adapter base64-encodes it into an EncodedTask step). */
+  taskYaml: string;
+}
+
+export type RunStatus = 'Queued' | 'Started' | 'Running' | 'Succeeded' | 'Failed' | 'Canceled' | 'Error' | 'Timeout';
+
+export const FINAL_RUN_STATUSES: readonly string[] = ['Succeeded', 'Failed', 'Canceled', 'Error', 'Timeout'];
+
+export interface Run {
+  id: string;
+  /** Short base-36 id: `ca1`. */
+  runId: string;
+  status: RunStatus;
+  /** ARM id or name of the task it ran. */
+  task?: string;
+  runErrorMessage?: string;
+  createTime?: string;
+  finishTime?: string;
+  outputImages: { registry?: string; repository?: string; tag?: string; digest?: string }[];
+}
+
+export interface RoleAssignment {
+  id: string;
+  name: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType?: string;
+}
+
+export interface CallerPermissions {
+  /** The raw entries, one per role the caller holds on the scope. */
+  permissions: { actions: string[]; notActions: string[] }[];
+  /** May the caller create role assignments on the scope? */
+  canWriteRoleAssignments: boolean;
+}

@@ -1,0 +1,44 @@
+/**
+ * `status` and `verify` share this: every step's check, live and read-only, next to what the
+ * workdir recorded. A step a later step deliberately reversed (trusted services, allowed for the
+ * first run and disabled for the negative test) holds when that later step holds.
+ */
+import { workflow } from '../../steps/index.js';
+import { checkSteps } from '../engine/runner.js';
+import { AcrTrustError } from '../errors.js';
+import { onInterrupt } from './interrupt.js';
+import { answerFlags, commandLine, type AnswerFlags } from './options.js';
+import { chooseRenderer, type CheckReport } from './render/index.js';
+import { openSession, startEvent, type CommonOptions } from './session.js';
+import { terminal } from './terminal.js';
+
+export async function liveChecks(command: 'status' | 'verify', opts: CommonOptions & AnswerFlags): Promise<CheckReport[]> {
+  const term = terminal();
+  const render = chooseRenderer(opts, term);
+  const session = await openSession({ command, opts, flags: answerFlags(opts), term });
+  const interrupt = onInterrupt();
+  try {
+    render.emit(startEvent(command, session));
+    const checks = await checkSteps(workflow, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
+    if (!checks) throw new AcrTrustError(`interrupted — nothing was changed; run \`${commandLine()}\` again.`, { exitCode: 130 });
+    const done = new Set(checks.filter((c) => c.live.status === 'done').map((c) => c.id));
+    const reports: CheckReport[] = checks.map((c, i) => {
+      const rec = session.store.step(c.id);
+      const supersededBy = workflow[i]!.supersededBy;
+      const reversed = c.live.status !== 'done' && supersededBy !== undefined && done.has(supersededBy);
+      return {
+        ...c,
+        recorded: rec && { status: rec.status, finishedAt: rec.finishedAt, evidence: rec.evidence },
+        holds: c.live.status === 'done' || reversed,
+        ...(reversed ? { supersededBy } : {}),
+      };
+    });
+    for (const r of reports) render.emit({ type: 'check', ...r });
+    const failing = reports.filter((r) => !r.holds).map((r) => r.id);
+    render.emit({ type: 'checks-summary', command, holding: reports.length - failing.length, total: reports.length, failing });
+    return reports;
+  } finally {
+    interrupt.dispose();
+    await session.close();
+  }
+}

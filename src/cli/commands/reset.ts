@@ -1,0 +1,29 @@
+/**
+ * `acr-trust reset`: undo the workflow in reverse order — the registry's network settings back to
+ * exactly what preflight recorded, the role assignment and the task deleted (each only if
+ * acr-trust created it) — then mark the state reset. Safe to repeat.
+ */
+import { workflow } from '../../../steps/index.js';
+import { undoSteps } from '../../engine/runner.js';
+import { onInterrupt } from '../interrupt.js';
+import { answerFlags, commandLine, type AnswerFlags } from '../options.js';
+import { concludeReport } from '../outcome.js';
+import { chooseRenderer } from '../render/index.js';
+import { openSession, requireYes, startEvent, type CommonOptions } from '../session.js';
+import { terminal } from '../terminal.js';
+
+export async function reset(opts: CommonOptions & AnswerFlags): Promise<void> {
+  const term = terminal();
+  requireYes('reset', opts, term);
+  const render = chooseRenderer(opts, term);
+  const session = await openSession({ command: 'reset', opts, flags: answerFlags(opts), term });
+  const interrupt = onInterrupt();
+  try {
+    render.emit(startEvent('reset', session));
+    const report = await undoSteps(workflow, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
+    concludeReport(report, session.paths.dir, commandLine());
+  } finally {
+    interrupt.dispose();
+    await session.close();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * `acr-trust sim serve` and `acr-trust sim show`.
+ *
+ * serve prints exactly one JSON line on stdout once the sim accepts connections — the contract a
+ * parent process (a test, a script exporting REQUESTS_CA_BUNDLE) waits for — and runs until
+ * SIGINT/SIGTERM, then saves and exits 0. show reads the state file without changing it.
+ */
+import { resolve } from 'node:path';
+import { usageError } from '../../errors.js';
+import { readRequestLog, readStateFile, requestLogFileFor, roleByGuid, startSim, type ArmResource, type CloudState, type RequestRecord } from '../../sim/index.js';
+import { runView } from '../../sim/routes/runs.js';
+import { taskView } from '../../sim/routes/tasks.js';
+
+export const DEFAULT_STATE_FILE = './.acr-trust/sim-cloud.json';
+
+export interface ServeOptions {
+  port?: string;
+  state?: string;
+  scenario?: string;
+  speed?: 'instant' | 'realistic';
+  faults?: string;
+}
+
+export interface ShowOptions {
+  state?: string;
+  json?: boolean;
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) > 65535) {
+    throw usageError(`Invalid --port '${value}': expected an integer from 0 to 65535.`, 'Omit --port to use a free ephemeral port.');
+  }
+  return Number(value);
+}
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  const port = parsePort(opts.port);
+  const sim = await startSim({
+    stateFile: resolve(opts.state ?? DEFAULT_STATE_FILE),
+    ...(port !== undefined ? { port } : {}),
+    ...(opts.scenario ? { scenario: opts.scenario } : {}),
+    ...(opts.speed ? { speed: opts.speed } : {}),
+    ...(opts.faults ? { faults: opts.faults } : {}),
+  });
+  process.stdout.write(`${JSON.stringify({ endpoint: sim.endpoint, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId })}\n`);
+  await new Promise<void>((done) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      done();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await sim.stop();
+}
+
+export async function show(opts: ShowOptions): Promise<void> {
+  const file = resolve(opts.state ?? DEFAULT_STATE_FILE);
+  const state = readStateFile(file);
+  if (!state) throw usageError(`No simulated cloud at ${file}.`, 'Start one with `acr-trust sim serve` (or pass --state).');
+  const requests = readRequestLog(requestLogFileFor(file));
+  const view = cloudView(state);
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify({ stateFile: file, ...view, requests }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(textListing(file, state, view, requests));
+}
+
+/** The resources as ARM's GET returns them now: runs at their current status, without the log's
+ *  signing secret or the sim's run plan; tasks without credential secrets. */
+function cloudView(state: CloudState) {
+  return {
+    scenario: state.scenario,
+    speed: state.speed,
+    tenantId: state.tenantId,
+    subscriptions: state.subscriptions.map((s) => ({ id: `/subscriptions/${s.subscriptionId}`, subscriptionId: s.subscriptionId, tenantId: state.tenantId, displayName: s.displayName, state: s.state })),
+    resourceGroups: Object.values(state.resourceGroups).map((rg) => ({
+      id: `/subscriptions/${rg.subscriptionId}/resourceGroups/${rg.name}`,
+      name: rg.name,
+      type: 'Microsoft.Resources/resourceGroups',
+      location: rg.location,
+      properties: { provisioningState: 'Succeeded' },
+    })),
+    registries: Object.values(state.registries),
+    tasks: Object.values(state.tasks).map((t) => taskView(t)),
+    runs: Object.values(state.runs).map((r) => runView(r, Date.now())),
+    roleAssignments: Object.values(state.roleAssignments),
+  };
+}
+
+const TEXT_REQUESTS = 40;
+
+function textListing(file: string, state: CloudState, view: ReturnType<typeof cloudView>, requests: RequestRecord[]): string {
+  const out: string[] = [];
+  const section = (title: string, items: unknown[], line: (x: any) => string) => {
+    out.push('', `${title} (${items.length})`);
+    for (const item of items) out.push(`  ${line(item)}`);
+  };
+  out.push(`Simulated cloud: ${file}`, `  scenario ${state.scenario}, speed ${state.speed}, tenant ${state.tenantId}`);
+  section('Subscriptions', view.subscriptions, (s) => `${s.displayName}  ${s.subscriptionId}  ${s.state}`);
+  section('Resource groups', view.resourceGroups, (g) => `${g.name}  ${g.location}`);
+  section('Registries', view.registries, (r: ArmResource) => {
+    const p = r.properties;
+    return [
+      `${r.name}  ${r.sku?.name}  ${r.location}  ${p.loginServer}`,
+      `      publicNetworkAccess=${p.publicNetworkAccess}  networkRuleBypassOptions=${p.networkRuleBypassOptions}  networkRuleBypassAllowedForTasks=${p.networkRuleBypassAllowedForTasks}`,
+      `      networkRuleSet.defaultAction=${p.networkRuleSet?.defaultAction ?? '-'}  ipRules=${p.networkRuleSet?.ipRules?.length ?? 0}  roleAssignmentMode=${p.roleAssignmentMode}`,
+      `      ${r.id}`,
+    ].join('\n');
+  });
+  section('Tasks', view.tasks, (t: ArmResource) => `${t.name}  identity=${t.identity?.type ?? 'None'}${t.identity?.principalId ? ` (${t.identity.principalId})` : ''}  ${t.id}`);
+  section('Runs', view.runs, (r: ArmResource) => `${r.name}  ${r.properties?.status}  ${r.properties?.task ?? ''}  ${r.properties?.runErrorMessage ?? ''}`.trimEnd());
+  section('Role assignments', view.roleAssignments, (a: ArmResource) => {
+    const role = roleByGuid(a.properties.roleDefinitionId)?.roleName ?? a.properties.roleDefinitionId;
+    return `${role}  ${a.properties.principalType} ${a.properties.principalId}  at ${a.properties.scope}`;
+  });
+  const shown = requests.slice(-TEXT_REQUESTS);
+  out.push('', `Requests (last ${shown.length} of ${requests.length} logged)`);
+  for (const r of shown) {
+    const v = r.apiVersion ? `?api-version=${r.apiVersion}` : '';
+    out.push(`  ${r.at}  ${r.method.padEnd(6)} ${String(r.status).padEnd(3)} ${String(r.ms).padStart(7)}ms  ${r.name}${r.fault ? ` [fault ${r.fault}]` : ''}  ${r.path}${v}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,27 @@
+/**
+ * How a command's report becomes its exit: the one mapping from an engine outcome to an exit code,
+ * and the errors that carry it to the top-level error policy in main.ts.
+ */
+import type { RunOutcome } from '../engine/events.js';
+import type { RunReport } from '../engine/runner.js';
+import { AcrTrustError, type ExitCode } from '../errors.js';
+
+export function exitCodeOf(outcome: RunOutcome): 0 | ExitCode {
+  return outcome === 'complete' ? 0 : outcome === 'interrupted' ? 130 : 1;
+}
+
+/** Throws the command's failure (exit 1 or 130) after the renderer has shown the report. */
+export function concludeReport(report: RunReport, workdir: string, resume: string): void {
+  if (report.outcome === 'interrupted') {
+    throw new AcrTrustError(`interrupted — progress is saved in ${workdir}; run \`${resume}\` again to resume.`, { exitCode: 130 });
+  }
+  const stop = report.stoppedAt;
+  if (report.outcome === 'stopped' && stop) {
+    throw new AcrTrustError(`stopped at ${stop.id} (${stop.status}): ${stop.problem?.reason ?? stop.evidence}`, {
+      exitCode: 1,
+      hint: `${stop.problem?.hint ? `${stop.problem.hint} ` : ''}Then run \`${resume}\` again: finished steps are kept.`,
+      code: stop.problem?.code,
+      link: stop.problem?.link,
+    });
+  }
+}

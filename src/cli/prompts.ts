@@ -1,0 +1,284 @@
+/**
+ * Every question acr-trust asks, behind one module, so tests script the answers and a question
+ * nobody expected fails the test instead of hanging it.
+ *
+ * - `askAnswers` asks, before any step starts, what the flags, the answers file, the saved answers
+ *   and the environment left open: where to run, then subscription, resource group and registries
+ *   picked from live lists (searchable, with SKU and network settings), the task name, the role.
+ * - `confirmRiskyChange` asks before a step that can cut other clients off (default: no).
+ * - `confirmNextStep` is `--pause`: Enter runs the next step.
+ *
+ * A question is asked through an `Asker`: straight in the terminal (`askInTerminal`), or inside the
+ * live step list (`LiveRenderer.asker`), which listr2 needs to keep the screen intact.
+ * Ctrl-C at a prompt (inquirer's `ExitPromptError`, matched by name) becomes exit 130 with one line.
+ */
+import { confirm, input, search, select } from '@inquirer/prompts';
+import type { NetworkSettings, Registry, ResourceGroup, Subscription } from '../azure/types.js';
+import { DEFAULT_ROLE, DEFAULT_TASK, KEYS, ROLES, type Inputs, type TargetKind } from '../engine/answers.js';
+import type { Step } from '../engine/step.js';
+import { AcrTrustError, isAcrTrustError } from '../errors.js';
+import type { RoleName } from '../../steps/world.js';
+import { describeNetwork } from './explain.js';
+
+/** Where a prompt reads keys and draws (inquirer's context): the terminal unless a test says otherwise. */
+export type PromptContext = NonNullable<Parameters<typeof input>[1]>;
+
+/** Asks one question: runs `question` with the context to draw in, and returns its answer. */
+export type Asker = <V>(question: (context: PromptContext) => Promise<V>) => Promise<V>;
+
+/** Questions asked straight in the terminal (or in the streams a test passes). */
+export function askInTerminal(context: PromptContext = {}): Asker {
+  return (question) => question(context);
+}
+
+/** The live lists the pickers show; the same calls serve the simulated Azure and Azure. */
+export interface AnswerLists {
+  subscriptions(): Promise<Subscription[]>;
+  resourceGroups(subscriptionId: string): Promise<ResourceGroup[]>;
+  registries(subscriptionId: string, resourceGroup: string): Promise<Registry[]>;
+}
+
+/** The cloud verbs the lists need (a `Cloud` from src/azure has them). */
+export interface ListingCloud {
+  listSubscriptions(): Promise<Subscription[]>;
+  listResourceGroups(): Promise<ResourceGroup[]>;
+  listRegistries(resourceGroup?: string): Promise<Registry[]>;
+}
+
+/** Lists through the cloud adapter: subscriptions from `home`, the rest from `connectTo(subscription)`. */
+export function cloudLists(home: ListingCloud, connectTo: (subscriptionId: string) => ListingCloud): AnswerLists {
+  return {
+    subscriptions: () => home.listSubscriptions(),
+    resourceGroups: (sub) => connectTo(sub).listResourceGroups(),
+    registries: (sub, rg) => connectTo(sub).listRegistries(rg),
+  };
+}
+
+export interface AskDeps {
+  /** The live lists for the chosen target (for `sim`, the caller starts or reaches the sim here). */
+  lists(target: TargetKind): Promise<AnswerLists>;
+  /** How questions are asked; default: in the terminal. */
+  ask?: Asker;
+}
+
+/** Registry names as ARM takes them: true, or the reason shown under the prompt. */
+export function validateRegistryName(name: string): true | string {
+  return KEYS.registry.invalid?.(name) ?? true;
+}
+
+/** Task names as ARM takes them: true, or the reason shown under the prompt. */
+export function validateTaskName(name: string): true | string {
+  return KEYS.task.invalid?.(name) ?? true;
+}
+
+/**
+ * Asks for every answer `partial` leaves open and returns the inputs with them filled in, ready for
+ * `completeAnswers`. Nothing is asked for a key that already has a value.
+ */
+export async function askAnswers(partial: Inputs, deps: AskDeps): Promise<Inputs> {
+  const ask = deps.ask ?? askInTerminal();
+  const a: Inputs = { ...partial };
+  return cancellable(async () => {
+    const target = (a.target ??= await ask((ctx) =>
+      select<TargetKind>(
+        {
+          message: 'Where should acr-trust run the workflow?',
+          choices: [
+            { value: 'sim', name: 'The simulated Azure', description: 'No account needed: a simulated Azure on this machine. Nothing real changes.' },
+            { value: 'azure', name: 'Your Azure subscription', description: 'Changes real resources: a task, a role assignment and the registry\'s network settings.' },
+          ],
+        },
+        ctx,
+      ),
+    )) as TargetKind;
+    const lists = await deps.lists(target);
+
+    const subscription = (a.subscription ??= await pick(ask, {
+      message: 'Subscription',
+      load: () => lists.subscriptions(),
+      choice: (s) => ({ value: s.subscriptionId, name: `${s.displayName}  ${s.subscriptionId}`, description: `state ${s.state}${s.tenantId ? ` · tenant ${s.tenantId}` : ''}` }),
+      typed: { what: 'subscription id', validate: (v) => KEYS.subscription.invalid?.(v) ?? true },
+    }));
+
+    const resourceGroup = (a.resourceGroup ??= await pick(ask, {
+      message: 'Resource group of the registries',
+      load: () => lists.resourceGroups(subscription),
+      choice: (g) => ({ value: g.name, name: `${g.name}  ${g.location}` }),
+      typed: { what: 'resource group name', validate: (v) => KEYS.resourceGroup.invalid?.(v) ?? true },
+    }));
+
+    let registries: Registry[] | undefined;
+    const loadRegistries = async () => (registries ??= await lists.registries(subscription, resourceGroup));
+
+    const registry = (a.registry ??= await pick(ask, {
+      message: 'Registry that owns the task',
+      load: loadRegistries,
+      choice: registryChoice,
+      typed: { what: 'registry name', validate: validateRegistryName },
+    }));
+
+    a.targetRegistry ??= await pick(ask, {
+      message: 'Network-restricted registry the task must reach',
+      // The task's own registry first: the article's example uses one registry.
+      load: async () => [...(await loadRegistries())].sort((x, y) => Number(y.name === registry) - Number(x.name === registry)),
+      choice: (r) => {
+        const c = registryChoice(r);
+        return r.name === registry ? { ...c, name: `${c.name}  (the task's own registry)` } : c;
+      },
+      typed: { what: 'registry name', validate: validateRegistryName, default: registry },
+    });
+
+    a.task ??= await ask((ctx) =>
+      input(
+        {
+          message: 'Task name',
+          default: DEFAULT_TASK,
+          validate: validateTaskName,
+          transformer: liveReason(validateTaskName),
+        },
+        ctx,
+      ),
+    );
+
+    const abac = registries?.find((r) => r.name === a.targetRegistry)?.roleAssignmentMode === 'AbacRepositoryPermissions';
+    a.role ??= await ask((ctx) =>
+      select<RoleName>(
+        {
+          message: `Role for the task's identity on ${a.targetRegistry}`,
+          choices: ROLES.map((role) => ({ value: role, name: role, description: ROLE_NOTES[role](abac) })),
+          default: abac ? 'Container Registry Repository Writer' : DEFAULT_ROLE,
+        },
+        ctx,
+      ),
+    );
+    return a;
+  });
+}
+
+const ROLE_NOTES: Record<RoleName, (abac: boolean) => string> = {
+  AcrPush: (abac) => `pull and push — the article's choice${abac ? '. This registry uses ABAC repository permissions and ignores it.' : ''}`,
+  AcrPull: (abac) => `pull only${abac ? '. This registry uses ABAC repository permissions and ignores it.' : ''}`,
+  'Container Registry Repository Writer': () => 'pull and push, for registries with ABAC repository permissions',
+  'Container Registry Repository Reader': () => 'pull only, for registries with ABAC repository permissions',
+};
+
+/**
+ * Asks before a step that can cut other clients off: shows the registry's current network settings
+ * and who may lose access. Default: no.
+ */
+export async function confirmRiskyChange(
+  step: Pick<Step<unknown>, 'id' | 'title' | 'risky'>,
+  registry: Pick<Registry, 'name'> & NetworkSettings,
+  ask: Asker = askInTerminal(),
+): Promise<boolean> {
+  const message = [
+    `${step.id} is about to change registry ${registry.name}: ${step.title}.`,
+    `  Now: ${describeNetwork(registry)}`,
+    ...(step.risky ? [`  Who may lose access: ${step.risky}`] : []),
+    'Go ahead with this change?',
+  ].join('\n');
+  return cancellable(() => ask((ctx) => confirm({ message, default: false }, ctx)));
+}
+
+/** `--pause`: waits for Enter before the next step; `n` stops the run here (resumable). */
+export async function confirmNextStep(step: Pick<Step<unknown>, 'id' | 'title'>, ask: Asker = askInTerminal()): Promise<boolean> {
+  return cancellable(() => ask((ctx) => confirm({ message: `Next: ${step.id} — ${step.title}. Run it?`, default: true }, ctx)));
+}
+
+/** Inquirer's errors for Ctrl-C, an aborted signal and a cancelled prompt, matched by name. */
+const CANCELLED = new Set(['ExitPromptError', 'AbortPromptError', 'CancelPromptError']);
+
+export function isPromptCancel(e: unknown): boolean {
+  return e instanceof Error && CANCELLED.has(e.name);
+}
+
+/** Runs questions; Ctrl-C at any of them is exit 130 with one line, never a stack trace. */
+async function cancellable<T>(questions: () => Promise<T>): Promise<T> {
+  try {
+    return await questions();
+  } catch (e) {
+    if (isPromptCancel(e)) throw new AcrTrustError('cancelled at a question; nothing was changed by it.', { exitCode: 130 });
+    throw e;
+  }
+}
+
+interface Choice {
+  value: string;
+  name: string;
+  description?: string;
+}
+
+interface PickSpec<T> {
+  message: string;
+  load(): Promise<T[]>;
+  choice(item: T): Choice;
+  /** When the list is empty or cannot be read: type the value instead. */
+  typed: { what: string; validate(v: string): true | string; default?: string };
+}
+
+/**
+ * A searchable picker over a live list: type to filter, arrows to move, Enter to pick. An empty or
+ * unreadable list falls back to typing the value, validated as you type.
+ */
+async function pick<T>(ask: Asker, spec: PickSpec<T>): Promise<string> {
+  let choices: Choice[];
+  let why: string;
+  try {
+    choices = (await spec.load()).map((item) => spec.choice(item));
+    why = 'none found';
+  } catch (e) {
+    if (!isAcrTrustError(e)) throw e; // a bug, not a refusal: let it show
+    choices = [];
+    why = `cannot list them: ${(e as Error).message}`;
+  }
+  if (choices.length === 0) {
+    return ask((ctx) =>
+      input(
+        {
+          message: `${spec.message} (${why}; type the ${spec.typed.what})`,
+          default: spec.typed.default,
+          validate: spec.typed.validate,
+          transformer: liveReason(spec.typed.validate),
+        },
+        ctx,
+      ),
+    );
+  }
+  return ask((ctx) =>
+    search<string>(
+      {
+        message: `${spec.message} (type to filter)`,
+        source: (term) => {
+          const t = (term ?? '').toLowerCase();
+          return choices.filter((c) => c.name.toLowerCase().includes(t));
+        },
+        pageSize: 10,
+      },
+      ctx,
+    ),
+  );
+}
+
+function registryChoice(r: Registry): Choice {
+  const settings = describeNetwork(r);
+  return {
+    value: r.name,
+    name: `${r.name}  ${r.sku}  ${settings}`,
+    description: [
+      `${r.loginServer} · ${r.location}`,
+      r.sku === 'Premium' ? undefined : `${r.sku}: network rules and disabling public access need Premium`,
+      r.roleAssignmentMode === 'AbacRepositoryPermissions' ? 'ABAC repository permissions: AcrPush/AcrPull do nothing here' : undefined,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+  };
+}
+
+/** Shows, while typing, why the value is not valid yet (the prompt still refuses it on Enter). */
+function liveReason(validate: (v: string) => true | string): (value: string, state: { isFinal: boolean }) => string {
+  return (value, { isFinal }) => {
+    if (isFinal || value === '') return value;
+    const verdict = validate(value);
+    return verdict === true ? value : `${value}   ✗ ${verdict}`;
+  };
+}

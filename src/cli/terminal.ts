@@ -1,0 +1,23 @@
+/**
+ * The one place that asks what kind of terminal we are in. Everything else takes the answer.
+ */
+export interface Terminal {
+  /** A person is there to answer questions: stdin and stdout are both TTYs. */
+  interactive: boolean;
+  /** stdout is a TTY (live output, realistic sim speed). */
+  tty: boolean;
+  /** Colours are wanted: a TTY and no NO_COLOR (https://no-color.org). */
+  color: boolean;
+  /** Width for tables. */
+  columns: number;
+}
+
+export function terminal(env: NodeJS.ProcessEnv = process.env, stdin = process.stdin, stdout = process.stdout): Terminal {
+  const tty = Boolean(stdout.isTTY);
+  return {
+    interactive: tty && Boolean(stdin.isTTY),
+    tty,
+    color: tty && !('NO_COLOR' in env && env.NO_COLOR !== '') && env.TERM !== 'dumb',
+    columns: (tty && stdout.columns) || 100,
+  };
+}

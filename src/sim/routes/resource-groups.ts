@@ -1,0 +1,113 @@
+/** Resource groups and the generic resources list (Microsoft.Resources). The az CLI finds a
+ *  registry's resource group through `GET /subscriptions/{s}/resources?$filter=resourceType eq '…'`. */
+import { ArmError } from '../http.js';
+import type { RouteModule, SimContext } from '../context.js';
+import type { ArmResource, ResourceGroup } from '../store.js';
+import { findResourceGroup, page, requireResourceGroup, requireSubscription, resourceGroupId, resourceGroupKey } from './common.js';
+
+/** 2025-03-01: @azure/arm-resources 6.x. 2021-04-01: az CLI 2.45. Others: published versions. */
+export const RESOURCES_API_VERSIONS = [
+  '2025-04-01', '2025-03-01', '2024-11-01', '2024-07-01', '2024-03-01', '2023-07-01', '2022-09-01',
+  '2021-04-01', '2021-01-01', '2020-10-01', '2020-06-01', '2019-10-01', '2019-08-01', '2019-07-01', '2019-05-10', '2018-05-01',
+] as const;
+
+function resourceGroupResource(rg: ResourceGroup) {
+  return {
+    id: resourceGroupId(rg),
+    name: rg.name,
+    type: 'Microsoft.Resources/resourceGroups',
+    location: rg.location,
+    ...(rg.tags ? { tags: rg.tags } : {}),
+    properties: { provisioningState: 'Succeeded' },
+  };
+}
+
+/** What the generic resources list shows of a resource: identity fields, not properties. */
+function genericView(r: ArmResource) {
+  const out: Record<string, unknown> = { id: r.id, name: r.name, type: r.type, location: r.location };
+  if (r.sku) out.sku = r.sku;
+  if (r.identity) out.identity = r.identity;
+  if (r.tags) out.tags = r.tags;
+  return out;
+}
+
+/** Supports the `$filter` forms clients use: `resourceType eq '…'`, `name eq '…'`,
+ *  `resourceGroup eq '…'`, joined with `and`. */
+function resourceFilter(filter: string | null): (r: ArmResource) => boolean {
+  if (!filter) return () => true;
+  const tests: ((r: ArmResource) => boolean)[] = [];
+  for (const clause of filter.split(/\s+and\s+/i)) {
+    const m = /^\s*(resourceType|name|resourceGroup)\s+eq\s+'([^']*)'\s*$/i.exec(clause);
+    if (!m) throw new ArmError(400, 'InvalidFilterInQueryString', `Invalid $filter '${filter}' specified in the query string.`);
+    const field = m[1]!.toLowerCase();
+    const value = m[2]!.toLowerCase();
+    if (field === 'resourcetype') tests.push((r) => r.type.toLowerCase() === value);
+    else if (field === 'name') tests.push((r) => r.name.toLowerCase() === value);
+    else tests.push((r) => (/\/resourceGroups\/([^/]+)/i.exec(r.id)?.[1] ?? '').toLowerCase() === value);
+  }
+  return (r) => tests.every((t) => t(r));
+}
+
+function allResources(sim: SimContext): ArmResource[] {
+  return [...Object.values(sim.state.registries), ...Object.values(sim.state.tasks)];
+}
+
+export const resourceGroupsRoutes: RouteModule = (router, sim) => {
+  const apiVersions = RESOURCES_API_VERSIONS;
+  const base = '/subscriptions/{subscriptionId}/resourceGroups';
+
+  router.on('GET', base, { name: 'resourceGroups.list', apiVersions }, (req) => {
+    const sub = requireSubscription(sim, req.params.subscriptionId!);
+    const groups = Object.values(sim.state.resourceGroups).filter((rg) => rg.subscriptionId === sub.subscriptionId);
+    return { status: 200, body: page(groups.map(resourceGroupResource)) };
+  });
+
+  router.on('GET', `${base}/{resourceGroupName}`, { name: 'resourceGroups.get', apiVersions }, (req) => ({
+    status: 200,
+    body: resourceGroupResource(requireResourceGroup(sim, req.params.subscriptionId!, req.params.resourceGroupName!)),
+  }));
+
+  router.on('HEAD', `${base}/{resourceGroupName}`, { name: 'resourceGroups.checkExistence', apiVersions }, (req) => {
+    requireSubscription(sim, req.params.subscriptionId!);
+    return { status: findResourceGroup(sim, req.params.subscriptionId!, req.params.resourceGroupName!) ? 204 : 404 };
+  });
+
+  router.on('PUT', `${base}/{resourceGroupName}`, { name: 'resourceGroups.createOrUpdate', apiVersions, write: true }, (req) => {
+    const sub = requireSubscription(sim, req.params.subscriptionId!);
+    const name = req.params.resourceGroupName!;
+    if (!/^[-\w._()]{1,90}$/.test(name) || name.endsWith('.')) {
+      throw new ArmError(400, 'InvalidResourceGroupName', `The provided resource group name '${name}' has these invalid characters or is too long.`);
+    }
+    const location = req.body?.location;
+    if (typeof location !== 'string' || !location) {
+      throw new ArmError(400, 'LocationRequired', 'The location property is required for this definition.');
+    }
+    const k = resourceGroupKey(sub.subscriptionId, name);
+    const existing = sim.state.resourceGroups[k];
+    if (existing && existing.location.toLowerCase() !== location.toLowerCase()) {
+      throw new ArmError(409, 'InvalidResourceGroupLocation', `Invalid resource group location '${location}'. The Resource group already exists in location '${existing.location}'.`);
+    }
+    const rg: ResourceGroup = { subscriptionId: sub.subscriptionId, name: existing?.name ?? name, location: existing?.location ?? location };
+    const tags = req.body?.tags ?? existing?.tags;
+    if (tags) rg.tags = tags;
+    sim.state.resourceGroups[k] = rg;
+    sim.changed();
+    return { status: existing ? 200 : 201, body: resourceGroupResource(rg) };
+  });
+
+  router.on('GET', '/subscriptions/{subscriptionId}/resources', { name: 'resources.list', apiVersions }, (req) => {
+    const sub = requireSubscription(sim, req.params.subscriptionId!);
+    const keep = resourceFilter(req.query.get('$filter'));
+    const prefix = `/subscriptions/${sub.subscriptionId}/`.toLowerCase();
+    const found = allResources(sim).filter((r) => r.id.toLowerCase().startsWith(prefix) && keep(r));
+    return { status: 200, body: page(found.map(genericView)) };
+  });
+
+  router.on('GET', `${base}/{resourceGroupName}/resources`, { name: 'resources.listByResourceGroup', apiVersions }, (req) => {
+    const rg = requireResourceGroup(sim, req.params.subscriptionId!, req.params.resourceGroupName!);
+    const keep = resourceFilter(req.query.get('$filter'));
+    const prefix = `${resourceGroupId(rg)}/`.toLowerCase();
+    const found = allResources(sim).filter((r) => r.id.toLowerCase().startsWith(prefix) && keep(r));
+    return { status: 200, body: page(found.map(genericView)) };
+  });
+};

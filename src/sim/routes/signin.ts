@@ -1,0 +1,37 @@
+/**
+ * Sign-in for the az CLI: an ADFS-style authority at `{endpoint}/adfs`, so MSAL skips instance
+ * discovery against the public login host and nothing leaves loopback (az-cli-interop.md). Any
+ * client id and secret get a token; the token names the sim's caller and tenant.
+ *
+ * The SDK clients never come here: tests and the wizard hand them a TokenCredential directly.
+ */
+import type { RouteModule } from '../context.js';
+
+function base64url(v: unknown): string {
+  return Buffer.from(JSON.stringify(v)).toString('base64url');
+}
+
+export const signInRoutes: RouteModule = (router, sim) => {
+  router.on('GET', '/adfs/.well-known/openid-configuration', { name: 'signin.openidConfiguration', auth: false }, (req) => ({
+    status: 200,
+    body: {
+      issuer: `${req.origin}/adfs`,
+      authorization_endpoint: `${req.origin}/adfs/oauth2/authorize`,
+      token_endpoint: `${req.origin}/adfs/oauth2/token`,
+      device_authorization_endpoint: `${req.origin}/adfs/oauth2/devicecode`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+      response_types_supported: ['code', 'token'],
+      scopes_supported: ['openid'],
+    },
+  }));
+
+  router.on('POST', '/adfs/oauth2/token', { name: 'signin.token', auth: false }, (req) => {
+    const form = new URLSearchParams(typeof req.body === 'string' ? req.body : req.rawBody);
+    const now = Math.floor(sim.now() / 1000);
+    const clientId = form.get('client_id') ?? 'sim-client';
+    // An unsigned JWT-shaped token: clients that peek inside (az CLI) find the caller and tenant.
+    const claims = { aud: 'https://management.core.windows.net/', iss: `${req.origin}/adfs`, iat: now, nbf: now, exp: now + 3600, appid: clientId, oid: sim.state.caller.principalId, sub: sim.state.caller.principalId, tid: sim.state.tenantId };
+    const token = `${base64url({ typ: 'JWT', alg: 'none' })}.${base64url(claims)}.sim`;
+    return { status: 200, body: { token_type: 'Bearer', access_token: token, expires_in: 3600, ext_expires_in: 3600 } };
+  });
+};

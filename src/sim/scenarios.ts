@@ -1,0 +1,99 @@
+/**
+ * Scenarios: the clouds a new sim starts with. Each is a small variation of one subscription with
+ * the demo resource group and a registry, chosen to exercise one branch of the wizard:
+ *
+ *   default         Premium registry `acrtrustdemo`; the caller is Owner (may write role assignments)
+ *   basic-sku       the registry is Basic: disabling public access fails (Premium needed)
+ *   abac            the registry uses ABAC repository permissions: AcrPush does nothing there
+ *   two-registries  a second Premium registry `acrtrusttarget` for the cross-registry variant
+ *   no-role-write   the caller is only Contributor: creating role assignments is refused (403)
+ *
+ * Ids are fixed so docs, tests and transcripts can name them.
+ */
+import { AcrTrustError } from '../errors.js';
+import { buildRegistry } from './routes/registries.js';
+import { ROLE_GUIDS, roleDefinitionId } from './roles.js';
+import type { ArmResource, CloudState, Speed } from './store.js';
+import { key } from './store.js';
+
+export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export const SIM_SUBSCRIPTION_ID = '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c';
+export const SIM_TENANT_ID = '3d9c8e71-0f2a-4b6c-8d5e-7a1b2c3d4e5f';
+export const SIM_CALLER_ID = 'a4e2c6f8-1b3d-4e5f-8a7b-9c0d1e2f3a4b';
+/** Name of the caller's seeded subscription-scope role assignment. */
+const CALLER_ASSIGNMENT = '0e6f7a8b-9c1d-4e2f-8a3b-4c5d6e7f8a9b';
+
+export const DEMO_RESOURCE_GROUP = 'acr-trust-demo';
+export const DEMO_LOCATION = 'eastus';
+export const DEMO_REGISTRY = 'acrtrustdemo';
+export const TARGET_REGISTRY = 'acrtrusttarget';
+
+/** How long a new role assignment takes to reach the registry's data plane. */
+export function defaultRoleDelayMs(speed: Speed): number {
+  return speed === 'realistic' ? 5000 : 0;
+}
+
+export function checkScenario(name: string): ScenarioName {
+  if (!(SCENARIOS as readonly string[]).includes(name)) {
+    throw new AcrTrustError(`Unknown sim scenario '${name}'.`, { exitCode: 2, hint: `Valid scenarios: ${SCENARIOS.join(', ')}.` });
+  }
+  return name as ScenarioName;
+}
+
+export function seedScenario(name: string, speed: Speed, now = Date.now()): CloudState {
+  const scenario = checkScenario(name);
+  const createdAt = new Date(now).toISOString();
+  const sub = SIM_SUBSCRIPTION_ID;
+  const registry = (registryName: string, sku: string, properties?: Record<string, unknown>) =>
+    buildRegistry({ subscriptionId: sub, resourceGroup: DEMO_RESOURCE_GROUP, name: registryName, location: DEMO_LOCATION, sku, createdAt, properties });
+
+  const registries: ArmResource[] = [];
+  if (scenario === 'basic-sku') registries.push(registry(DEMO_REGISTRY, 'Basic'));
+  else if (scenario === 'abac') registries.push(registry(DEMO_REGISTRY, 'Premium', { roleAssignmentMode: 'AbacRepositoryPermissions' }));
+  else registries.push(registry(DEMO_REGISTRY, 'Premium'));
+  if (scenario === 'two-registries') registries.push(registry(TARGET_REGISTRY, 'Premium'));
+
+  const canWrite = scenario !== 'no-role-write';
+  const callerRole = canWrite ? ROLE_GUIDS.Owner : ROLE_GUIDS.Contributor;
+  const callerScope = `/subscriptions/${sub}`;
+  const callerAssignment: ArmResource = {
+    id: `${callerScope}/providers/Microsoft.Authorization/roleAssignments/${CALLER_ASSIGNMENT}`,
+    name: CALLER_ASSIGNMENT,
+    type: 'Microsoft.Authorization/roleAssignments',
+    properties: {
+      roleDefinitionId: roleDefinitionId(sub, callerRole),
+      principalId: SIM_CALLER_ID,
+      principalType: 'User',
+      scope: callerScope,
+      condition: null,
+      conditionVersion: null,
+      createdOn: createdAt,
+      updatedOn: createdAt,
+      createdBy: null,
+      updatedBy: null,
+      delegatedManagedIdentityResourceId: null,
+      description: null,
+    },
+  };
+
+  return {
+    version: 1,
+    tenantId: SIM_TENANT_ID,
+    caller: { principalId: SIM_CALLER_ID, canWriteRoleAssignments: canWrite },
+    speed,
+    roleDelayMs: defaultRoleDelayMs(speed),
+    subscriptions: [{ subscriptionId: sub, displayName: 'Simulated subscription', state: 'Enabled' }],
+    resourceGroups: { [`${sub}/${DEMO_RESOURCE_GROUP}`.toLowerCase()]: { subscriptionId: sub, name: DEMO_RESOURCE_GROUP, location: DEMO_LOCATION } },
+    registries: Object.fromEntries(registries.map((r) => [key(r.id), r])),
+    tasks: {},
+    runs: {},
+    roleAssignments: { [key(callerAssignment.id)]: callerAssignment },
+    principals: { [SIM_CALLER_ID]: { principalId: SIM_CALLER_ID, kind: 'User', displayName: 'Sim User', visibleAt: 0 } },
+    operations: {},
+    runCounters: {},
+    scenario,
+    uuidCounter: 0,
+  };
+}

@@ -1,0 +1,360 @@
+/**
+ * The simulated Azure Resource Manager: an HTTPS server on 127.0.0.1 that answers the ARM REST
+ * calls the workflow makes, so the real Azure SDK clients (and the az CLI) talk to it exactly as
+ * they would to management.azure.com.
+ *
+ * One request: parse → match a route → fault injection → auth → api-version → handler → answer,
+ * and a record in the request log. Route modules (`routes/*.ts`) only see SimRequest/SimResponse
+ * and the SimContext implemented here; sockets, TLS, persistence and faults stay in this file.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AcrTrustError } from '../errors.js';
+import { certificateFilesFor, loadOrCreateCertificates } from './cert.js';
+import type { RouteModule, SimContext } from './context.js';
+import { FaultInjector, parseFaultSpec, type FaultKind } from './faults.js';
+import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
+import { authorizationRoutes } from './routes/authorization.js';
+import { asyncOperationUrl, locationUrl, operationsRoutes, retryAfter } from './routes/operations.js';
+import { registriesRoutes } from './routes/registries.js';
+import { resourceGroupsRoutes } from './routes/resource-groups.js';
+import { runsRoutes } from './routes/runs.js';
+import { signInRoutes } from './routes/signin.js';
+import { subscriptionsRoutes } from './routes/subscriptions.js';
+import { tasksRoutes } from './routes/tasks.js';
+import { checkScenario, defaultRoleDelayMs, seedScenario } from './scenarios.js';
+import { readStateFile, requestLogFileFor, writeRequestLog, writeStateFile, type RequestRecord } from './state-file.js';
+import type { CloudState, Operation, Speed } from './store.js';
+
+export type { RequestRecord } from './state-file.js';
+
+export interface StartSimOptions {
+  /** Persist the cloud here (created from the scenario if missing). Without it, memory only. */
+  stateFile?: string;
+  /** 0 or absent: an ephemeral port. */
+  port?: number;
+  /** Seeds a new cloud; must match the scenario of an existing state file. Default `default`. */
+  scenario?: string;
+  /** Overrides the state's speed. */
+  speed?: Speed;
+  /** Fault-injection spec (see faults.ts). */
+  faults?: string;
+  /** Seed for generated ids and (unless the spec has its own) for fault injection. */
+  seed?: number;
+}
+
+export interface RunningSim {
+  /** `https://127.0.0.1:PORT` — the ARM endpoint to give the SDK clients. */
+  endpoint: string;
+  /** The CA certificate (PEM) clients must trust. */
+  caCert: string;
+  caCertFile: string;
+  subscriptionId: string;
+  tenantId: string;
+  /** The live cloud state (the same object the routes change). */
+  state: CloudState;
+  /** Every answered request, oldest first (the last REQUEST_LOG_LIMIT). */
+  requests: RequestRecord[];
+  stop(): Promise<void>;
+}
+
+/** Requests kept in memory. */
+export const REQUEST_LOG_LIMIT = 10_000;
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+
+/** The route modules, in registration order (first match wins). */
+const ROUTE_MODULES: RouteModule[] = [
+  signInRoutes,
+  subscriptionsRoutes,
+  resourceGroupsRoutes,
+  operationsRoutes,
+  registriesRoutes,
+  tasksRoutes,
+  runsRoutes,
+  authorizationRoutes,
+];
+
+export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> {
+  if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
+    throw new AcrTrustError(`Invalid port ${opts.port}: expected an integer from 0 to 65535.`, { exitCode: 2 });
+  }
+  const faults = opts.faults ? new FaultInjector(parseFaultSpec(opts.faults, opts.seed ?? 1)) : undefined;
+  if (opts.scenario !== undefined) checkScenario(opts.scenario);
+
+  const stateFile = opts.stateFile ? resolve(opts.stateFile) : undefined;
+  const { state, created } = loadOrSeed(stateFile, opts);
+  const persist = () => {
+    if (stateFile) writeStateFile(stateFile, state);
+  };
+  if (created) persist();
+
+  const tempDir = stateFile ? undefined : mkdtempSync(join(tmpdir(), 'acr-trust-sim-'));
+  const certFiles = certificateFilesFor(stateFile ?? join(tempDir!, 'sim-cloud.json'));
+  const certs = loadOrCreateCertificates(certFiles);
+
+  const requests: RequestRecord[] = [];
+  const requestLogFile = stateFile ? requestLogFileFor(stateFile) : undefined;
+  let logTimer: NodeJS.Timeout | undefined;
+  const flushLog = () => {
+    if (logTimer) clearTimeout(logTimer);
+    logTimer = undefined;
+    if (requestLogFile) writeRequestLog(requestLogFile, requests);
+  };
+  const record = (r: RequestRecord) => {
+    requests.push(r);
+    if (requests.length > REQUEST_LOG_LIMIT + 1000) requests.splice(0, requests.length - REQUEST_LOG_LIMIT);
+    // Debounced: writing the log on every GET would dominate the sim's cost.
+    if (requestLogFile && !logTimer) logTimer = setTimeout(flushLog, 250).unref();
+  };
+
+  const context = createContext(state, persist, opts.seed);
+  const router = new Router();
+  for (const register of ROUTE_MODULES) register(router, context);
+
+  let origin = '';
+  const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
+    void handle(req, res, { router, origin, faults, record });
+  });
+  server.on('tlsClientError', () => {}); // a client that distrusts our CA just goes away
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new AcrTrustError(`Port ${opts.port} is already in use.`, { exitCode: 2, hint: 'Pick another --port, or omit it for a free one.' }) : e),
+    );
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolveListen());
+  });
+  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint: origin,
+    caCert: certs.caCert,
+    caCertFile: certFiles.caCertFile,
+    subscriptionId: state.subscriptions[0]?.subscriptionId ?? '',
+    tenantId: state.tenantId,
+    state,
+    requests,
+    stop: () =>
+      (stopped ??= (async () => {
+        await new Promise<void>((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        });
+        flushLog();
+        persist();
+        if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      })()),
+  };
+}
+
+function loadOrSeed(stateFile: string | undefined, opts: StartSimOptions): { state: CloudState; created: boolean } {
+  const speed = opts.speed ?? 'instant';
+  const existing = stateFile ? readStateFile(stateFile) : undefined;
+  if (!existing) return { state: seedScenario(opts.scenario ?? 'default', speed), created: true };
+  if (opts.scenario && opts.scenario !== existing.scenario) {
+    throw new AcrTrustError(`The sim state file ${stateFile} holds a '${existing.scenario}' cloud, not '${opts.scenario}'.`, {
+      exitCode: 2,
+      hint: `Drop --scenario to continue that cloud, or pass another --state to start a '${opts.scenario}' one.`,
+    });
+  }
+  if (opts.speed && opts.speed !== existing.speed) {
+    existing.speed = opts.speed;
+    existing.roleDelayMs = defaultRoleDelayMs(opts.speed);
+    return { state: existing, created: true };
+  }
+  return { state: existing, created: false };
+}
+
+function createContext(state: CloudState, persist: () => void, seed: number | undefined): SimContext {
+  return {
+    state,
+    get speed() {
+      return state.speed;
+    },
+    now: () => Date.now(),
+    changed: persist,
+    uuid() {
+      if (seed === undefined) return randomUUID();
+      // Derived from (seed, counter); the counter lives in the state so a restart continues it.
+      const n = (state.uuidCounter = (state.uuidCounter ?? 0) + 1);
+      const b = createHash('sha256').update(`${seed}:${n}`).digest();
+      b[6] = (b[6]! & 0x0f) | 0x40;
+      b[8] = (b[8]! & 0x3f) | 0x80;
+      const h = b.subarray(0, 16).toString('hex');
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+    },
+    startOperation(init) {
+      const now = Date.now();
+      // Forget operations finished an hour ago: no client polls that late.
+      for (const [id, old] of Object.entries(state.operations)) if (old.doneAt < now - 3600_000) delete state.operations[id];
+      const op: Operation = {
+        id: this.uuid(),
+        doneAt: now + Math.max(0, init.delayMs),
+        status: init.status ?? 'Succeeded',
+        startTime: new Date(now).toISOString(),
+      };
+      if (init.error) op.error = init.error;
+      if (init.result !== undefined) op.result = init.result;
+      state.operations[op.id] = op;
+      return op;
+    },
+    asyncOperationHeaders(req, op) {
+      return { 'Azure-AsyncOperation': asyncOperationUrl(this, req, op), 'Retry-After': retryAfter(this) };
+    },
+    locationHeaders(req, op) {
+      return { Location: locationUrl(this, req, op), 'Retry-After': retryAfter(this) };
+    },
+  };
+}
+
+interface Handling {
+  router: Router;
+  origin: string;
+  faults?: FaultInjector;
+  record: (r: RequestRecord) => void;
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): Promise<void> {
+  const t0 = performance.now();
+  const at = new Date().toISOString();
+  const method = (req.method ?? 'GET').toUpperCase();
+  // Not `new URL()`: a path starting `//` would be read as a host name.
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const path = foldSlashes(q < 0 ? raw : raw.slice(0, q)) || '/';
+  const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
+  const apiVersion = query.get('api-version') ?? undefined;
+  const log = (status: number, name: string, write: boolean, fault?: FaultKind) =>
+    h.record({ at, method, path, ...(apiVersion ? { apiVersion } : {}), status, ms: Math.round((performance.now() - t0) * 100) / 100, name, write, ...(fault ? { fault } : {}) });
+
+  let answer: SimResponse;
+  let name = 'unmatched';
+  let write = false;
+  try {
+    const rawBody = await readBody(req);
+    const match = h.router.match(method, path);
+    if (!('route' in match)) {
+      answer = (match.methodNotAllowed ? methodNotAllowed(method) : notFound(path, apiVersion)).toResponse();
+    } else {
+      const { route, params } = match;
+      name = route.options.name;
+      write = route.options.write ?? false;
+      const unauthenticated = route.options.auth === false;
+      const decision = h.faults?.decide(name, unauthenticated);
+      if (decision?.latencyMs) await sleep(decision.latencyMs);
+      if (decision?.kind === 'drop') {
+        req.socket.destroy();
+        log(0, name, write, 'drop');
+        return;
+      }
+      if (decision?.kind) {
+        answer = faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
+        send(res, method, answer, req);
+        log(answer.status, name, write, decision.kind);
+        return;
+      }
+      if (!unauthenticated && !/^Bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
+        answer = new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {
+          'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
+        }).toResponse();
+      } else {
+        const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, params, origin: h.origin };
+        if (route.options.apiVersions) checkApiVersion(simReq, route.options.apiVersions, name);
+        answer = await route.handler(simReq);
+      }
+    }
+  } catch (e) {
+    answer = e instanceof ArmError ? e.toResponse() : internalError(e);
+  }
+  send(res, method, answer, req);
+  log(answer.status, name, write);
+}
+
+function send(res: ServerResponse, method: string, answer: SimResponse, req: IncomingMessage): void {
+  const headers: Record<string, string> = {
+    'x-ms-request-id': randomUUID(),
+    'x-ms-correlation-request-id': String(req.headers['x-ms-correlation-request-id'] ?? randomUUID()),
+    ...(answer.headers ?? {}),
+  };
+  const client = req.headers['x-ms-client-request-id'];
+  if (client) headers['x-ms-client-request-id'] = String(client);
+  let payload: string | undefined;
+  if (answer.text !== undefined) {
+    payload = answer.text;
+    headers['content-type'] = answer.contentType ?? 'text/plain; charset=utf-8';
+  } else if (answer.body !== undefined && answer.status !== 204) {
+    payload = JSON.stringify(answer.body);
+    headers['content-type'] = answer.contentType ?? 'application/json; charset=utf-8';
+  }
+  headers['content-length'] = String(payload === undefined ? 0 : Buffer.byteLength(payload));
+  res.writeHead(answer.status, headers);
+  res.end(method === 'HEAD' ? undefined : payload);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolveBody, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new ArmError(413, 'RequestEntityTooLarge', 'The request body is too large.'));
+        req.destroy();
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(req: IncomingMessage, raw: string): unknown {
+  if (raw.trim() === '') return undefined;
+  const type = String(req.headers['content-type'] ?? '');
+  if (type.includes('application/x-www-form-urlencoded')) return raw;
+  try {
+    return JSON.parse(raw);
+  } catch (e) {
+    throw new ArmError(400, 'InvalidRequestContent', `The request content was invalid and could not be deserialized: '${(e as Error).message}'.`);
+  }
+}
+
+/** ARM's 404 for a path no provider serves: InvalidResourceType when it names a provider
+ *  namespace and type (the last `/providers/NS/type[/name/subtype…]`), else NoRegisteredProviderFound. */
+function notFound(path: string, apiVersion: string | undefined): ArmError {
+  const parts = path.split('/').filter(Boolean);
+  const at = parts.map((p) => p.toLowerCase()).lastIndexOf('providers');
+  const rest = at >= 0 ? parts.slice(at + 1) : [];
+  if (rest.length >= 2) {
+    const type = rest.slice(1).filter((_, i) => i % 2 === 0).join('/');
+    return new ArmError(404, 'InvalidResourceType', `The resource type '${type}' could not be found in the namespace '${rest[0]}' for api version '${apiVersion ?? ''}'.`);
+  }
+  return new ArmError(404, 'NoRegisteredProviderFound', `No registered resource provider found for the path '${path}' and API version '${apiVersion ?? ''}'. The simulated Azure serves only what the acr-trust workflow uses.`);
+}
+
+function methodNotAllowed(method: string): ArmError {
+  return new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
+}
+
+function faultResponse(kind: Exclude<FaultKind, 'drop'>, retryAfterSeconds: number): SimResponse {
+  switch (kind) {
+    case '429':
+      return new ArmError(429, 'TooManyRequests', 'The request is being throttled as the limit has been reached for operation type. (Injected by the sim.)', { 'Retry-After': String(retryAfterSeconds) }).toResponse();
+    case '503':
+      return new ArmError(503, 'ServiceUnavailable', 'The service is temporarily unavailable. (Injected by the sim.)', { 'Retry-After': String(retryAfterSeconds) }).toResponse();
+    case '500':
+      return new ArmError(500, 'InternalServerError', 'Encountered internal server error. (Injected by the sim.)').toResponse();
+  }
+}
+
+function internalError(e: unknown): SimResponse {
+  // A bug in a route: answer like ARM, but keep the stack on the sim's stderr for whoever debugs it.
+  process.stderr.write(`sim: route failed: ${(e as Error)?.stack ?? String(e)}\n`);
+  return new ArmError(500, 'InternalServerError', `The simulated Azure failed to handle the request: ${(e as Error)?.message ?? String(e)}`).toResponse();
+}

@@ -1,0 +1,82 @@
+/**
+ * Reading and writing the sim's files: the cloud state (`sim-cloud.json`) and, beside it, the
+ * bounded request log (`sim-cloud.requests.json`) that `sim show` prints.
+ *
+ * A state file that cannot be read as a cloud is never overwritten or "repaired": the user may
+ * have pointed `--state` at the wrong file, so we stop with exit 2 and name it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { AcrTrustError } from '../errors.js';
+import { writeFileAtomic } from '../files.js';
+import type { CloudState } from './store.js';
+
+/** One answered request, as the sim's request log keeps it. */
+export interface RequestRecord {
+  /** ISO time the request arrived. */
+  at: string;
+  method: string;
+  path: string;
+  apiVersion?: string;
+  status: number;
+  /** Milliseconds from arrival to the end of the answer. */
+  ms: number;
+  /** The route's name (`registries.update`), or `unmatched`. */
+  name: string;
+  write: boolean;
+  /** Set when fault injection answered instead of the route (`429`, `drop` …). */
+  fault?: string;
+}
+
+/** How many records the request log file keeps (the in-memory log keeps more). */
+export const REQUEST_LOG_FILE_LIMIT = 1000;
+
+export function requestLogFileFor(stateFile: string): string {
+  return `${stateFile.replace(/\.json$/i, '')}.requests.json`;
+}
+
+function corrupt(file: string, why: string): AcrTrustError {
+  return new AcrTrustError(`The sim state file ${file} is not a simulated cloud: ${why}.`, {
+    exitCode: 2,
+    hint: 'The file was left untouched. Move it away, or pass another --state, to start a new cloud.',
+  });
+}
+
+/** Loads and checks a state file. Missing → undefined; unreadable or malformed → exit 2. */
+export function readStateFile(file: string): CloudState | undefined {
+  if (!existsSync(file)) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw corrupt(file, e instanceof SyntaxError ? `invalid JSON (${e.message})` : (e as Error).message);
+  }
+  const s = data as Partial<CloudState> | null;
+  if (typeof s !== 'object' || s === null || Array.isArray(s)) throw corrupt(file, 'not a JSON object');
+  if (s.version !== 1) throw corrupt(file, `unsupported version ${JSON.stringify(s.version)} (expected 1)`);
+  if (typeof s.tenantId !== 'string' || !Array.isArray(s.subscriptions)) throw corrupt(file, 'tenantId or subscriptions missing');
+  if (typeof s.caller !== 'object' || s.caller === null) throw corrupt(file, 'caller missing');
+  for (const field of ['resourceGroups', 'registries', 'tasks', 'runs', 'roleAssignments', 'principals', 'operations', 'runCounters'] as const) {
+    const v = s[field];
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw corrupt(file, `'${field}' is not an object`);
+  }
+  if (s.speed !== 'instant' && s.speed !== 'realistic') throw corrupt(file, `unknown speed ${JSON.stringify(s.speed)}`);
+  return s as CloudState;
+}
+
+export function writeStateFile(file: string, state: CloudState): void {
+  writeFileAtomic(file, `${JSON.stringify(state, null, 1)}\n`);
+}
+
+export function readRequestLog(file: string): RequestRecord[] {
+  if (!existsSync(file)) return [];
+  try {
+    const data = JSON.parse(readFileSync(file, 'utf8'));
+    return Array.isArray(data) ? (data as RequestRecord[]) : [];
+  } catch {
+    return []; // the log is a convenience; a torn or foreign file just shows as empty
+  }
+}
+
+export function writeRequestLog(file: string, records: readonly RequestRecord[]): void {
+  writeFileAtomic(file, JSON.stringify(records.slice(-REQUEST_LOG_FILE_LIMIT)));
+}

@@ -1,0 +1,337 @@
+/**
+ * What a task's step will do to registries: the sim reads the step the way ACR's runner (acb)
+ * would — render the run variables, parse the YAML — and reduces it to a short program of
+ * build / push / cmd steps naming the images involved. The run decision (`rules.ts`) then decides
+ * each registry access those steps make.
+ *
+ * Only what decides registry access is modelled. acb features that do not touch a registry
+ * (`when`, `env`, `volumes`, `secrets`, `detach`, retries …) are accepted and ignored.
+ *
+ * Rendering follows acb: for `version` ≥ v1.1.0 the aliases (`$Registry`, `$ID` …) are expanded
+ * first (`$$` is a literal `$`), then the Go-template run variables (`{{.Run.ID}}`,
+ * `{{.Values.x}}`). A value Go's template engine cannot find prints as `<no value>`, as it does in
+ * acb. Source: Microsoft's "ACR Tasks reference: YAML" (run variables and aliases).
+ */
+import { parse as parseYaml } from 'yaml';
+
+/** An image reference, normalised the way docker does (`hello` → `docker.io/library/hello:latest`). */
+export interface ImageRef {
+  /** The reference as written after rendering (what docker and acb print). */
+  text: string;
+  /** Registry host, lower-cased: `myreg.azurecr.io`, `mcr.microsoft.com`, `docker.io`. */
+  registry: string;
+  repository: string;
+  /** The tag (`latest` when none is given and there is no digest). */
+  tag: string;
+  digest?: string;
+  /** False when docker would refuse it ("invalid reference format"). */
+  valid: boolean;
+}
+
+export type TaskStep =
+  | { id: string; kind: 'build'; tags: ImageRef[]; args: string }
+  | { id: string; kind: 'push'; images: ImageRef[] }
+  | { id: string; kind: 'cmd'; image: ImageRef; args: string };
+
+export interface TaskProgram {
+  /** The YAML's `version`, when it came from YAML. */
+  version?: string;
+  /** Whether acb announces alias support (YAML version ≥ v1.1.0). */
+  aliases: boolean;
+  steps: TaskStep[];
+}
+
+/** The run variables a task's YAML may use. */
+export interface RunVariables {
+  runId: string;
+  /** The home registry's login server (`{{.Run.Registry}}`, `$Registry`). */
+  registry: string;
+  /** The home registry's name (`{{.Run.RegistryName}}`). */
+  registryName: string;
+  os: string;
+  architecture: string;
+  /** Sim ms timestamp of the run (`{{.Run.Date}}`). */
+  date: number;
+  /** `{{.Values.x}}`, from the step's values, its encoded values file and the run's overrides. */
+  values: Record<string, string>;
+}
+
+export type ProgramResult = { ok: true; program: TaskProgram } | { ok: false; error: string };
+
+// ---------------------------------------------------------------------------------------------
+// Steps as the ARM task carries them
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * The program a task step (wire shape: `properties.step`) runs.
+ * - EncodedTask: the base64 YAML in `encodedTaskContent`.
+ * - Docker: a build tagged with `imageNames` (relative to the home registry, like `az acr build`),
+ *   then a push of the same names when `isPushEnabled`.
+ * - FileTask: the YAML lives in the task's source context, which the sim cannot read; it is
+ *   assumed to build and push `$Registry/<fallbackRepository>:<run id>` to the home registry.
+ */
+export function programForStep(step: any, vars: RunVariables, fallbackRepository: string): ProgramResult {
+  const type = String(step?.type ?? '');
+  if (type === 'EncodedTask') {
+    const yamlText = decodeBase64(step.encodedTaskContent);
+    if (yamlText === undefined) return { ok: false, error: 'failed to decode the task content: illegal base64 data' };
+    return programForYaml(yamlText, vars);
+  }
+  if (type === 'Docker') return programForDockerBuild(step.imageNames ?? [], step.isPushEnabled !== false, vars);
+  if (type === 'FileTask') {
+    const image = `${vars.registry}/${fallbackRepository.toLowerCase()}:${vars.runId}`;
+    return {
+      ok: true,
+      program: {
+        aliases: true,
+        steps: [
+          { id: 'acb_step_0', kind: 'build', tags: [parseImageRef(image)], args: `-t ${image} .` },
+          { id: 'acb_step_1', kind: 'push', images: [parseImageRef(image)] },
+        ],
+      },
+    };
+  }
+  return { ok: false, error: `unsupported step type '${type}'` };
+}
+
+/** A quick build's (`az acr build`, Docker step) program: build, then push when enabled. */
+export function programForDockerBuild(imageNames: string[], push: boolean, vars: RunVariables): ProgramResult {
+  const tags = imageNames.map((n) => parseImageRef(qualify(renderTemplates(String(n), vars), vars.registry)));
+  const steps: TaskStep[] = [{ id: 'build', kind: 'build', tags, args: tags.map((t) => `-t ${t.text}`).join(' ') + ' .' }];
+  if (push && tags.length > 0) steps.push({ id: 'push', kind: 'push', images: tags });
+  return { ok: true, program: { aliases: false, steps } };
+}
+
+/** Parses task YAML (acb's `version`/`steps` format) into a program. */
+export function programForYaml(yamlText: string, vars: RunVariables): ProgramResult {
+  const version = /^\s*version\s*:\s*['"]?([^'"\s#]+)/m.exec(yamlText)?.[1];
+  const aliases = version !== undefined && compareVersions(version, 'v1.1.0') >= 0;
+  const rendered = renderTemplates(aliases ? expandAliases(yamlText) : yamlText, vars);
+
+  let doc: any;
+  try {
+    doc = parseYaml(rendered);
+  } catch (e) {
+    return { ok: false, error: `failed to deserialize task and validate: ${firstLine((e as Error).message)}` };
+  }
+  if (!doc || typeof doc !== 'object' || !Array.isArray(doc.steps) || doc.steps.length === 0) {
+    return { ok: false, error: 'failed to deserialize task and validate: the task must contain at least one step' };
+  }
+
+  const steps: TaskStep[] = [];
+  for (const [i, raw] of (doc.steps as unknown[]).entries()) {
+    const s = (raw ?? {}) as Record<string, unknown>;
+    const id = typeof s.id === 'string' && s.id ? s.id : `acb_step_${i}`;
+    const kinds = (['build', 'push', 'cmd'] as const).filter((k) => s[k] !== undefined);
+    if (kinds.length !== 1) {
+      return { ok: false, error: `failed to deserialize task and validate: step ${i} must contain exactly one of build, push or cmd` };
+    }
+    if (kinds[0] === 'build') {
+      const args = String(s.build);
+      steps.push({ id, kind: 'build', tags: buildTags(args).map(parseImageRef), args });
+    } else if (kinds[0] === 'push') {
+      const list = Array.isArray(s.push) ? s.push : [s.push];
+      steps.push({ id, kind: 'push', images: list.map((x) => parseImageRef(String(x))) });
+    } else {
+      const args = String(s.cmd).trim();
+      const space = args.indexOf(' ');
+      // acb takes the image as everything up to the first space (parseImageNameFromArgs).
+      steps.push({ id, kind: 'cmd', image: parseImageRef(space < 0 ? args : args.slice(0, space)), args });
+    }
+  }
+  return { ok: true, program: { version, aliases, steps } };
+}
+
+/**
+ * The values a run's templates see: the step's `values`, then its encoded values file (YAML
+ * `name: value`), then the run request's override values — later ones win.
+ */
+export function collectValues(step: any, overrides?: { name?: string; value?: string }[]): Record<string, string> {
+  const values: Record<string, string> = {};
+  const encoded = decodeBase64(step?.encodedValuesContent);
+  if (encoded) {
+    try {
+      const doc = parseYaml(encoded);
+      if (doc && typeof doc === 'object') for (const [k, v] of Object.entries(doc)) values[k] = String(v);
+    } catch {
+      // A broken values file renders as missing values, which is what acb's template engine shows.
+    }
+  }
+  for (const list of [step?.values, overrides]) {
+    for (const v of Array.isArray(list) ? list : []) if (v?.name) values[v.name] = String(v.value ?? '');
+  }
+  return values;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+// ---------------------------------------------------------------------------------------------
+
+/** acb's default aliases (v1.1.0): `$Name` stands for a run variable. */
+const ALIASES: Record<string, string> = {
+  ID: '{{.Run.ID}}',
+  Registry: '{{.Run.Registry}}',
+  RegistryName: '{{.Run.RegistryName}}',
+  Date: '{{.Run.Date}}',
+  OS: '{{.Run.OS}}',
+  Architecture: '{{.Run.Architecture}}',
+};
+
+export function expandAliases(text: string): string {
+  return text.replace(/\$\$|\$([A-Za-z][A-Za-z0-9_]*)/g, (whole, name: string | undefined) => {
+    if (whole === '$$') return '$';
+    return name !== undefined && ALIASES[name] !== undefined ? ALIASES[name]! : whole;
+  });
+}
+
+export function renderTemplates(text: string, vars: RunVariables): string {
+  return text.replace(/\{\{\s*\.(Run|Values)\.([A-Za-z0-9_]+)\s*\}\}/g, (_m, scope: string, name: string) => {
+    if (scope === 'Values') return vars.values[name] ?? '<no value>';
+    const run: Record<string, string> = {
+      ID: vars.runId,
+      Registry: vars.registry,
+      RegistryName: vars.registryName,
+      Date: goDate(vars.date),
+      OS: vars.os.toLowerCase(),
+      Architecture: vars.architecture.toLowerCase(),
+    };
+    return run[name] ?? '<no value>';
+  });
+}
+
+/** acb's `{{.Run.Date}}`: UTC `20060102-150405z`. */
+function goDate(ms: number): string {
+  const iso = new Date(ms).toISOString();
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}z`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Image references
+// ---------------------------------------------------------------------------------------------
+
+const REPO_COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REPOSITORY = new RegExp(`^${REPO_COMPONENT}(?:/${REPO_COMPONENT})*$`);
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const HOST = /^[a-z0-9.-]+(?::\d+)?$/;
+
+/** Parses and normalises an image reference as docker does. */
+export function parseImageRef(input: string): ImageRef {
+  const text = input.trim();
+  let rest = text;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let registry = 'docker.io';
+  const slash = rest.indexOf('/');
+  if (slash >= 0) {
+    const first = rest.slice(0, slash);
+    // docker's rule: the first component is a registry host when it looks like one.
+    if (first.includes('.') || first.includes(':') || first === 'localhost') {
+      registry = first.toLowerCase();
+      rest = rest.slice(slash + 1);
+    }
+  }
+  let tag = 'latest';
+  const colon = rest.lastIndexOf(':');
+  if (colon >= 0) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  let repository = rest;
+  if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;
+  const valid =
+    REPOSITORY.test(repository) && TAG.test(tag) && HOST.test(registry) && (digest === undefined || DIGEST.test(digest));
+  return { text, registry, repository, tag, ...(digest ? { digest } : {}), valid };
+}
+
+/** The name docker prints for a reference with its implied tag (`hello` → `hello:latest`). */
+export function withTag(ref: ImageRef): string {
+  if (ref.digest) return ref.text;
+  const lastSegment = ref.text.slice(ref.text.lastIndexOf('/') + 1);
+  return lastSegment.includes(':') ? ref.text : `${ref.text}:latest`;
+}
+
+/** The reference without its tag or digest (what `docker push` names in some messages). */
+export function withoutTag(ref: ImageRef): string {
+  const noDigest = ref.text.split('@')[0]!;
+  const lastSlash = noDigest.lastIndexOf('/');
+  const colon = noDigest.lastIndexOf(':');
+  return colon > lastSlash ? noDigest.slice(0, colon) : noDigest;
+}
+
+/** `az acr build` image names are relative to the registry unless they name one. */
+function qualify(name: string, loginServer: string): string {
+  const first = name.split('/')[0]!;
+  const namesRegistry = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
+  return namesRegistry ? name : `${loginServer}/${name}`;
+}
+
+/** The `-t`/`--tag` values of a `docker build` argument string. */
+export function buildTags(args: string): string[] {
+  const words = shellWords(args);
+  const tags: string[] = [];
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    if (w === '-t' || w === '--tag') {
+      if (words[i + 1] !== undefined) tags.push(words[++i]!);
+    } else if (w.startsWith('--tag=')) tags.push(w.slice(6));
+    else if (w.startsWith('-t=')) tags.push(w.slice(3));
+    else if (w.startsWith('-t') && w.length > 2 && !w.startsWith('--')) tags.push(w.slice(2));
+  }
+  return tags;
+}
+
+/** Splits a command line on spaces, honouring single and double quotes. */
+export function shellWords(line: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let quote: string | null = null;
+  let has = false;
+  for (const ch of line) {
+    if (quote) {
+      if (ch === quote) quote = null;
+      else cur += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      has = true;
+    } else if (/\s/.test(ch)) {
+      if (has || cur) words.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += ch;
+      has = true;
+    }
+  }
+  if (has || cur) words.push(cur);
+  return words;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function decodeBase64(s: unknown): string | undefined {
+  if (typeof s !== 'string') return undefined;
+  const clean = s.replace(/\s+/g, '');
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(clean) || clean.length % 4 === 1) return undefined;
+  return Buffer.from(clean, 'base64').toString('utf8');
+}
+
+/** Compares `v1.1.0`-style versions. */
+function compareVersions(a: string, b: string): number {
+  const parts = (v: string) => v.replace(/^v/i, '').split('.').map((n) => Number.parseInt(n, 10) || 0);
+  const pa = parts(a);
+  const pb = parts(b);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.trim();
+}

@@ -1,0 +1,92 @@
+/**
+ * Step 3 — assign-role: the task's identity gets a role (AcrPush by default) on the target registry,
+ * and nowhere else.
+ */
+import type { CheckResult, Step } from '../src/engine/step.js';
+import { AcrTrustError } from '../src/errors.js';
+import { roleAssignmentName, roleGuid, sameId, type RoleAssignment } from '../src/azure/index.js';
+import type { World } from './world.js';
+import { outputsOf, readTargetRegistry, readTask, registryMissing, sh, taskMissing, type Blocked, type Ctx } from './lib/context.js';
+
+export const assignRole: Step<World> = {
+  id: 'assign-role',
+  title: "Give the task's identity a role on the target registry",
+
+  why:
+    'Trusted services bypass the network rules, not authentication or authorisation: the identity still needs an Azure role ' +
+    'on the registry — AcrPush to pull and push (AcrPull to pull only; an ABAC registry needs a "Container Registry ' +
+    'Repository" role). The role is scoped to the target registry only. A just-created identity may be unknown to the ' +
+    'directory for a while, so the assignment says principalType ServicePrincipal, which skips that lookup; the role itself ' +
+    'can still take a few minutes to take effect.',
+
+  portal: 'Target registry → Access control (IAM) → Add role assignment → the role → Managed identity → the task',
+
+  az: ({ answers: a }) => [
+    `principal=$(az acr task show -n ${a.task} -r ${a.registry} --query identity.principalId -o tsv)`,
+    `az role assignment create --assignee-object-id "$principal" --assignee-principal-type ServicePrincipal --role ${sh(a.role)} --scope "$(az acr show -n ${a.targetRegistry} --query id -o tsv)"`,
+  ],
+
+  async check(ctx): Promise<CheckResult> {
+    const found = await findAssignment(ctx);
+    if ('blocked' in found) return found.blocked;
+    const { answers: a } = ctx.world;
+    if (!found.assignment) return { status: 'pending', change: `assign ${a.role} to principal ${found.principalId} on registry ${a.targetRegistry}` };
+    return {
+      status: 'done',
+      evidence: `${a.role} for principal ${found.principalId} on ${a.targetRegistry} (assignment ${found.assignment.name})`,
+      outputs: { ...outputsOf(ctx, 'assign-role'), roleAssignmentId: found.assignment.id },
+    };
+  },
+
+  async apply(ctx) {
+    const found = await findAssignment(ctx);
+    if ('blocked' in found) throw new AcrTrustError(found.blocked.reason, { hint: found.blocked.hint, code: found.blocked.code });
+    if (found.assignment) return { roleAssignmentId: found.assignment.id };
+    const { cloud, timing } = ctx.world;
+    const { scope, roleDefinitionId, principalId } = found;
+    const name = roleAssignmentName(scope, roleDefinitionId, principalId);
+    const deadline = Date.now() + timing.principalWaitMs;
+    for (;;) {
+      try {
+        const created = await cloud.createRoleAssignment(scope, roleDefinitionId, principalId, name);
+        return { roleAssignmentId: created.id, created: true };
+      } catch (e) {
+        const code = (e as AcrTrustError).code;
+        if (code === 'RoleAssignmentExists') {
+          // Granted already under another name: that assignment serves (and is not ours to undo).
+          const again = await findAssignment(ctx);
+          if (!('blocked' in again) && again.assignment) return { roleAssignmentId: again.assignment.id };
+        }
+        if (code === 'PrincipalNotFound' && Date.now() + timing.retryDelayMs < deadline) {
+          ctx.progress(`the directory does not know principal ${principalId} yet; retrying`);
+          await ctx.sleep(timing.retryDelayMs);
+          continue;
+        }
+        throw e;
+      }
+    }
+  },
+
+  // Deletes the assignment only if acr-trust created it (an existing grant stays).
+  async undo(ctx) {
+    const { roleAssignmentId, created } = outputsOf(ctx, 'assign-role');
+    if (roleAssignmentId && created) await ctx.world.cloud.deleteRoleAssignment(roleAssignmentId);
+  },
+};
+
+type Lookup =
+  | { blocked: Blocked }
+  | { scope: string; roleDefinitionId: string; principalId: string; assignment?: RoleAssignment };
+
+/** The task's principal, the role, the scope, and the assignment that grants it there (if any). */
+async function findAssignment(ctx: Ctx): Promise<Lookup> {
+  const { answers: a, cloud } = ctx.world;
+  const task = await readTask(ctx);
+  if (!task?.principalId) return { blocked: taskMissing(ctx, task) };
+  const target = await readTargetRegistry(ctx);
+  if (!target) return { blocked: registryMissing(ctx, a.targetRegistry) };
+  const roleDefinitionId = await cloud.roleDefinitionId(a.role);
+  const assignments = await cloud.listRoleAssignments(target.id, task.principalId);
+  const assignment = assignments.find((r) => sameId(r.scope, target.id) && roleGuid(r.roleDefinitionId) === roleGuid(roleDefinitionId));
+  return { scope: target.id, roleDefinitionId, principalId: task.principalId, assignment };
+}

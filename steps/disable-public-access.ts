@@ -1,0 +1,27 @@
+/**
+ * Step 7 — disable-public-access: the target registry is closed to the public network, so only the
+ * bypass can let the task in.
+ */
+import { setsRegistryProperty } from './lib/registry-network.js';
+
+export const disablePublicAccess = setsRegistryProperty(
+  {
+    id: 'disable-public-access',
+    title: 'Disable public network access to the target registry',
+
+    why:
+      'The article closes the registry to the public network so that the next run can succeed only through the ' +
+      'trusted-services bypass — proof that the bypass, and not an open network, let the task in. Disabling the public ' +
+      'endpoint overrides every firewall (IP) rule and needs the Premium SKU.',
+
+    portal: 'Target registry → Settings → Networking → Public access: "Disabled" → Save',
+
+    az: ({ answers: a }) => [`az acr update -n ${a.targetRegistry} --public-network-enabled false`],
+
+    risky:
+      'Every client that is not on a private endpoint or a trusted service loses access to the registry: developers\' docker ' +
+      'push/pull, CI pipelines, and clusters outside its virtual network. `acr-trust reset` re-enables it.',
+  },
+  'publicNetworkAccess',
+  'Disabled',
+);

@@ -1,0 +1,88 @@
+/**
+ * Running the task and following a run to its end: shared by `run-task` (expects success) and
+ * `confirm-denied` (expects a network refusal). Polls with backoff, shows new log lines as detail,
+ * and diagnoses a failed run from its log through the error-rule table.
+ */
+import { AcrTrustError } from '../../src/errors.js';
+import { diagnoseRunLog, FINAL_RUN_STATUSES, type Run, type RunLogDiagnosis } from '../../src/azure/index.js';
+import { readTask, type Ctx } from './context.js';
+
+export interface FinishedRun {
+  run: Run;
+  log: string;
+  /** Why it failed, when a rule explains the log (undefined for a success or an unexplained failure). */
+  diagnosis?: RunLogDiagnosis;
+}
+
+/**
+ * Schedules a run of the task and follows it to the end. The run id is recorded (as the step's
+ * `runId` output) the moment Azure returns it, before any waiting, so a crash cannot lose it.
+ */
+export async function runAndFollow(ctx: Ctx): Promise<FinishedRun> {
+  const { answers, cloud } = ctx.world;
+  const task = await readTask(ctx);
+  if (!task) throw new AcrTrustError(`Task ${answers.task} does not exist in registry ${answers.registry}.`, { hint: 'Run the create-task step first.' });
+  const runId = await cloud.scheduleRun(answers.resourceGroup, answers.registry, task.id);
+  ctx.record({ runId });
+  ctx.progress(`run ${runId}: Queued`);
+  return followRun(ctx, runId);
+}
+
+/** Reads a run once; for a finished run, also its log and diagnosis. Undefined if it is gone. */
+export async function readRun(ctx: Ctx, runId: string): Promise<(FinishedRun & { finished: boolean }) | undefined> {
+  const { answers, cloud } = ctx.world;
+  const run = await cloud.getRun(answers.resourceGroup, answers.registry, runId);
+  if (!run) return undefined;
+  if (!isFinished(run)) return { run, log: '', finished: false };
+  const log = await cloud.readRunLog(answers.resourceGroup, answers.registry, runId, ctx.signal);
+  return { run, log, finished: true, diagnosis: run.status === 'Succeeded' ? undefined : diagnoseRunLog(log) };
+}
+
+/** Follows a run until it finishes, showing its status as progress and its new log lines as detail. */
+export async function followRun(ctx: Ctx, runId: string): Promise<FinishedRun> {
+  const { answers, cloud, timing } = ctx.world;
+  const deadline = Date.now() + timing.runTimeoutMs;
+  let delay = timing.pollMs;
+  let lastStatus = '';
+  let linesShown = 0;
+  for (;;) {
+    const run = await cloud.getRun(answers.resourceGroup, answers.registry, runId);
+    if (!run) throw new AcrTrustError(`Run ${runId} no longer exists in registry ${answers.registry}.`);
+    if (run.status !== lastStatus) ctx.progress(`run ${runId}: ${(lastStatus = run.status)}`);
+    const finished = isFinished(run);
+    const log = await cloud.readRunLog(answers.resourceGroup, answers.registry, runId, ctx.signal);
+    // Show complete lines only while the run goes on; the last partial line once it has ended.
+    const lines = log.split(/\r?\n/);
+    if (!finished) lines.pop();
+    for (const line of lines.slice(linesShown)) if (line.trim()) ctx.detail(line);
+    linesShown = Math.max(linesShown, lines.length);
+    if (finished) return { run, log, diagnosis: run.status === 'Succeeded' ? undefined : diagnoseRunLog(log) };
+    if (Date.now() >= deadline) {
+      throw new AcrTrustError(`Run ${runId} is still ${run.status} after ${Math.round(timing.runTimeoutMs / 1000)} s.`, {
+        hint: `Run the step again to keep following it, or watch it: \`az acr task logs -r ${answers.registry} --run-id ${runId}\`.`,
+      });
+    }
+    await ctx.sleep(delay);
+    delay = Math.min(Math.round(delay * 1.5), timing.maxPollMs);
+  }
+}
+
+export function isFinished(run: Run): boolean {
+  return FINAL_RUN_STATUSES.includes(run.status);
+}
+
+/** The error for a run that failed when it should not have: the rule's explanation, or the run's own message. */
+export function runFailedError(ctx: Ctx, finished: FinishedRun, expected: string): AcrTrustError {
+  const { run, diagnosis } = finished;
+  const logs = `\`az acr task logs -r ${ctx.world.answers.registry} --run-id ${run.runId}\``;
+  if (diagnosis) {
+    return new AcrTrustError(`Run ${run.runId} ${run.status}: ${diagnosis.rule.message}. The log says: ${diagnosis.line}`, {
+      code: diagnosis.rule.id,
+      hint: diagnosis.rule.hint,
+      link: diagnosis.rule.link,
+    });
+  }
+  return new AcrTrustError(`Run ${run.runId} ${run.status}${run.runErrorMessage ? `: ${run.runErrorMessage}` : ''}; ${expected}.`, {
+    hint: `Read the whole log: ${logs}.`,
+  });
+}

@@ -1,0 +1,139 @@
+/**
+ * Step 1 — preflight: everything the workflow needs is there, and the target registry's network
+ * settings are recorded so `reset` can put them back exactly.
+ */
+import type { CheckResult, Step } from '../src/engine/step.js';
+import { AcrTrustError } from '../src/errors.js';
+import { hasSystemIdentity, LEGACY_REGISTRY_ROLES, type Registry } from '../src/azure/index.js';
+import type { World } from './world.js';
+import { outputsOf, readTask, registryMissing, sh, type Ctx, type StepOutputs } from './lib/context.js';
+import { networkDiff, networkSettingsOf, patchTarget } from './lib/registry-network.js';
+
+export const preflight: Step<World> = {
+  id: 'preflight',
+  title: 'Check the subscription, the registries, your permissions and the task before changing anything',
+
+  why:
+    'The workflow changes a registry\'s network rules and grants a role, so it first makes sure it can finish: ' +
+    'network rules and disabling public access need the Premium SKU; assigning a role needs ' +
+    'Microsoft.Authorization/roleAssignments/write (Owner or User Access Administrator); only a task\'s ' +
+    'system-assigned identity may bypass the network rules (user-assigned identities are not trusted); and a registry in ' +
+    'ABAC mode (roleAssignmentMode AbacRepositoryPermissions) ignores AcrPush/AcrPull. Trusted services do not apply to ' +
+    'a registry restricted by service endpoints (VNet rules) — those rules cannot be read or written at the API version ' +
+    'this tool uses, so check them yourself in the portal. The target registry\'s network settings are recorded here, once, ' +
+    'so that reset can restore them exactly.',
+
+  portal: 'Container registry → Settings → Networking; Properties (SKU, role assignment permissions mode); Access control (IAM) → My access',
+
+  az: ({ answers: a }) => [
+    `az account show --subscription ${a.subscription}`,
+    `az acr show -n ${a.registry} -g ${a.resourceGroup} --query "{sku: sku.name, loginServer: loginServer}"`,
+    ...(a.targetRegistry !== a.registry ? [`az acr show -n ${a.targetRegistry} -g ${a.resourceGroup} --query "{sku: sku.name, loginServer: loginServer}"`] : []),
+    `az acr show -n ${a.targetRegistry} -g ${a.resourceGroup} --query "{publicNetworkAccess: publicNetworkAccess, networkRuleBypassOptions: networkRuleBypassOptions, networkRuleBypassAllowedForTasks: networkRuleBypassAllowedForTasks, networkRuleSet: networkRuleSet, roleAssignmentMode: roleAssignmentMode}"`,
+    `az role assignment list --assignee "$(az ad signed-in-user show --query id -o tsv)" --scope "$(az acr show -n ${a.targetRegistry} --query id -o tsv)" --include-inherited -o table`,
+    `az acr task show -n ${a.task} -r ${a.registry} --query identity`,
+  ],
+
+  async check(ctx): Promise<CheckResult> {
+    const { answers: a, cloud } = ctx.world;
+
+    if (!(await cloud.getSubscription(a.subscription))) {
+      return blocked('SubscriptionNotFound', `Subscription ${a.subscription} was not found, or you have no access to it.`, 'List yours: `az account list -o table`.');
+    }
+    if (!(await cloud.getResourceGroup(a.resourceGroup))) {
+      return blocked('ResourceGroupNotFound', `Resource group ${a.resourceGroup} was not found in subscription ${a.subscription}.`, 'List them: `az group list -o table`.');
+    }
+
+    const registry = await cloud.getRegistry(a.resourceGroup, a.registry);
+    if (!registry) return registryMissing(ctx, a.registry);
+    const target = a.targetRegistry === a.registry ? registry : await cloud.getRegistry(a.resourceGroup, a.targetRegistry);
+    if (!target) return registryMissing(ctx, a.targetRegistry);
+
+    // Only the target registry gets network rules; the task's own registry may be any SKU.
+    if (target.sku !== 'Premium') {
+      return blocked(
+        'SkuNotPremium',
+        `Registry ${target.name} is ${target.sku}: network rules and disabling public access need the Premium SKU.`,
+        `Upgrade it: \`az acr update -n ${target.name} --sku Premium\`.`,
+      );
+    }
+
+    if (target.roleAssignmentMode === 'AbacRepositoryPermissions' && LEGACY_REGISTRY_ROLES.includes(a.role)) {
+      return blocked(
+        'AbacRegistry',
+        `Registry ${target.name} uses ABAC repository permissions, which ignore ${a.role}: the task would be refused even with the role assigned.`,
+        `Choose a repository role: \`--role ${sh('Container Registry Repository Writer')}\` (push) or \`--role ${sh('Container Registry Repository Reader')}\` (pull).`,
+      );
+    }
+
+    const permissions = await cloud.callerPermissions(target.id);
+    if (!permissions.canWriteRoleAssignments) {
+      return blocked(
+        'AuthorizationFailed',
+        `You may not create role assignments on registry ${target.name} (Microsoft.Authorization/roleAssignments/write).`,
+        'Ask for Owner, User Access Administrator or Role Based Access Control Administrator on the registry or its resource group, then sign in again.',
+      );
+    }
+
+    const task = await readTask(ctx);
+    if (task && !hasSystemIdentity(task) && task.userAssignedIdentities.length > 0) {
+      return userAssignedOnly(ctx);
+    }
+
+    const outputs = preflightOutputs(ctx, registry, target);
+    const mode = target.roleAssignmentMode === 'AbacRepositoryPermissions' ? 'ABAC repository permissions' : 'RBAC registry permissions';
+    const names = target === registry ? `registry ${target.name}` : `registries ${registry.name} and ${target.name}`;
+    return {
+      status: 'done',
+      evidence: `${names} found; ${target.name} is Premium with ${mode}; you may assign roles on it`,
+      outputs,
+    };
+  },
+
+  // Nothing to change: preflight only reads. Apply re-checks so a runner that always applies
+  // gets the same outputs (or the same refusal, as an error).
+  async apply(ctx) {
+    const result = await preflight.check(ctx);
+    if (result.status === 'blocked') throw new AcrTrustError(result.reason, { hint: result.hint, code: result.code });
+    return result.outputs;
+  },
+
+  // Restores the target registry's original network settings exactly, PATCHing only what differs.
+  async undo(ctx) {
+    const original = outputsOf(ctx, 'preflight').original;
+    if (!original) return;
+    const { answers: a, cloud } = ctx.world;
+    const target = await cloud.getRegistry(a.resourceGroup, a.targetRegistry);
+    if (!target) return;
+    const patch = networkDiff(networkSettingsOf(target), original);
+    if (Object.keys(patch).length > 0) await patchTarget(ctx, patch);
+  },
+};
+
+/**
+ * The outputs, with the original network settings taken only the first time: a resumed run must
+ * not overwrite them with settings the workflow has already half changed.
+ */
+function preflightOutputs(ctx: Ctx, registry: Registry, target: Registry): StepOutputs['preflight'] {
+  return {
+    registryId: registry.id,
+    targetRegistryId: target.id,
+    loginServer: registry.loginServer,
+    targetLoginServer: target.loginServer,
+    location: registry.location,
+    original: outputsOf(ctx, 'preflight').original ?? networkSettingsOf(target),
+  };
+}
+
+export function userAssignedOnly(ctx: Ctx): CheckResult {
+  const { task, registry } = ctx.world.answers;
+  return blocked(
+    'UserAssignedIdentityOnly',
+    `Task ${task} has only a user-assigned identity; only a task's system-assigned identity may bypass a registry's network rules.`,
+    `Give it a system-assigned identity (\`az acr task identity assign -n ${task} -r ${registry}\`) or choose another task name with --task.`,
+  );
+}
+
+function blocked(code: string, reason: string, hint: string): CheckResult {
+  return { status: 'blocked', code, reason, hint };
+}

@@ -1,0 +1,53 @@
+/**
+ * Step 8 — run-task: the task runs and reaches the closed registry through the bypass.
+ */
+import type { CheckResult, Step } from '../src/engine/step.js';
+import type { World } from './world.js';
+import { outputsOf } from './lib/context.js';
+import { followRun, readRun, runFailedError, runAndFollow, type FinishedRun } from './lib/task-runs.js';
+
+export const runTask: Step<World> = {
+  id: 'run-task',
+  title: 'Run the task: the closed registry should let it in through the bypass',
+
+  why:
+    'With public access disabled, the run can reach the target registry only through the bypass. If the registry and ' +
+    'the task are configured correctly, the registry lets the task in and the run succeeds. A run right after the role ' +
+    'assignment may still be refused while the role takes effect; acr-trust runs it again for a while before giving up.',
+
+  portal: 'Task registry → Services → Tasks → the task → Run; the run\'s log under Runs',
+
+  az: ({ answers: a }) => [`az acr task run -n ${a.task} -r ${a.registry}`],
+
+  async check(ctx): Promise<CheckResult> {
+    const { runId } = outputsOf(ctx, 'run-task');
+    if (!runId) return { status: 'pending', change: `run task ${ctx.world.answers.task}` };
+    const seen = await readRun(ctx, runId);
+    if (!seen) return { status: 'pending', change: `run task ${ctx.world.answers.task} (run ${runId} is gone)` };
+    if (seen.run.status === 'Succeeded') return { status: 'done', evidence: `run ${runId} Succeeded`, outputs: { runId, status: 'Succeeded' } };
+    if (!seen.finished) return { status: 'pending', change: `follow run ${runId} (${seen.run.status})` };
+    const why = seen.diagnosis ? `: ${seen.diagnosis.rule.message}` : '';
+    return { status: 'pending', change: `run task ${ctx.world.answers.task} again (run ${runId} ${seen.run.status}${why})` };
+  },
+
+  async apply(ctx) {
+    const { timing } = ctx.world;
+    const deadline = Date.now() + timing.roleWaitMs;
+
+    // A run recorded before a crash or Ctrl-C may still be going: follow it instead of starting another.
+    const previous = outputsOf(ctx, 'run-task').runId;
+    const seen = previous ? await readRun(ctx, previous) : undefined;
+    let finished: FinishedRun = seen && !seen.finished ? await followRun(ctx, previous!) : await runAndFollow(ctx);
+
+    for (;;) {
+      const { run, diagnosis } = finished;
+      if (run.status === 'Succeeded') return { runId: run.runId, status: run.status };
+      // Refused by RBAC (not by the network): the new role may not be in effect yet — wait and run again.
+      const roleNotYet = diagnosis?.rule.id === 'RoleNotInEffect';
+      if (!roleNotYet || Date.now() + timing.retryDelayMs >= deadline) throw runFailedError(ctx, finished, 'expected the run to succeed');
+      ctx.progress(`run ${run.runId} was refused by the registry's role check — the role may not be in effect yet; running again`);
+      await ctx.sleep(timing.retryDelayMs);
+      finished = await runAndFollow(ctx);
+    }
+  },
+};

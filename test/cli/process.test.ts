@@ -1,0 +1,136 @@
+/**
+ * The CLI as a process: one process per workdir, Ctrl-C, crashes at any moment followed by a plain
+ * re-run, a sim served by another process, and what `--help` and `steps` load.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, expectNoStack, simCloud, startCli, taskRoleAssignments, tempDir } from './helpers.js';
+
+const realistic = (wd: string) => ['run', '--target', 'sim', '--yes', '--sim-speed', 'realistic', '--workdir', wd, '--json'];
+
+/** The line index (0-based) of the first event matching, in a finished `--json` run's output. */
+const lineOf = (lines: string[], pred: (e: any) => boolean) => lines.findIndex((l) => pred(JSON.parse(l)));
+
+describe('one process per workdir', () => {
+  it('a second process refuses while the first runs; Ctrl-C then saves, prints one line, exits 130; a re-run resumes', async () => {
+    const wd = join(tempDir(), 'wd');
+    const first = startCli(realistic(wd));
+    // Wait until it is inside a slow step: the registry update (an LRO of about 2 s at realistic speed).
+    await first.afterLines(12);
+
+    const second = cli(['status', '--target', 'sim', '--workdir', wd]);
+    expect(second.status).toBe(1);
+    expectNoStack(second);
+    expect(second.stderr).toContain(`the workdir is in use by \`acr-trust run\`, pid ${first.child.pid}`);
+    expect(second.stderr).toContain('another --workdir');
+
+    first.child.kill('SIGINT');
+    const { code } = await first.exit;
+    expect(code).toBe(130);
+    expect(first.stderr.trim().split('\n')).toHaveLength(1);
+    expect(first.stderr).toMatch(/^acr-trust: interrupted — progress is saved in .*; run `acr-trust run .*` again to resume\.\n$/);
+    expect(JSON.parse(first.lines.at(-1)!)).toMatchObject({ event: 'summary', outcome: 'interrupted', exitCode: 130 });
+    const state = JSON.parse(readFileSync(join(wd, 'state.json'), 'utf8'));
+    expect(state.steps['create-task'].status).toBe('applied');
+
+    const resumed = cli(['run', '--target', 'sim', '--yes', '--workdir', wd]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^create-task +done .*\(recorded /m);
+  });
+
+  it('a lock left by a dead process is taken over', () => {
+    const wd = join(tempDir(), 'wd');
+    expect(cli(['run', '--target', 'sim', '--yes', '--workdir', wd, '--until', 'preflight']).status).toBe(0);
+    writeFileSync(join(wd, 'lock'), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), since: '2025-01-01T00:00:00Z' }));
+    const r = cli(['run', '--target', 'sim', '--yes', '--workdir', wd]);
+    expect(r.status, r.stderr).toBe(0);
+  });
+});
+
+describe('crash at any moment, then a plain re-run', () => {
+  // Kill points, as line numbers of the --json stream of a realistic run: before and inside the
+  // first steps, inside registry updates (LROs), while the runs are queued or running.
+  const killAfterLine = [2, 4, 11, 13, 17, 30, 46, 50];
+
+  it(`converges after SIGKILL at ${killAfterLine.length} moments with exactly one task and one role assignment`, async () => {
+    const cases = killAfterLine.map(async (n) => {
+      const wd = join(tempDir(), 'wd');
+      const victim = startCli(realistic(wd));
+      await victim.afterLines(n);
+      victim.child.kill('SIGKILL');
+      await victim.exit;
+      const rerun = cli(['run', '--target', 'sim', '--yes', '--workdir', wd]);
+      return { n, wd, rerun, seen: victim.lines.length };
+    });
+    for (const { n, wd, rerun } of await Promise.all(cases)) {
+      expect(rerun.status, `killed after line ${n}: ${rerun.stderr}`).toBe(0);
+      const cloud = simCloud(wd);
+      expect(Object.keys(cloud.tasks), `killed after line ${n}`).toHaveLength(1);
+      expect(taskRoleAssignments(cloud), `killed after line ${n}`).toHaveLength(1);
+      const verify = cli(['verify', '--workdir', wd]);
+      expect(verify.status, `killed after line ${n}: ${verify.stdout}`).toBe(0);
+    }
+  });
+});
+
+describe('--target sim --endpoint --ca: a sim served by another process', () => {
+  it('runs the workflow against it; a second run sends no write', async () => {
+    const dir = tempDir();
+    const stateFile = join(dir, 'cloud.json');
+    const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant']);
+    await server.afterLines(1);
+    const { endpoint, caCertFile } = JSON.parse(server.lines[0]!);
+    try {
+      const args = ['run', '--target', 'sim', '--endpoint', endpoint, '--ca', caCertFile, '--sim-speed', 'instant', '--yes', '--workdir', join(dir, 'wd')];
+      const r = cli(args);
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain(`target sim at ${endpoint}`);
+      const before = requestsOf(stateFile);
+      const again = cli(args);
+      expect(again.status, again.stderr).toBe(0);
+      await new Promise((resolve) => setTimeout(resolve, 600)); // the served sim flushes its request log every 250 ms
+      const after = requestsOf(stateFile).slice(before.length);
+      expect(after.filter((x: any) => x.write)).toEqual([]);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exit;
+    }
+  });
+});
+
+function requestsOf(stateFile: string): any[] {
+  try {
+    return JSON.parse(readFileSync(stateFile.replace(/\.json$/, '.requests.json'), 'utf8'));
+  } catch {
+    return [];
+  }
+}
+
+describe('what loads', () => {
+  // Fails the process if anything resolves an @azure/* package.
+  const noAzure = () => {
+    const hook = join(tempDir(), 'no-azure.mjs');
+    writeFileSync(
+      hook,
+      `import { register } from 'node:module';\nregister('data:text/javascript,' + encodeURIComponent("export async function resolve(s, c, next) { if (s.startsWith('@azure/')) throw new Error('loaded ' + s); return next(s, c); }"));\n`,
+    );
+    return ['--import', hook];
+  };
+
+  it('--help loads no Azure SDK', () => {
+    const r = cli(['--help'], { nodeArgs: noAzure() });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Usage: acr-trust');
+  });
+
+  it('steps lists every step with its why, and loads no Azure SDK', () => {
+    const r = cli(['steps', '--json'], { nodeArgs: noAzure() });
+    expect(r.status, r.stderr).toBe(0);
+    const steps = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(steps).toHaveLength(10);
+    expect(steps[0]).toMatchObject({ event: 'step-info', index: 1, id: 'preflight' });
+    for (const s of steps) expect(s.why.length).toBeGreaterThan(40);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Each sim scenario ends as a user expects: a clear message saying what to do, and exit 1 — or a
+ * complete run for two-registries.
+ */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, expectNoStack, registryNamed, simCloud, tempDir } from './helpers.js';
+
+const runScenario = (scenario: string, extra: string[] = []) => {
+  const wd = join(tempDir(), 'wd');
+  return { wd, r: cli(['run', '--target', 'sim', '--sim-scenario', scenario, '--yes', '--workdir', wd, ...extra]) };
+};
+
+describe('sim scenarios', () => {
+  it('basic-sku: stops at preflight, says Premium is needed and how to upgrade', () => {
+    const { wd, r } = runScenario('basic-sku');
+    expect(r.status).toBe(1);
+    expectNoStack(r);
+    expect(r.stderr).toMatch(/stopped at preflight \(blocked\): .*Basic.*Premium/);
+    expect(r.stderr).toContain('az acr update -n acrtrustdemo --sku Premium');
+    expect(r.stderr).toContain('again: finished steps are kept');
+    expect(simCloud(wd).tasks).toEqual({}); // nothing was changed
+  });
+
+  it('abac: stops at preflight naming the repository roles; with one of them the run completes', () => {
+    const { wd, r } = runScenario('abac');
+    expect(r.status).toBe(1);
+    expectNoStack(r);
+    expect(r.stderr).toContain('ABAC');
+    expect(r.stderr).toContain('Container Registry Repository Writer');
+    const fixed = cli(['run', '--target', 'sim', '--yes', '--workdir', wd, '--role', 'Container Registry Repository Writer']);
+    expect(fixed.status, fixed.stderr).toBe(0);
+  });
+
+  it('no-role-write: stops at preflight saying which permission is missing and whom to ask', () => {
+    const { r } = runScenario('no-role-write');
+    expect(r.status).toBe(1);
+    expectNoStack(r);
+    expect(r.stderr).toContain('roleAssignments/write');
+    expect(r.stderr).toMatch(/Owner|User Access Administrator/);
+  });
+
+  it('two-registries: the task in one registry reaches the other, closed one; exit 0', () => {
+    const { wd, r } = runScenario('two-registries');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('targetRegistry acrtrusttarget');
+    const cloud = simCloud(wd);
+    expect(registryNamed(cloud, 'acrtrusttarget').properties.publicNetworkAccess).toBe('Disabled');
+    expect(registryNamed(cloud, 'acrtrustdemo').properties.publicNetworkAccess).toBe('Enabled');
+  });
+
+  it('a resumed run keeps the workdir\'s scenario; asking for another one is exit 2', () => {
+    const { wd } = runScenario('basic-sku');
+    const r = cli(['run', '--target', 'sim', '--sim-scenario', 'abac', '--yes', '--workdir', wd]);
+    expect(r.status).toBe(2);
+    expectNoStack(r);
+    expect(r.stderr).toContain('seeded with scenario basic-sku');
+  });
+});

@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { AcrTrustError } from '../../src/errors.js';
+import { acquireLock } from '../../src/engine/lock.js';
+import { StateStore } from '../../src/engine/state.js';
+import { openWorkdir, workdirPaths } from '../../src/engine/workdir.js';
+import { tempDir } from './helpers.js';
+
+const mode = (file: string) => statSync(file).mode & 0o777;
+const thrown = (fn: () => unknown): AcrTrustError => {
+  try {
+    fn();
+  } catch (e) {
+    return e as AcrTrustError;
+  }
+  throw new Error('expected an error');
+};
+
+/** The pid of a process that has exited. */
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  return Number(r.stdout);
+}
+
+describe('lock', () => {
+  it('is a 0600 file naming our pid and host, removed on release', () => {
+    const file = join(tempDir(), 'lock');
+    const lock = acquireLock(file, 'run');
+    expect(mode(file)).toBe(0o600);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, hostname: hostname(), command: 'run' });
+    lock.release();
+    lock.release();
+    expect(existsSync(file)).toBe(false);
+  });
+
+  it('refuses a second owner while the first is alive, naming it', () => {
+    const dir = tempDir();
+    const file = join(dir, 'lock');
+    // A live owner that is not us: our parent process.
+    writeFileSync(file, JSON.stringify({ pid: process.ppid, hostname: hostname(), command: 'run', since: '2025-01-01T00:00:00.000Z' }));
+    const e = thrown(() => acquireLock(file, 'status'));
+    expect(e.name).toBe('AcrTrustError');
+    expect(e.message).toContain(`pid ${process.ppid}`);
+    expect(e.message).toContain('`acr-trust run`');
+    expect(e.hint).toContain('another --workdir');
+    expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.ppid);
+  });
+
+  it('refuses a lock held in the same process twice (one runner per workdir)', () => {
+    const file = join(tempDir(), 'lock');
+    const first = acquireLock(file, 'run');
+    expect(() => acquireLock(file, 'run')).toThrow(/in use/);
+    first.release();
+  });
+
+  it('takes over a lock whose process is dead', () => {
+    const file = join(tempDir(), 'lock');
+    const pid = deadPid();
+    writeFileSync(file, JSON.stringify({ pid, hostname: hostname(), since: '2025-01-01T00:00:00.000Z' }));
+    const lock = acquireLock(file, 'run');
+    expect(lock.tookOver?.pid).toBe(pid);
+    expect(JSON.parse(readFileSync(file, 'utf8')).pid).toBe(process.pid);
+    lock.release();
+  });
+
+  it('does not take over a lock from another host (its pid cannot be checked)', () => {
+    const file = join(tempDir(), 'lock');
+    writeFileSync(file, JSON.stringify({ pid: deadPid(), hostname: 'some-other-host', since: '2025-01-01T00:00:00.000Z' }));
+    expect(thrown(() => acquireLock(file)).message).toContain('on some-other-host');
+  });
+});
+
+describe('state', () => {
+  it('is written atomically as a 0600 file in a 0700 workdir', () => {
+    const wd = openWorkdir(join(tempDir(), 'wd'), { command: 'run' });
+    wd.store.update('preflight', { status: 'done', outputs: { publicNetworkAccess: 'Enabled' } });
+    expect(mode(wd.paths.state)).toBe(0o600);
+    expect(mode(wd.paths.dir)).toBe(0o700);
+    expect(JSON.parse(readFileSync(wd.paths.state, 'utf8')).steps.preflight.outputs).toEqual({ publicNetworkAccess: 'Enabled' });
+    wd.close();
+    expect(existsSync(wd.paths.lock)).toBe(false);
+  });
+
+  for (const [what, text] of [
+    ['truncated', '{"version":1,"steps":{"preflight":{"status":"do'],
+    ['not JSON', 'hello'],
+    ['the wrong shape', '{"version":7}'],
+    ['a malformed step', '{"version":1,"steps":{"x":{"status":"done"}}}'],
+  ]) {
+    it(`a ${what} state.json is exit 2 with what to do, the file untouched and the lock released`, () => {
+      const paths = workdirPaths(tempDir());
+      writeFileSync(paths.state, text!);
+      const e = thrown(() => openWorkdir(paths.dir, { command: 'run' }));
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toContain('state.json');
+      expect(e.message).toContain('left untouched');
+      expect(e.hint).toMatch(/Move it aside .* or use another --workdir/);
+      expect(readFileSync(paths.state, 'utf8')).toBe(text);
+      expect(existsSync(paths.lock)).toBe(false);
+    });
+  }
+
+  it('a missing state.json is a fresh state; nothing is written until something changes', () => {
+    const paths = workdirPaths(tempDir());
+    const store = StateStore.load(paths.state);
+    expect(store.state.steps).toEqual({});
+    expect(existsSync(paths.state)).toBe(false);
+  });
+});
