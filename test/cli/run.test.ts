@@ -2,7 +2,7 @@
  * The unattended path end to end: `acr-trust run --target sim --yes` against the embedded sim, then
  * a re-run, verify, status, export and reset — through the built binary.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cli, expectNoStack, jsonLines, networkSettings, registryNamed, simCloud, simRequests, STEP_IDS, taskRoleAssignments, tempDir } from './helpers.js';
@@ -156,5 +156,28 @@ describe('--json', () => {
     expect(events.find((e) => e.event === 'step' && e.id === 'preflight')).toMatchObject({ status: 'blocked', problem: { code: 'SkuNotPremium' } });
     expect(events.at(-1)).toMatchObject({ event: 'summary', outcome: 'stopped', exitCode: 1 });
     expect(r.stderr).toContain('Premium');
+  });
+});
+
+describe('verify finds drift', () => {
+  it('exit 3 naming the step that no longer holds; run --from that step converges again', () => {
+    const wd = join(tempDir(), 'wd');
+    expect(cli(['run', '--target', 'sim', '--yes', '--workdir', wd]).status).toBe(0);
+    // Someone opens the registry again behind the workflow's back.
+    const cloud = simCloud(wd);
+    registryNamed(cloud, 'acrtrustdemo').properties.publicNetworkAccess = 'Enabled';
+    writeFileSync(join(wd, 'sim-cloud.json'), JSON.stringify(cloud));
+
+    const v = cli(['verify', '--workdir', wd]);
+    expect(v.status).toBe(3);
+    expectNoStack(v);
+    expect(v.stderr).toContain('1 step(s) do not hold: disable-public-access.');
+    expect(v.stderr).toContain('acr-trust run --yes --from disable-public-access');
+
+    const fix = cli(['run', '--yes', '--workdir', wd, '--from', 'disable-public-access']);
+    expect(fix.status, fix.stderr).toBe(0);
+    expect(fix.stdout).toMatch(/^disable-public-access +applied /m);
+    expect(simRequests(wd).filter((r) => r.write).map((r) => r.name)).toEqual(['registries.update']);
+    expect(cli(['verify', '--workdir', wd]).status).toBe(0);
   });
 });

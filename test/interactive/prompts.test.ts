@@ -147,7 +147,8 @@ describe('askAnswers', () => {
   it('picks subscription, resource group and registries from live lists: type to filter, arrows, Enter', async () => {
     const r = await renderAsk({ target: 'azure' });
 
-    let screen = await screenWith(r, 'Subscription');
+    let screen = await screenWith(r, 'Contoso Dev');
+    expect(screen).toContain(`Subscription (type to filter)`);
     expect(screen).toContain(`Contoso Dev  ${SUB_DEV}`);
     expect(screen).toContain(`Contoso Prod  ${SUB_PROD}`);
     r.events.type('prod');
@@ -232,7 +233,7 @@ describe('askAnswers', () => {
     expect(screen).toContain('cannot list them: AuthorizationFailed');
     r.events.type('my-reg');
     await screenWith(r, 'my-reg   ✗ ARM requires 5–50 letters and digits (no hyphens');
-    for (let i = 0; i < 3; i++) r.events.keypress('backspace');
+    for (let i = 0; i < '-reg'.length; i++) r.events.keypress('backspace');
     r.events.type('registry');
     await screenWith(r, /myregistry$/m);
     r.events.keypress('enter');

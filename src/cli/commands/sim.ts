@@ -43,8 +43,9 @@ export async function serve(opts: ServeOptions): Promise<void> {
     ...(opts.speed ? { speed: opts.speed } : {}),
     ...(opts.faults ? { faults: opts.faults } : {}),
   });
-  process.stdout.write(`${JSON.stringify({ endpoint: sim.endpoint, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId })}\n`);
-  await new Promise<void>((done) => {
+  // Listen for the stop signals before announcing the endpoint: whoever reads the line may
+  // signal at once.
+  const stopped = new Promise<void>((done) => {
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -53,6 +54,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+  process.stdout.write(`${JSON.stringify({ endpoint: sim.endpoint, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId })}\n`);
+  await stopped;
   await sim.stop();
 }
 

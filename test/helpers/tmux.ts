@@ -1,0 +1,120 @@
+/**
+ * A real terminal for tests: a command in a detached tmux session of a fixed size, on its own
+ * server socket (`tmux -L <unique>`), so tests never touch a user's tmux and run in parallel.
+ *
+ *   const term = await startInTmux('node bin/acr-trust.js --target sim', { cwd: dir });
+ *   await term.waitForText(/Where should acr-trust run/);
+ *   await term.sendKeys('Down', 'Enter');
+ *   expect(await term.waitForExit()).toBe(0);
+ *   await term.kill();
+ *
+ * The pane stays after the command exits (remain-on-exit), so its last screen and its exit status
+ * can still be read.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface TmuxOptions {
+  /** Terminal size; default 120x40. */
+  cols?: number;
+  rows?: number;
+  cwd?: string;
+  /** Variables added to the command's environment. */
+  env?: Record<string, string>;
+}
+
+export interface TmuxTerminal {
+  /** The tmux server's socket name (`tmux -L <socket>`), for debugging by hand. */
+  readonly socket: string;
+  /** Sends tmux key names: 'Enter', 'Down', 'C-c', 'Escape', or a single character. */
+  sendKeys(...keys: string[]): Promise<void>;
+  /** Types text literally (no key-name lookup). */
+  type(text: string): Promise<void>;
+  /** The visible screen, as plain text (trailing spaces trimmed). */
+  screen(): Promise<string>;
+  /** Polls the screen until it matches; returns that screen, or throws with the last one seen. */
+  waitForText(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
+  /** Waits until the command has exited; returns its exit status. */
+  waitForExit(timeoutMs?: number): Promise<number>;
+  /** Ends the session and its server. Safe to call twice. */
+  kill(): Promise<void>;
+}
+
+let counter = 0;
+
+export async function startInTmux(command: string, opts: TmuxOptions = {}): Promise<TmuxTerminal> {
+  const socket = `acr-trust-test-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+  const dir = mkdtempSync(join(tmpdir(), 'acr-trust-tmux-'));
+  const conf = join(dir, 'tmux.conf');
+  // Read before the session starts, so the pane already remains when a quick command exits.
+  writeFileSync(conf, ['set -g remain-on-exit on', 'set -g status off', 'set -g default-shell /bin/sh', 'set -g history-limit 5000', ''].join('\n'));
+
+  const env = { ...process.env };
+  delete env.TMUX; // a test run inside tmux must not talk to the user's server
+  const tmux = async (...args: string[]) => (await run('tmux', ['-L', socket, '-f', conf, ...args], { env })).stdout;
+
+  const envFlags = Object.entries(opts.env ?? {}).flatMap(([k, v]) => ['-e', `${k}=${v}`]);
+  await tmux(
+    'new-session', '-d', '-s', 'main',
+    '-x', String(opts.cols ?? 120), '-y', String(opts.rows ?? 40),
+    ...(opts.cwd ? ['-c', opts.cwd] : []),
+    ...envFlags,
+    command,
+  );
+
+  let killed = false;
+  const pane = async (format: string) => (await tmux('display-message', '-p', '-t', 'main', format)).trim();
+
+  const self: TmuxTerminal = {
+    socket,
+    async sendKeys(...keys) {
+      await tmux('send-keys', '-t', 'main', ...keys);
+    },
+    async type(text) {
+      await tmux('send-keys', '-t', 'main', '-l', text);
+    },
+    async screen() {
+      return (await tmux('capture-pane', '-p', '-t', 'main')).replace(/\s+$/, '');
+    },
+    async waitForText(pattern, timeoutMs = 10_000) {
+      const matches = (s: string) => (typeof pattern === 'string' ? s.includes(pattern) : pattern.test(s));
+      const deadline = Date.now() + timeoutMs;
+      let last = '';
+      for (;;) {
+        last = await self.screen();
+        if (matches(last)) return last;
+        if (Date.now() > deadline) throw new Error(`the terminal never showed ${String(pattern)} within ${timeoutMs} ms; it shows:\n${last}`);
+        await sleep(50);
+      }
+    },
+    async waitForExit(timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        if ((await pane('#{pane_dead}')) === '1') return Number(await pane('#{pane_dead_status}'));
+        if (Date.now() > deadline) throw new Error(`the command did not exit within ${timeoutMs} ms; the screen:\n${await self.screen()}`);
+        await sleep(50);
+      }
+    },
+    async kill() {
+      if (killed) return;
+      killed = true;
+      await tmux('kill-server').catch(() => undefined); // already gone
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return self;
+}
+
+/** Quotes a word for the shell tmux runs the command with. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9._\-/:=@]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
