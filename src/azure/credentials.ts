@@ -10,9 +10,25 @@ import { DefaultAzureCredential, type AccessToken, type TokenCredential } from '
 
 export type { TokenCredential };
 
-/** Environment, workload identity, managed identity, Azure CLI, Azure PowerShell, azd … */
-export function azureCredential(): TokenCredential {
-  return new DefaultAzureCredential();
+export interface AzureCredentialOptions {
+  /**
+   * PEM of a CA to trust for the sign-in requests instead of the public ones: the simulated
+   * Azure's, when it stands in for Microsoft Entra ID too (`AZURE_AUTHORITY_HOST` at the sim,
+   * `AZURE_TENANT_ID=adfs`). Give it only with an authority that the CA signs.
+   */
+  ca?: string;
+}
+
+/**
+ * Environment, workload identity, managed identity, Azure CLI, Azure PowerShell, azd …
+ *
+ * The authority is @azure/identity's own choice: `AZURE_AUTHORITY_HOST` (default
+ * https://login.microsoftonline.com). With `AZURE_TENANT_ID=adfs` it is used as an ADFS authority
+ * (`<host>/adfs`), which MSAL trusts without instance discovery at the public login host — how
+ * the simulated Azure serves sign-in offline.
+ */
+export function azureCredential(opts: AzureCredentialOptions = {}): TokenCredential {
+  return new DefaultAzureCredential(opts.ca ? { tlsOptions: { ca: opts.ca } } : undefined);
 }
 
 /** The simulated Azure accepts any bearer token; this one is fixed, opaque and never expires soon. */

@@ -19,7 +19,7 @@ import { seconds } from './render/plain.js';
 
 export const EXPLAIN_WIDTH = 80;
 
-const LABEL = 12; // "  Caution:  " — labels and their text line up
+const LABEL = 13; // "  Evidence:  " — labels and their text line up
 
 /** What `--explain` shows before a step: where it is, why it exists, the az lines, the portal path. */
 export function explainStep<W>(step: Step<W>, world: W, at?: { index: number; total: number }, width = EXPLAIN_WIDTH): string[] {
@@ -96,7 +96,7 @@ export function wrap(text: string, width: number, first = '', rest = first): str
 
 /**
  * A shell command wrapped between words with ` \` continuations, so the lines still paste into a
- * shell. Quoted words ('…', "…", $(…)) are never broken.
+ * shell. Quoted words ('…', "…") are never broken: a continuation inside quotes would change them.
  */
 export function wrapCommand(cmd: string, width: number, first = '', rest = first): string[] {
   const words = shellWords(cmd);
@@ -114,20 +114,17 @@ export function wrapCommand(cmd: string, width: number, first = '', rest = first
   return lines;
 }
 
-/** Splits on spaces outside quotes and $(…), keeping each word exactly as written. */
+/** Splits on spaces outside quotes, keeping each word exactly as written. */
 function shellWords(cmd: string): string[] {
   const words: string[] = [];
   let cur = '';
   let quote: string | undefined;
-  let depth = 0;
   for (let i = 0; i < cmd.length; i++) {
     const c = cmd[i]!;
     if (quote) {
       if (c === quote && (quote === "'" || cmd[i - 1] !== '\\')) quote = undefined;
     } else if (c === "'" || c === '"') quote = c;
-    else if (c === '(' && cmd[i - 1] === '$') depth++;
-    else if (c === ')' && depth > 0) depth--;
-    else if (c === ' ' && depth === 0) {
+    else if (c === ' ') {
       if (cur) words.push(cur);
       cur = '';
       continue;

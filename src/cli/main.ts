@@ -86,6 +86,15 @@ export function buildProgram(): Command {
     .option('--state <file>', 'the cloud state file (default: ./.acr-trust/sim-cloud.json)')
     .option('--json', 'print JSON')
     .action(async (opts) => (await import('./commands/sim.js')).show(opts));
+  sim
+    .command('az-env')
+    .description('Prepare an Azure CLI configuration of its own for a running sim and print the export lines a shell needs: eval "$(acr-trust sim az-env)".')
+    .option('--state <file>', 'the running `sim serve --state` to use (default: ./.acr-trust/sim-cloud.json)')
+    .option('--endpoint <url>', 'instead of --state: the endpoint `sim serve` printed (with --ca)')
+    .option('--ca <file>', "with --endpoint: the sim's CA certificate file")
+    .option('--dir <dir>', "the CLI's configuration folder, its AZURE_CONFIG_DIR (default: ./.acr-trust/azure-cli; never ~/.azure)")
+    .option('--json', 'print the variables as JSON instead of export lines')
+    .action(async (opts) => (await import('./commands/az-env.js')).azEnv(opts));
 
   return program;
 }

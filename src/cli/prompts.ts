@@ -18,7 +18,7 @@ import { DEFAULT_ROLE, DEFAULT_TASK, KEYS, ROLES, type Inputs, type TargetKind }
 import type { Step } from '../engine/step.js';
 import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import type { RoleName } from '../../steps/world.js';
-import { describeNetwork } from './explain.js';
+import { describeNetwork, wrap } from './explain.js';
 
 /** Where a prompt reads keys and draws (inquirer's context): the terminal unless a test says otherwise. */
 export type PromptContext = NonNullable<Parameters<typeof input>[1]>;
@@ -171,18 +171,25 @@ export async function confirmRiskyChange(
   registry: Pick<Registry, 'name'> & NetworkSettings,
   ask: Asker = askInTerminal(),
 ): Promise<boolean> {
-  const message = [
-    `${step.id} is about to change registry ${registry.name}: ${step.title}.`,
-    `  Now: ${describeNetwork(registry)}`,
-    ...(step.risky ? [`  Who may lose access: ${step.risky}`] : []),
-    'Go ahead with this change?',
-  ].join('\n');
-  return cancellable(() => ask((ctx) => confirm({ message, default: false }, ctx)));
+  const message = (width: number) =>
+    [
+      ...wrap(`${step.id} is about to change registry ${registry.name}: ${step.title}.`, width - 2),
+      ...wrap(describeNetwork(registry), width, '  Now: ', '       '),
+      ...(step.risky ? wrap(step.risky, width, '  Who may lose access: ', '    ') : []),
+      'Go ahead with this change?',
+    ].join('\n');
+  return cancellable(() => ask((ctx) => confirm({ message: message(columnsOf(ctx)), default: false }, ctx)));
 }
 
 /** `--pause`: waits for Enter before the next step; `n` stops the run here (resumable). */
 export async function confirmNextStep(step: Pick<Step<unknown>, 'id' | 'title'>, ask: Asker = askInTerminal()): Promise<boolean> {
   return cancellable(() => ask((ctx) => confirm({ message: `Next: ${step.id} — ${step.title}. Run it?`, default: true }, ctx)));
+}
+
+/** The width a question may use: its stream's, else the terminal's (listr2's prompt area has none). */
+function columnsOf(ctx: PromptContext): number {
+  const columns = (ctx.output as { columns?: number } | undefined)?.columns;
+  return columns && Number.isFinite(columns) ? columns : process.stdout.columns || 80;
 }
 
 /** Inquirer's errors for Ctrl-C, an aborted signal and a cancelled prompt, matched by name. */

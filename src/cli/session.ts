@@ -6,9 +6,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { timings, type Timing, type World } from '../../steps/world.js';
-import { connect, azureCredential, defaultSubscriptionFromAzCli, matchArmRule, readFailure, simCredential } from '../azure/index.js';
+import { connect, azureCredential, defaultSubscriptionFromAzCli, matchArmRule, readFailure, simCredential, type TokenCredential } from '../azure/index.js';
 import type { Explanation } from '../engine/events.js';
-import { completeAnswers, readInputs, saveAnswers, simDefaults, workflowAnswers, type Inputs, type ResolvedAnswers } from '../engine/answers.js';
+import { completeAnswers, readInputs, saveAnswers, simDefaults, workflowAnswers, type Inputs, type ResolvedAnswers, type SimSpeed } from '../engine/answers.js';
 import type { StateStore } from '../engine/state.js';
 import { openWorkdir, workdirPaths, type WorkdirPaths } from '../engine/workdir.js';
 import { isAcrTrustError, usageError } from '../errors.js';
@@ -65,54 +65,32 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   const { opts, term } = req;
   const paths = workdirPaths(opts.workdir);
   const { inputs } = readInputs({ flags: req.flags, file: opts.answers, saved: paths.answers, env: process.env });
-  const target = inputs.target ?? 'azure';
-  checkEndpointFlags(target, opts);
-
+  checkEndpointFlags(inputs.target ?? 'azure', opts);
   // Azure's answers are complete before anything starts; the sim's defaults come from the sim.
-  let answers =
-    target === 'azure' ? completeAnswers(inputs, { subscription: inputs.subscription ?? defaultSubscriptionFromAzCli() }) : undefined;
+  const azure = inputs.target === 'sim' ? undefined : azureTarget(inputs);
 
   const workdir = openWorkdir(paths.dir, { command: req.command, persist: !req.dryRun });
-  let sim: RunningSim | undefined;
+  let target: Target | undefined;
   try {
-    let endpoint: string | undefined;
-    let ca: string | undefined;
-    let speed: 'instant' | 'realistic' | undefined;
-    let credential;
-    if (target === 'sim' && !opts.endpoint) {
-      speed = (inputs.simSpeed as typeof speed) ?? (term.tty ? 'realistic' : 'instant');
-      checkSimScenario(paths.simCloud, inputs.simScenario);
-      sim = await startSim({ stateFile: paths.simCloud, scenario: inputs.simScenario, speed });
-      answers = completeAnswers(inputs, simDefaults(sim.state.scenario, sim.subscriptionId));
-      answers.simScenario = sim.state.scenario;
-      ({ endpoint, caCert: ca } = sim);
-      credential = simCredential();
-    } else if (target === 'sim') {
-      speed = inputs.simSpeed as typeof speed;
-      ca = readCa(opts.ca!);
-      answers = completeAnswers(inputs, simDefaults(inputs.simScenario ?? 'default', SIM_SUBSCRIPTION_ID));
-      endpoint = opts.endpoint;
-      credential = simCredential();
-    } else {
-      credential = azureCredential();
-    }
-    if (!answers) throw new Error('unreachable: answers not resolved');
-
+    target = azure ?? (opts.endpoint ? servedSim(inputs, opts) : await embeddedSim(inputs, paths, term));
+    const { answers, speed } = target;
     checkSameTarget(workdir.store, answers, paths.dir);
     if (req.saveAnswers) saveAnswers(paths.answers, answers);
-    const timing: Timing = target === 'azure' ? timings.azure : timings[speed ?? 'realistic'];
-    const cloud = connect({ subscriptionId: answers.subscription, credential, endpoint, ca, pollIntervalMs: speed === 'instant' ? 10 : undefined });
-    const targetLabel =
-      target === 'azure'
-        ? 'Azure'
-        : `${sim ? 'embedded sim' : `sim at ${endpoint}`}${answers.simScenario && sim ? ` (scenario ${answers.simScenario}, ${speed})` : ''}`;
-
+    const cloud = connect({
+      subscriptionId: answers.subscription,
+      credential: target.credential,
+      endpoint: target.endpoint,
+      ca: target.ca,
+      pollIntervalMs: speed === 'instant' ? 10 : undefined,
+    });
+    const timing: Timing = answers.target === 'azure' ? timings.azure : timings[speed ?? 'realistic'];
+    const sim = target.sim;
     return {
       paths,
       store: workdir.store,
       answers,
       world: { answers: workflowAnswers(answers), cloud, timing },
-      targetLabel,
+      targetLabel: target.label,
       explain,
       async close() {
         try {
@@ -123,10 +101,50 @@ export async function openSession(req: SessionRequest): Promise<Session> {
       },
     };
   } catch (e) {
-    await sim?.stop();
+    await target?.sim?.stop();
     workdir.close();
     throw e;
   }
+}
+
+/** Where the commands go and as whom, with the answers completed for that target. */
+interface Target {
+  answers: ResolvedAnswers;
+  credential: TokenCredential;
+  endpoint?: string;
+  /** PEM of the sim's CA. */
+  ca?: string;
+  /** The sim's speed (undefined on Azure, or for a served sim without --sim-speed). */
+  speed?: SimSpeed;
+  /** The embedded sim, stopped when the session closes. */
+  sim?: RunningSim;
+  label: string;
+}
+
+function azureTarget(inputs: Inputs): Target {
+  const answers = completeAnswers(inputs, { subscription: inputs.subscription ?? defaultSubscriptionFromAzCli() });
+  return { answers, credential: azureCredential(), label: 'Azure' };
+}
+
+/** The sim inside this process, its cloud kept in the workdir so a resumed run sees the same one. */
+async function embeddedSim(inputs: Inputs, paths: WorkdirPaths, term: Terminal): Promise<Target> {
+  const speed = (inputs.simSpeed as SimSpeed | undefined) ?? (term.tty ? 'realistic' : 'instant');
+  checkSimScenario(paths.simCloud, inputs.simScenario);
+  const sim = await startSim({ stateFile: paths.simCloud, scenario: inputs.simScenario, speed });
+  try {
+    const answers = { ...completeAnswers(inputs, simDefaults(sim.state.scenario, sim.subscriptionId)), simScenario: sim.state.scenario };
+    return { answers, credential: simCredential(), endpoint: sim.endpoint, ca: sim.caCert, speed, sim, label: `embedded sim (scenario ${sim.state.scenario}, ${speed})` };
+  } catch (e) {
+    await sim.stop();
+    throw e;
+  }
+}
+
+/** A `sim serve` running elsewhere (--endpoint, --ca). */
+function servedSim(inputs: Inputs, opts: CommonOptions): Target {
+  const answers = completeAnswers(inputs, simDefaults(inputs.simScenario ?? 'default', SIM_SUBSCRIPTION_ID));
+  const speed = inputs.simSpeed as SimSpeed | undefined;
+  return { answers, credential: simCredential(), endpoint: opts.endpoint, ca: readCa(opts.ca!), speed, label: `sim at ${opts.endpoint}` };
 }
 
 /** The workflow's recorded steps belong to one set of resources; other answers need another workdir. */

@@ -12,7 +12,11 @@ export interface Terminal {
   columns: number;
 }
 
-export function terminal(env: NodeJS.ProcessEnv = process.env, stdin = process.stdin, stdout = process.stdout): Terminal {
+export function terminal(
+  env: NodeJS.ProcessEnv = process.env,
+  stdin: { isTTY?: boolean } = process.stdin,
+  stdout: { isTTY?: boolean; columns?: number } = process.stdout,
+): Terminal {
   const tty = Boolean(stdout.isTTY);
   return {
     interactive: tty && Boolean(stdin.isTTY),

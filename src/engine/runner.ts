@@ -12,7 +12,7 @@
  * Errors thrown by steps are turned into explanations by the `explain` function it is given.
  */
 import { isAcrTrustError, usageError } from '../errors.js';
-import type { EngineEvent, EventSink, Explanation, RunOutcome, StepResult, StepStatus } from './events.js';
+import type { EventSink, Explanation, RunOutcome, StepResult, StepStatus } from './events.js';
 import type { StateStore } from './state.js';
 import type { CheckResult, Outputs, Step, StepContext } from './step.js';
 
@@ -234,7 +234,7 @@ class Engine<W> {
   /** A step an earlier run finished: reported from its record, nothing read or written. */
   fromRecord(step: Step<W>): StepResult {
     const rec = this.store.step(step.id)!;
-    return this.result(step, 'done', `${rec.evidence ?? rec.status} (recorded ${rec.finishedAt ?? ''})`.replace(' ()', ''), this.now());
+    return this.result(step, 'done', `${rec.evidence ?? 'done'} (recorded${rec.finishedAt ? ` ${rec.finishedAt}` : ''})`, this.now());
   }
 
   /** Runs one selected step to its result, or `interrupted`. */
@@ -384,4 +384,3 @@ export function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-export type { EngineEvent };

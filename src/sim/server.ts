@@ -21,6 +21,7 @@ import type { RouteModule, SimContext } from './context.js';
 import { FaultInjector, parseFaultSpec, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
+import { graphRoutes } from './routes/graph.js';
 import { asyncOperationUrl, locationUrl, operationsRoutes, retryAfter } from './routes/operations.js';
 import { registriesRoutes } from './routes/registries.js';
 import { resourceGroupsRoutes } from './routes/resource-groups.js';
@@ -78,6 +79,7 @@ const ROUTE_MODULES: RouteModule[] = [
   tasksRoutes,
   runsRoutes,
   authorizationRoutes,
+  graphRoutes,
 ];
 
 export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> {

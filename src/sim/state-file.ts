@@ -1,11 +1,12 @@
 /**
  * Reading and writing the sim's files: the cloud state (`sim-cloud.json`) and, beside it, the
- * bounded request log (`sim-cloud.requests.json`) that `sim show` prints.
+ * bounded request log (`sim-cloud.requests.json`) that `sim show` prints and, while `sim serve`
+ * runs, where it listens (`sim-cloud.endpoint.json`, read by `sim az-env --state`).
  *
  * A state file that cannot be read as a cloud is never overwritten or "repaired": the user may
  * have pointed `--state` at the wrong file, so we stop with exit 2 and name it.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { AcrTrustError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import type { CloudState } from './store.js';
@@ -32,6 +33,41 @@ export const REQUEST_LOG_FILE_LIMIT = 1000;
 
 export function requestLogFileFor(stateFile: string): string {
   return `${stateFile.replace(/\.json$/i, '')}.requests.json`;
+}
+
+export function endpointFileFor(stateFile: string): string {
+  return `${stateFile.replace(/\.json$/i, '')}.endpoint.json`;
+}
+
+/** What `sim serve` announces: its JSON line, plus the serving process. */
+export interface EndpointRecord {
+  endpoint: string;
+  caCertFile: string;
+  subscriptionId: string;
+  tenantId: string;
+  /** The `sim serve` process (to tell a running sim from a stale file). */
+  pid: number;
+}
+
+export function writeEndpointFile(file: string, record: EndpointRecord): void {
+  writeFileAtomic(file, `${JSON.stringify(record, null, 1)}\n`);
+}
+
+/** Undefined when there is none or it is not an endpoint record. */
+export function readEndpointFile(file: string): EndpointRecord | undefined {
+  if (!existsSync(file)) return undefined;
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as Partial<EndpointRecord>;
+    if (typeof r?.endpoint !== 'string' || typeof r.caCertFile !== 'string' || typeof r.pid !== 'number') return undefined;
+    return r as EndpointRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Removes the endpoint file if it still names `pid` (a newer sim on the same state keeps its own). */
+export function removeEndpointFile(file: string, pid: number): void {
+  if (readEndpointFile(file)?.pid === pid) rmSync(file, { force: true });
 }
 
 function corrupt(file: string, why: string): AcrTrustError {

@@ -10,9 +10,6 @@ import { cli, cliAsync, expectNoStack, simCloud, startCli, taskRoleAssignments, 
 
 const realistic = (wd: string) => ['run', '--target', 'sim', '--yes', '--sim-speed', 'realistic', '--workdir', wd, '--json'];
 
-/** The line index (0-based) of the first event matching, in a finished `--json` run's output. */
-const lineOf = (lines: string[], pred: (e: any) => boolean) => lines.findIndex((l) => pred(JSON.parse(l)));
-
 describe('one process per workdir', () => {
   it('a second process refuses while the first runs; Ctrl-C then saves, prints one line, exits 130; a re-run resumes', async () => {
     const wd = join(tempDir(), 'wd');
@@ -72,7 +69,7 @@ describe('crash at any moment, then a plain re-run', () => {
       expect(Object.keys(cloud.tasks), `killed after line ${n}`).toHaveLength(1);
       expect(taskRoleAssignments(cloud), `killed after line ${n}`).toHaveLength(1);
       const verify = cli(['verify', '--workdir', wd]);
-      expect(verify.status, `killed after line ${n}: ${verify.stdout}`).toBe(0);
+      expect(verify.status, `killed after line ${n}: ${verify.stdout}${verify.stderr}`).toBe(0);
     }
   }, 300_000);
 });
@@ -89,10 +86,12 @@ describe('--target sim --endpoint --ca: a sim served by another process', () => 
       const r = cli(args);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain(`target sim at ${endpoint}`);
+      const flushed = () => new Promise((resolve) => setTimeout(resolve, 600)); // the served sim writes its request log every 250 ms
+      await flushed();
       const before = requestsOf(stateFile);
       const again = cli(args);
       expect(again.status, again.stderr).toBe(0);
-      await new Promise((resolve) => setTimeout(resolve, 600)); // the served sim flushes its request log every 250 ms
+      await flushed();
       const after = requestsOf(stateFile).slice(before.length);
       expect(after.filter((x: any) => x.write)).toEqual([]);
     } finally {

@@ -56,11 +56,11 @@ describe('plain renderer', () => {
   });
 
   it('NO_COLOR or a pipe means no colour', () => {
-    const tty = { isTTY: true, columns: 120 } as unknown as NodeJS.WriteStream;
-    const stdin = { isTTY: true } as unknown as NodeJS.ReadStream;
+    const tty = { isTTY: true, columns: 120 };
+    const stdin = { isTTY: true };
     expect(terminal({}, stdin, tty)).toMatchObject({ interactive: true, color: true, columns: 120 });
     expect(terminal({ NO_COLOR: '1' }, stdin, tty).color).toBe(false);
-    expect(terminal({}, stdin, { isTTY: false } as unknown as NodeJS.WriteStream)).toMatchObject({ interactive: false, tty: false, color: false });
+    expect(terminal({}, stdin, { isTTY: false })).toMatchObject({ interactive: false, tty: false, color: false });
   });
 });
 

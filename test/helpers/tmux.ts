@@ -2,17 +2,18 @@
  * A real terminal for tests: a command in a detached tmux session of a fixed size, on its own
  * server socket (`tmux -L <unique>`), so tests never touch a user's tmux and run in parallel.
  *
- *   const term = await startInTmux('node bin/acr-trust.js --target sim', { cwd: dir });
+ *   const term = await startInTmux(['node', 'bin/acr-trust.js', '--target', 'sim'], { cwd: dir });
  *   await term.waitForText(/Where should acr-trust run/);
  *   await term.sendKeys('Down', 'Enter');
  *   expect(await term.waitForExit()).toBe(0);
  *   await term.kill();
  *
- * The pane stays after the command exits (remain-on-exit), so its last screen and its exit status
- * can still be read.
+ * The pane stays after the command exits (remain-on-exit), so its last screen can still be read.
+ * The exit status is recorded by a small wrapper script rather than read from tmux, which may mark
+ * a pane dead well before it reaps the program.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -39,7 +40,7 @@ export interface TmuxTerminal {
   screen(): Promise<string>;
   /** Polls the screen until it matches; returns that screen, or throws with the last one seen. */
   waitForText(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
-  /** Waits until the command has exited; returns its exit status. */
+  /** Waits until the command has exited; returns its exit status (128 + n when signal n ended it). */
   waitForExit(timeoutMs?: number): Promise<number>;
   /** Ends the session and its server. Safe to call twice. */
   kill(): Promise<void>;
@@ -47,12 +48,18 @@ export interface TmuxTerminal {
 
 let counter = 0;
 
-export async function startInTmux(command: string, opts: TmuxOptions = {}): Promise<TmuxTerminal> {
+/** Starts `command` (an argv, or a line for /bin/sh -c) in a new terminal. */
+export async function startInTmux(command: string | readonly string[], opts: TmuxOptions = {}): Promise<TmuxTerminal> {
   const socket = `acr-trust-test-${process.pid}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
   const dir = mkdtempSync(join(tmpdir(), 'acr-trust-tmux-'));
   const conf = join(dir, 'tmux.conf');
   // Read before the session starts, so the pane already remains when a quick command exits.
   writeFileSync(conf, ['set -g remain-on-exit on', 'set -g status off', 'set -g default-shell /bin/sh', 'set -g history-limit 5000', ''].join('\n'));
+  // Runs the program in a subshell (which gets Ctrl-C as usual), then writes its status. The
+  // wrapper's own trap only keeps it alive to do so.
+  const wrapper = join(dir, 'run.sh');
+  const statusFile = join(dir, 'status');
+  writeFileSync(wrapper, `trap : INT\n( "$@" )\ncode=$?\necho "$code" > ${shellQuote(statusFile)}\nexit "$code"\n`);
 
   const env = { ...process.env };
   delete env.TMUX; // a test run inside tmux must not talk to the user's server
@@ -64,11 +71,10 @@ export async function startInTmux(command: string, opts: TmuxOptions = {}): Prom
     '-x', String(opts.cols ?? 120), '-y', String(opts.rows ?? 40),
     ...(opts.cwd ? ['-c', opts.cwd] : []),
     ...envFlags,
-    command,
+    '/bin/sh', wrapper, ...(typeof command === 'string' ? ['/bin/sh', '-c', command] : command),
   );
 
   let killed = false;
-  const pane = async (format: string) => (await tmux('display-message', '-p', '-t', 'main', format)).trim();
 
   const self: TmuxTerminal = {
     socket,
@@ -95,7 +101,8 @@ export async function startInTmux(command: string, opts: TmuxOptions = {}): Prom
     async waitForExit(timeoutMs = 10_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
-        if ((await pane('#{pane_dead}')) === '1') return Number(await pane('#{pane_dead_status}'));
+        const status = existsSync(statusFile) ? readFileSync(statusFile, 'utf8').trim() : '';
+        if (status) return Number(status);
         if (Date.now() > deadline) throw new Error(`the command did not exit within ${timeoutMs} ms; the screen:\n${await self.screen()}`);
         await sleep(50);
       }

@@ -140,7 +140,12 @@ describe('runs at instant speed', () => {
   it('serves the log over HTTPS with the CA, ending with the Complete metadata', async () => {
     const { registries } = ctx.clients;
     const { logLink } = await registries.runs.getLogSasUrl(RG, REG, 'ca1');
-    expect(logLink).toMatch(new RegExp(`^${ctx.sim.endpoint}/logs/${REG}/ca1/rawtext\\.log\\?sv=2024-11-04&se=[^&]+&sr=b&sp=r&sig=`));
+    // Path-style storage account (`<account>.blob.<suffix>`) after the sim's origin: the az CLI's
+    // log-link parser finds account, container and blob in it and streams from the sim.
+    expect(logLink).toMatch(new RegExp(`^${ctx.sim.endpoint}/acrtasklogs\\.blob\\.core\\.windows\\.net/logs/${REG}/ca1/rawtext\\.log\\?sv=2024-11-04&se=[^&]+&sr=b&sp=r&sig=`));
+    const parsed = /http(s)?:\/\/(?<account>.*?)\.blob\.(?<suffix>.*?)\/(?<container>.*?)\/(?<blob>.*?)\?(?<sas>.*)/.exec(logLink!)!.groups!;
+    expect({ container: parsed.container, blob: parsed.blob, suffix: parsed.suffix }).toEqual({ container: 'logs', blob: `${REG}/ca1/rawtext.log`, suffix: 'core.windows.net' });
+    expect(`https://${parsed.account}.blob.${parsed.suffix}/${parsed.container}/${parsed.blob}?${parsed.sas}`).toBe(logLink);
     const log = await fetchUrl(logLink!, ctx.sim.caCert);
     expect(log.status).toBe(200);
     expect(log.headers['x-ms-meta-complete']).toBe('succeeded');

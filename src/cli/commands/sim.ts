@@ -3,11 +3,13 @@
  *
  * serve prints exactly one JSON line on stdout once the sim accepts connections — the contract a
  * parent process (a test, a script exporting REQUESTS_CA_BUNDLE) waits for — and runs until
- * SIGINT/SIGTERM, then saves and exits 0. show reads the state file without changing it.
+ * SIGINT/SIGTERM, then saves and exits 0. While it runs, the same facts and its pid are in
+ * `<state>.endpoint.json` (removed on exit), which `sim az-env --state` reads. show reads the
+ * state file without changing it.
  */
 import { resolve } from 'node:path';
 import { usageError } from '../../errors.js';
-import { readRequestLog, readStateFile, requestLogFileFor, roleByGuid, startSim, type ArmResource, type CloudState, type RequestRecord } from '../../sim/index.js';
+import { endpointFileFor, readRequestLog, readStateFile, removeEndpointFile, requestLogFileFor, roleByGuid, startSim, writeEndpointFile, type ArmResource, type CloudState, type RequestRecord } from '../../sim/index.js';
 import { runView } from '../../sim/routes/runs.js';
 import { taskView } from '../../sim/routes/tasks.js';
 
@@ -36,8 +38,9 @@ function parsePort(value: string | undefined): number | undefined {
 
 export async function serve(opts: ServeOptions): Promise<void> {
   const port = parsePort(opts.port);
+  const stateFile = resolve(opts.state ?? DEFAULT_STATE_FILE);
   const sim = await startSim({
-    stateFile: resolve(opts.state ?? DEFAULT_STATE_FILE),
+    stateFile,
     ...(port !== undefined ? { port } : {}),
     ...(opts.scenario ? { scenario: opts.scenario } : {}),
     ...(opts.speed ? { speed: opts.speed } : {}),
@@ -54,9 +57,17 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  process.stdout.write(`${JSON.stringify({ endpoint: sim.endpoint, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId })}\n`);
-  await stopped;
-  await sim.stop();
+  const announced = { endpoint: sim.endpoint, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId };
+  // Beside the state file, for `sim az-env --state` and other clients that know only the state.
+  const endpointFile = endpointFileFor(stateFile);
+  writeEndpointFile(endpointFile, { ...announced, pid: process.pid });
+  process.stdout.write(`${JSON.stringify(announced)}\n`);
+  try {
+    await stopped;
+    await sim.stop();
+  } finally {
+    removeEndpointFile(endpointFile, process.pid);
+  }
 }
 
 export async function show(opts: ShowOptions): Promise<void> {

@@ -7,7 +7,8 @@
  * order the engine runs them, and each one's `task` waits for its step's result:
  *
  *   ✔ preflight  Check the subscription, the registries, your permissions…            0.4 s
- *     › already held — registries acrtrustdemo found; acrtrustdemo is Premium …
+ *     › already held — registries acrtrustdemo found; acrtrustdemo is Premium with RBAC
+ *       registry permissions; you may assign roles on it
  *   ⠹ run-task  Run the task: the registry must let it in through the bypass             12 s
  *     › run ca1: Running
  *       │ Step 1/2 : FROM mcr.microsoft.com/hello-world
@@ -96,8 +97,10 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
   const sgr = (open: number, close: number) => (opts.term.color ? (s: string) => `\x1b[${open}m${s}\x1b[${close}m` : (s: string) => s);
   const dim = sgr(2, 22);
   const bold = sgr(1, 22);
-  // listr2 cuts each line to the terminal: the icon and a margin take 4 columns, output lines 6.
-  const titleWidth = () => opts.term.columns - 4;
+  // A title line leaves listr2 5 columns (an icon such as ✔ may take two, a margin), an output
+  // line 6. Running steps are cut to one line each; a finished step's evidence and hint wrap, so
+  // nothing of them is lost.
+  const titleWidth = () => opts.term.columns - 5;
   const textWidth = () => opts.term.columns - 6;
 
   const rows = new Map<string, Row>(
@@ -110,20 +113,16 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
 
   const titleOf = (row: Row, time?: string): string => {
     const suffix = time ? `  ${time}` : '';
-    const room = titleWidth() - row.id.length - 2 - suffix.length;
-    const title = row.title.length > room ? `${row.title.slice(0, Math.max(0, room - 1))}…` : row.title;
-    return `${bold(row.id)}  ${title}${suffix ? dim(suffix) : ''}`;
+    return `${bold(row.id)}  ${cut(row.title, titleWidth() - row.id.length - 2 - suffix.length)}${suffix ? dim(suffix) : ''}`;
   };
 
   const draw = (row: Row) => {
     const task = row.task;
-    if (!task || row.over) return;
-    task.title = titleOf(row, row.started === undefined ? undefined : elapsed(Date.now() - row.started));
-    const lines = [
-      ...(opts.explain?.(row.id, textWidth()) ?? []),
-      row.subtitle ?? (row.started === undefined ? 'waiting for the step to start' : 'checking'),
-      ...row.log.map((l) => `  │ ${l}`),
-    ];
+    // listr2 reaches a step's task as soon as the one before ends; the engine may start it later.
+    if (!task || row.over || row.started === undefined) return;
+    task.title = titleOf(row, elapsed(Date.now() - row.started));
+    // Cut to one line each, so the list keeps its height while a step runs.
+    const lines = [...(opts.explain?.(row.id, textWidth()) ?? []), cut(row.subtitle ?? 'checking', textWidth()), ...row.log.map((l) => cut(`│ ${l}`, textWidth() - 2))];
     const shown = lines.join('\n');
     if (shown !== row.shown) task.output = row.shown = shown;
   };
@@ -164,7 +163,7 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
       registerSignalListeners: false,
       renderer: LiveListRenderer,
       rendererOptions: {
-        formatOutput: 'truncate',
+        formatOutput: 'wrap',
         collapseSkips: true,
         showSkipMessage: true,
         collapseErrors: true,
@@ -254,6 +253,11 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
       await finished;
     },
   };
+}
+
+/** `text` cut to `width` characters, with an ellipsis when cut. */
+function cut(text: string, width: number): string {
+  return text.length > width ? `${text.slice(0, Math.max(0, width - 1))}…` : text;
 }
 
 /** Whole seconds while a step runs: "12 s", "2 min 5 s". */

@@ -45,9 +45,9 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal): Rende
           ? p.dim(s)
           : p.warn(s);
 
-  const problem = (x: Explanation) => {
-    if (x.hint) line(`${INDENT}  → ${x.hint}`);
-    if (x.link) line(`${INDENT}  ${p.dim(`see ${x.link}`)}`);
+  const problem = (x: Explanation, indent = `${INDENT}  `) => {
+    if (x.hint) line(`${indent}→ ${x.hint}`);
+    if (x.link) line(`${indent}${p.dim(`see ${x.link}`)}`);
   };
 
   return {
@@ -91,15 +91,15 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal): Rende
             ['step', 'result', 'time', 'evidence'],
             [...e.results.map((r) => row(r)), ...e.notRun.map((id) => [id, 'not run', '', ''])],
             term.columns,
-            (cells) => paint(cells[1] === 'not run' ? 'skipped' : (cells[1] as StepStatus), cells[1]!),
+            (row, col, text) => (col !== 1 ? text : paint(row[1] === 'not run' ? 'skipped' : (row[1] as StepStatus), text)),
           );
           line();
           line(conclusion(e.results, e.outcome));
           return;
         case 'check':
           line(checkLine(e, p, paint));
-          if (!e.holds && e.live.status === 'blocked') problem({ reason: e.live.reason, hint: e.live.hint });
-          if (e.live.status === 'error') problem(e.live.problem);
+          if (!e.holds && e.live.status === 'blocked') problem({ reason: e.live.reason, hint: e.live.hint }, '    ');
+          if (e.live.status === 'error') problem(e.live.problem, '    ');
           return;
         case 'checks-summary':
           line();
@@ -151,17 +151,13 @@ function checkLine(e: CheckReport, p: Palette, paint: (s: StepStatus | 'error' |
   return `${paint(e.holds ? 'done' : live.status === 'pending' ? 'pending' : 'error', `${mark} ${e.id}`)}: ${state} — ${said}${recorded}`;
 }
 
-/** A text table; the last column is cut to the width. */
-function table(line: (s: string) => void, head: string[], rows: string[][], columns: number, paintResult: (cells: string[]) => string): void {
+/** A text table; the last column is cut to the width; `paint` colours a padded cell. */
+function table(line: (s: string) => void, head: string[], rows: string[][], columns: number, paint: (row: string[], col: number, text: string) => string): void {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const lastWidth = Math.max(20, columns - widths.slice(0, -1).reduce((a, w) => a + w + 2, 0));
   const fit = (s: string) => (s.length > lastWidth ? `${s.slice(0, lastWidth - 1)}…` : s);
   line(head.map((h, i) => (i < head.length - 1 ? h.padEnd(widths[i]!) : h)).join('  '));
-  for (const r of rows) {
-    const cells = r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]!) : fit(c)));
-    cells[1] = paintResult(r).padEnd(paintResult(r).length + widths[1]! - r[1]!.length);
-    line(cells.join('  ').trimEnd());
-  }
+  for (const r of rows) line(r.map((c, i) => paint(r, i, i < r.length - 1 ? c.padEnd(widths[i]!) : fit(c))).join('  ').trimEnd());
 }
 
 function wrap(text: string, width: number): string[] {

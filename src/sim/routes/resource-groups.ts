@@ -1,9 +1,14 @@
-/** Resource groups and the generic resources list (Microsoft.Resources). The az CLI finds a
- *  registry's resource group through `GET /subscriptions/{s}/resources?$filter=resourceType eq '…'`. */
+/** Resource groups, the generic resources list and the resource providers (Microsoft.Resources).
+ *  The az CLI finds a registry's resource group through
+ *  `GET /subscriptions/{s}/resources?$filter=resourceType eq '…'`, and `az resource show|update`
+ *  without `--api-version` picks the newest non-preview version the provider lists. */
 import { ArmError } from '../http.js';
 import type { RouteModule, SimContext } from '../context.js';
 import type { ArmResource, ResourceGroup } from '../store.js';
 import { findResourceGroup, page, requireResourceGroup, requireSubscription, resourceGroupId, resourceGroupKey } from './common.js';
+import { PERMISSIONS_API_VERSIONS, ROLE_ASSIGNMENT_API_VERSIONS, ROLE_DEFINITION_API_VERSIONS } from './authorization.js';
+import { REGISTRY_API_VERSIONS } from './registries.js';
+import { TASK_API_VERSIONS } from './tasks.js';
 
 /** 2025-03-01: @azure/arm-resources 6.x. 2021-04-01: az CLI 2.45. Others: published versions. */
 export const RESOURCES_API_VERSIONS = [
@@ -46,6 +51,42 @@ function resourceFilter(filter: string | null): (r: ArmResource) => boolean {
     else tests.push((r) => (/\/resourceGroups\/([^/]+)/i.exec(r.id)?.[1] ?? '').toLowerCase() === value);
   }
   return (r) => tests.every((t) => t(r));
+}
+
+/** api-versions newest first, as ARM lists them (clients take the first non-preview one). */
+function newestFirst(versions: readonly string[]): string[] {
+  return [...versions].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0));
+}
+
+/** The providers the sim serves, with the resource types and api-versions it accepts. */
+function providers(location: string) {
+  const type = (resourceType: string, apiVersions: readonly string[], locations: string[] = [location]) => ({
+    resourceType,
+    locations,
+    apiVersions: newestFirst(apiVersions),
+    capabilities: 'None',
+  });
+  return [
+    {
+      namespace: 'Microsoft.ContainerRegistry',
+      resourceTypes: [
+        type('registries', REGISTRY_API_VERSIONS),
+        type('registries/tasks', TASK_API_VERSIONS),
+        type('registries/runs', TASK_API_VERSIONS),
+        type('registries/scheduleRun', TASK_API_VERSIONS),
+        type('checkNameAvailability', REGISTRY_API_VERSIONS, []),
+        type('locations/operationResults', REGISTRY_API_VERSIONS),
+      ],
+    },
+    {
+      namespace: 'Microsoft.Authorization',
+      resourceTypes: [type('roleAssignments', ROLE_ASSIGNMENT_API_VERSIONS, []), type('roleDefinitions', ROLE_DEFINITION_API_VERSIONS, []), type('permissions', PERMISSIONS_API_VERSIONS, [])],
+    },
+  ];
+}
+
+function providerResource(subscriptionId: string, p: ReturnType<typeof providers>[number]) {
+  return { id: `/subscriptions/${subscriptionId}/providers/${p.namespace}`, namespace: p.namespace, registrationState: 'Registered', registrationPolicy: 'RegistrationRequired', resourceTypes: p.resourceTypes };
 }
 
 function allResources(sim: SimContext): ArmResource[] {
@@ -110,4 +151,22 @@ export const resourceGroupsRoutes: RouteModule = (router, sim) => {
     const found = allResources(sim).filter((r) => r.id.toLowerCase().startsWith(prefix) && keep(r));
     return { status: 200, body: page(found.map(genericView)) };
   });
+
+  router.on('GET', '/subscriptions/{subscriptionId}/providers', { name: 'providers.list', apiVersions }, (req) => {
+    const sub = requireSubscription(sim, req.params.subscriptionId!);
+    return { status: 200, body: page(providers(defaultLocation(sim)).map((p) => providerResource(sub.subscriptionId, p))) };
+  });
+
+  router.on('GET', '/subscriptions/{subscriptionId}/providers/{namespace}', { name: 'providers.get', apiVersions }, (req) => {
+    const sub = requireSubscription(sim, req.params.subscriptionId!);
+    const wanted = req.params.namespace!.toLowerCase();
+    const p = providers(defaultLocation(sim)).find((x) => x.namespace.toLowerCase() === wanted);
+    if (!p) throw new ArmError(404, 'InvalidResourceNamespace', `The resource namespace '${req.params.namespace}' is invalid.`);
+    return { status: 200, body: providerResource(sub.subscriptionId, p) };
+  });
 };
+
+/** The region the sim's resources live in (its first resource group's). */
+function defaultLocation(sim: SimContext): string {
+  return Object.values(sim.state.resourceGroups)[0]?.location ?? 'eastus';
+}

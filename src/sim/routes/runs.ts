@@ -1,7 +1,8 @@
 /**
  * Runs: POST scheduleRun on a registry, and the run resources (`…/registries/{reg}/runs/{runId}`):
  * get, list, update (isArchiveEnabled), listLogSasUrl, cancel — plus the run's log blob, which
- * real ACR keeps in Azure Storage and the sim serves itself at `/logs/{registry}/{runId}/rawtext.log`.
+ * real ACR keeps in Azure Storage and the sim serves itself at
+ * `/acrtasklogs.blob.core.windows.net/logs/{registry}/{runId}/rawtext.log` (see LOG_ACCOUNT_SEGMENT).
  *
  * A run is decided when it is scheduled (`rules.ts` planRun, against the state at that moment)
  * and then only *revealed* as sim time passes: its status, times and visible log lines are a pure
@@ -238,11 +239,21 @@ function signature(record: RunRecord, path: string, se: string): string {
   return createHmac('sha256', Buffer.from(record.logKey, 'base64')).update(['r', path, se, SAS_VERSION, 'b'].join('\n')).digest('base64');
 }
 
+/**
+ * The storage account the log link names, path-style after the sim's origin (as storage emulators
+ * address accounts): `https://127.0.0.1:PORT/acrtasklogs.blob.core.windows.net/logs/…`. A link on a
+ * real `<account>.blob.<suffix>` host could not reach loopback without DNS; this one does, and it
+ * still parses the way the az CLI parses a log link (`<account>.blob.<suffix>/<container>/<blob>?<sas>`
+ * — `acr/_azure_utils.py` get_blob_info), whose storage client then joins the pieces back into
+ * this same URL, so `az acr task run` and `az acr task logs` stream the log from the sim.
+ */
+export const LOG_ACCOUNT_SEGMENT = 'acrtasklogs.blob.core.windows.net';
+
 function logLink(origin: string, registry: ArmResource, record: RunRecord, now: number): string {
   const path = blobPath(registry.name, record.resource.name);
   const se = new Date(now + SAS_LIFETIME_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const query = new URLSearchParams({ sv: SAS_VERSION, se, sr: 'b', sp: 'r', sig: signature(record, path, se) });
-  return `${origin}${path}?${query.toString()}`;
+  return `${origin}/${LOG_ACCOUNT_SEGMENT}${path}?${query.toString()}`;
 }
 
 /** Azure Storage's refusal of a bad or missing SAS, as XML like the real service sends. */
@@ -383,6 +394,8 @@ export const runsRoutes: RouteModule = (router, sim) => {
   });
 
   for (const method of ['GET', 'HEAD']) {
+    router.on(method, `/${LOG_ACCOUNT_SEGMENT}/logs/{registry}/{runId}/rawtext.log`, { auth: false, name: 'logs.rawtext' }, (req) => serveLog(sim, req));
+    // The links of earlier sim versions, without the account segment.
     router.on(method, '/logs/{registry}/{runId}/rawtext.log', { auth: false, name: 'logs.rawtext' }, (req) => serveLog(sim, req));
   }
 };

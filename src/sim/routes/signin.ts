@@ -6,24 +6,36 @@
  * The SDK clients never come here: tests and the wizard hand them a TokenCredential directly.
  */
 import type { RouteModule } from '../context.js';
+import type { SimRequest, SimResponse } from '../http.js';
 
 function base64url(v: unknown): string {
   return Buffer.from(JSON.stringify(v)).toString('base64url');
 }
 
 export const signInRoutes: RouteModule = (router, sim) => {
-  router.on('GET', '/adfs/.well-known/openid-configuration', { name: 'signin.openidConfiguration', auth: false }, (req) => ({
+  const openidConfiguration = (req: SimRequest): SimResponse => ({
     status: 200,
     body: {
       issuer: `${req.origin}/adfs`,
       authorization_endpoint: `${req.origin}/adfs/oauth2/authorize`,
       token_endpoint: `${req.origin}/adfs/oauth2/token`,
+      // MSAL for Node (what @azure/identity uses) accepts the document only with jwks_uri.
+      jwks_uri: `${req.origin}/adfs/discovery/keys`,
       device_authorization_endpoint: `${req.origin}/adfs/oauth2/devicecode`,
       token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
       response_types_supported: ['code', 'token'],
       scopes_supported: ['openid'],
     },
-  }));
+  });
+  // MSAL's discovery for the authority `{endpoint}/adfs`.
+  router.on('GET', '/adfs/.well-known/openid-configuration', { name: 'signin.openidConfiguration', auth: false }, openidConfiguration);
+  // `az login --tenant adfs` first resolves the tenant name through
+  // `{active_directory}/{tenant}/.well-known/openid-configuration` and needs a 200 whose issuer's
+  // fourth segment is the tenant ("adfs").
+  router.on('GET', '/adfs/{tenant}/.well-known/openid-configuration', { name: 'signin.openidConfiguration', auth: false }, openidConfiguration);
+
+  // The sim's tokens are unsigned (`alg: none`): there are no signing keys to publish.
+  router.on('GET', '/adfs/discovery/keys', { name: 'signin.keys', auth: false }, () => ({ status: 200, body: { keys: [] } }));
 
   router.on('POST', '/adfs/oauth2/token', { name: 'signin.token', auth: false }, (req) => {
     const form = new URLSearchParams(typeof req.body === 'string' ? req.body : req.rawBody);

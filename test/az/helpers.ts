@@ -1,0 +1,82 @@
+/**
+ * Helpers for the suites that drive the real binaries: `acr-trust` (bin/acr-trust.js, built by the
+ * global setup) and Microsoft's Azure CLI (`az`, found on PATH).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const root = fileURLToPath(new URL('../..', import.meta.url));
+export const bin = join(root, 'bin/acr-trust.js');
+
+export const tmp = (prefix = 'acr-trust-az-') => mkdtempSync(join(tmpdir(), prefix));
+
+/** The `az` executable on PATH, or undefined (found without starting it). */
+export function findAz(path = process.env.PATH ?? ''): string | undefined {
+  for (const d of path.split(delimiter).filter(Boolean)) {
+    try {
+      accessSync(join(d, 'az'), constants.X_OK);
+      return join(d, 'az');
+    } catch {
+      // keep looking
+    }
+  }
+  return undefined;
+}
+
+export interface Result {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function acrTrust(args: string[], env: NodeJS.ProcessEnv = process.env): Result {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: root, env });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface Served {
+  line: { endpoint: string; caCertFile: string; subscriptionId: string; tenantId: string };
+  child: ChildProcess;
+  exit: Promise<number | null>;
+  stop(): Promise<number | null>;
+}
+
+/** Starts `acr-trust sim serve`, resolves with its JSON line once it listens. */
+export function serve(args: string[]): Promise<Served> {
+  const child = spawn(process.execPath, [bin, 'sim', 'serve', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const exit = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d) => (err += d));
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) {
+        resolve({
+          line: JSON.parse(out.slice(0, nl)),
+          child,
+          exit,
+          stop: async () => {
+            if (child.exitCode === null) child.kill('SIGTERM');
+            return exit;
+          },
+        });
+      }
+    });
+    child.on('exit', (code) => reject(new Error(`sim serve exited ${code} before listening: ${err}`)));
+  });
+}
+
+/** The environment without anything that points an Azure client elsewhere. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (/^(AZURE_|ARM_|MSAL_)/.test(k) || ['REQUESTS_CA_BUNDLE', 'CURL_CA_BUNDLE', 'NODE_EXTRA_CA_CERTS', 'SSL_CERT_FILE'].includes(k)) continue;
+    env[k] = v;
+  }
+  return { ...env, ...extra };
+}
