@@ -3,7 +3,7 @@
  * Resource Manager and to the simulated Azure — only the endpoint, the credential and the trusted
  * CA differ. Every SDK error leaves here as an AcrTrustError (see `errors.ts`).
  */
-import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import type { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import type {
   CustomRegistryCredentials,
   Registry as SdkRegistry,
@@ -12,10 +12,10 @@ import type {
   Task as SdkTask,
   TaskUpdateParameters,
 } from '@azure/arm-containerregistry';
-import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import type { AuthorizationManagementClient } from '@azure/arm-authorization';
 import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorization';
-import { ResourceManagementClient } from '@azure/arm-resources';
-import { SubscriptionClient } from '@azure/arm-resources-subscriptions';
+import type { ResourceManagementClient } from '@azure/arm-resources';
+import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { TokenCredential } from '@azure/identity';
 import { AcrTrustError } from '../errors.js';
 import { isNotFound, toAcrTrustError } from './errors.js';
@@ -149,18 +149,36 @@ class ArmCloud implements Cloud {
   }
 
   // ---- clients (lazy) -----------------------------------------------------------------------------
+  // The SDK packages are imported on first use, so commands that never reach Azure (`steps`,
+  // `--help`, usage errors) do not pay for loading them.
 
-  private get acr(): ContainerRegistryManagementClient {
-    return (this.acrClient ??= new ContainerRegistryManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions));
+  private async acr(): Promise<ContainerRegistryManagementClient> {
+    if (!this.acrClient) {
+      const { ContainerRegistryManagementClient } = await import('@azure/arm-containerregistry');
+      this.acrClient ??= new ContainerRegistryManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions);
+    }
+    return this.acrClient;
   }
-  private get authz(): AuthorizationManagementClient {
-    return (this.authzClient ??= new AuthorizationManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions));
+  private async authz(): Promise<AuthorizationManagementClient> {
+    if (!this.authzClient) {
+      const { AuthorizationManagementClient } = await import('@azure/arm-authorization');
+      this.authzClient ??= new AuthorizationManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions);
+    }
+    return this.authzClient;
   }
-  private get resources(): ResourceManagementClient {
-    return (this.resourcesClient ??= new ResourceManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions));
+  private async resources(): Promise<ResourceManagementClient> {
+    if (!this.resourcesClient) {
+      const { ResourceManagementClient } = await import('@azure/arm-resources');
+      this.resourcesClient ??= new ResourceManagementClient(this.opts.credential, this.subscriptionId, this.clientOptions);
+    }
+    return this.resourcesClient;
   }
-  private get subscriptions(): SubscriptionClient {
-    return (this.subscriptionsClient ??= new SubscriptionClient(this.opts.credential, this.clientOptions));
+  private async subscriptions(): Promise<SubscriptionClient> {
+    if (!this.subscriptionsClient) {
+      const { SubscriptionClient } = await import('@azure/arm-resources-subscriptions');
+      this.subscriptionsClient ??= new SubscriptionClient(this.opts.credential, this.clientOptions);
+    }
+    return this.subscriptionsClient;
   }
 
   /** Runs an SDK call; any failure becomes an AcrTrustError saying what we were doing. */
@@ -185,25 +203,25 @@ class ArmCloud implements Cloud {
   // ---- subscriptions and resource groups ----------------------------------------------------------
 
   async getSubscription(subscriptionId = this.subscriptionId): Promise<Subscription | undefined> {
-    return this.read(`read subscription ${subscriptionId}`, async () => toSubscription(await this.subscriptions.subscriptions.get(subscriptionId)));
+    return this.read(`read subscription ${subscriptionId}`, async () => toSubscription(await (await this.subscriptions()).subscriptions.get(subscriptionId)));
   }
 
   async listSubscriptions(): Promise<Subscription[]> {
     return this.call('list subscriptions', async () => {
       const out: Subscription[] = [];
-      for await (const s of this.subscriptions.subscriptions.list()) out.push(toSubscription(s));
+      for await (const s of (await this.subscriptions()).subscriptions.list()) out.push(toSubscription(s));
       return out;
     });
   }
 
   async getResourceGroup(name: string): Promise<ResourceGroup | undefined> {
-    return this.read(`read resource group ${name}`, async () => toResourceGroup(await this.resources.resourceGroups.get(name)));
+    return this.read(`read resource group ${name}`, async () => toResourceGroup(await (await this.resources()).resourceGroups.get(name)));
   }
 
   async listResourceGroups(): Promise<ResourceGroup[]> {
     return this.call(`list resource groups in subscription ${this.subscriptionId}`, async () => {
       const out: ResourceGroup[] = [];
-      for await (const g of this.resources.resourceGroups.list()) out.push(toResourceGroup(g));
+      for await (const g of (await this.resources()).resourceGroups.list()) out.push(toResourceGroup(g));
       return out;
     });
   }
@@ -211,13 +229,13 @@ class ArmCloud implements Cloud {
   // ---- registries ---------------------------------------------------------------------------------
 
   async getRegistry(resourceGroup: string, name: string): Promise<Registry | undefined> {
-    return this.read(`read registry ${name} in resource group ${resourceGroup}`, async () => toRegistry(await this.acr.registries.get(resourceGroup, name)));
+    return this.read(`read registry ${name} in resource group ${resourceGroup}`, async () => toRegistry(await (await this.acr()).registries.get(resourceGroup, name)));
   }
 
   async listRegistries(resourceGroup?: string): Promise<Registry[]> {
     return this.call(resourceGroup ? `list registries in resource group ${resourceGroup}` : 'list registries', async () => {
       const out: Registry[] = [];
-      const pages = resourceGroup ? this.acr.registries.listByResourceGroup(resourceGroup) : this.acr.registries.list();
+      const pages = resourceGroup ? (await this.acr()).registries.listByResourceGroup(resourceGroup) : (await this.acr()).registries.list();
       for await (const r of pages) out.push(toRegistry(r));
       return out;
     });
@@ -236,19 +254,19 @@ class ArmCloud implements Cloud {
     }
     const fields = Object.keys(body).join(', ');
     return this.call(`update ${fields} on registry ${name}`, async () =>
-      toRegistry(await this.acr.registries.beginUpdateAndWait(resourceGroup, name, body, this.lro)),
+      toRegistry(await (await this.acr()).registries.beginUpdateAndWait(resourceGroup, name, body, this.lro)),
     );
   }
 
   // ---- tasks --------------------------------------------------------------------------------------
 
   async getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
-    return this.read(`read task ${task} in registry ${registry}`, async () => toTask(await this.acr.tasks.get(resourceGroup, registry, task)));
+    return this.read(`read task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.get(resourceGroup, registry, task)));
   }
 
   async getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
     return this.read(`read the details of task ${task} in registry ${registry}`, async () =>
-      toTask(await this.acr.tasks.getDetails(resourceGroup, registry, task)),
+      toTask(await (await this.acr()).tasks.getDetails(resourceGroup, registry, task)),
     );
   }
 
@@ -264,7 +282,7 @@ class ArmCloud implements Cloud {
       credentials: { sourceRegistry: { loginMode: 'None' } },
     };
     return this.call(`create task ${task} in registry ${registry}`, async () =>
-      toTask(await this.acr.tasks.beginCreateAndWait(resourceGroup, registry, task, body, this.lro)),
+      toTask(await (await this.acr()).tasks.beginCreateAndWait(resourceGroup, registry, task, body, this.lro)),
     );
   }
 
@@ -292,11 +310,11 @@ class ArmCloud implements Cloud {
   }
 
   private async updateTask(doing: string, resourceGroup: string, registry: string, task: string, body: TaskUpdateParameters): Promise<Task> {
-    return this.call(doing, async () => toTask(await this.acr.tasks.beginUpdateAndWait(resourceGroup, registry, task, body, this.lro)));
+    return this.call(doing, async () => toTask(await (await this.acr()).tasks.beginUpdateAndWait(resourceGroup, registry, task, body, this.lro)));
   }
 
   async deleteTask(resourceGroup: string, registry: string, task: string): Promise<void> {
-    await this.read(`delete task ${task} in registry ${registry}`, () => this.acr.tasks.beginDeleteAndWait(resourceGroup, registry, task, this.lro));
+    await this.read(`delete task ${task} in registry ${registry}`, async () => (await this.acr()).tasks.beginDeleteAndWait(resourceGroup, registry, task, this.lro));
   }
 
   // ---- role assignments ---------------------------------------------------------------------------
@@ -306,7 +324,7 @@ class ArmCloud implements Cloud {
     if (guid) return roleDefinitionIdFor(this.subscriptionId, guid);
     const found = await this.call(`look up role ${roleName}`, async () => {
       const filter = `roleName eq '${roleName.replace(/'/g, "''")}'`;
-      for await (const d of this.authz.roleDefinitions.list(`subscriptions/${this.subscriptionId}`, { filter })) {
+      for await (const d of (await this.authz()).roleDefinitions.list(`subscriptions/${this.subscriptionId}`, { filter })) {
         if (d.id && d.roleName?.toLowerCase() === roleName.toLowerCase()) return d.id;
       }
       return undefined;
@@ -324,7 +342,7 @@ class ArmCloud implements Cloud {
     return this.call(`list role assignments of principal ${principalId} on ${scope}`, async () => {
       const out: RoleAssignment[] = [];
       const filter = `principalId eq '${principalId}'`;
-      for await (const a of this.authz.roleAssignments.listForScope(scopePath(scope), { filter })) out.push(toRoleAssignment(a));
+      for await (const a of (await this.authz()).roleAssignments.listForScope(scopePath(scope), { filter })) out.push(toRoleAssignment(a));
       return out;
     });
   }
@@ -332,7 +350,7 @@ class ArmCloud implements Cloud {
   async createRoleAssignment(scope: string, roleDefinitionId: string, principalId: string, name: string): Promise<RoleAssignment> {
     return this.call(`assign role ${roleDefinitionId.split('/').pop()} to principal ${principalId} on ${scope}`, async () =>
       toRoleAssignment(
-        await this.authz.roleAssignments.create(scopePath(scope), name, {
+        await (await this.authz()).roleAssignments.create(scopePath(scope), name, {
           roleDefinitionId,
           principalId,
           // Skips the directory lookup that fails for an identity created seconds ago.
@@ -343,7 +361,7 @@ class ArmCloud implements Cloud {
   }
 
   async deleteRoleAssignment(roleAssignmentId: string): Promise<void> {
-    await this.read(`delete role assignment ${roleAssignmentId}`, () => this.authz.roleAssignments.deleteById(roleAssignmentId.replace(/^\/+/, '')));
+    await this.read(`delete role assignment ${roleAssignmentId}`, async () => (await this.authz()).roleAssignments.deleteById(roleAssignmentId.replace(/^\/+/, '')));
   }
 
   async callerPermissions(scope: string): Promise<CallerPermissions> {
@@ -352,8 +370,8 @@ class ArmCloud implements Cloud {
     if (!rg) throw new AcrTrustError(`Cannot read permissions on ${scope}: expected a registry or resource group id.`, { exitCode: 2 });
     return this.call(`read your permissions on ${scope}`, async () => {
       const pages = parsed
-        ? this.authz.permissions.listForResource(rg, parsed.provider, '', parsed.type, parsed.name)
-        : this.authz.permissions.listForResourceGroup(rg);
+        ? (await this.authz()).permissions.listForResource(rg, parsed.provider, '', parsed.type, parsed.name)
+        : (await this.authz()).permissions.listForResourceGroup(rg);
       const permissions: PermissionEntry[] = [];
       for await (const p of pages) permissions.push({ actions: p.actions ?? [], notActions: p.notActions ?? [] });
       return { permissions, canWriteRoleAssignments: permits(permissions, 'Microsoft.Authorization/roleAssignments/write') };
@@ -365,7 +383,7 @@ class ArmCloud implements Cloud {
   async scheduleRun(resourceGroup: string, registry: string, taskId: string): Promise<string> {
     const task = taskId.split('/').pop();
     return this.call(`schedule a run of task ${task} in registry ${registry}`, async () => {
-      const run = await this.acr.registries.beginScheduleRunAndWait(
+      const run = await (await this.acr()).registries.beginScheduleRunAndWait(
         resourceGroup,
         registry,
         { type: 'TaskRunRequest', taskId, overrideTaskStepProperties: { arguments: [], values: [] } },
@@ -378,7 +396,7 @@ class ArmCloud implements Cloud {
   }
 
   async getRun(resourceGroup: string, registry: string, runId: string): Promise<Run | undefined> {
-    return this.read(`read run ${runId} in registry ${registry}`, async () => toRun(await this.acr.runs.get(resourceGroup, registry, runId)));
+    return this.read(`read run ${runId} in registry ${registry}`, async () => toRun(await (await this.acr()).runs.get(resourceGroup, registry, runId)));
   }
 
   async listRuns(resourceGroup: string, registry: string, options: { taskName?: string; top?: number } = {}): Promise<Run[]> {
@@ -386,7 +404,7 @@ class ArmCloud implements Cloud {
     const filter = options.taskName ? `TaskName eq '${options.taskName}'` : undefined;
     return this.call(`list runs in registry ${registry}`, async () => {
       const out: Run[] = [];
-      for await (const r of this.acr.runs.list(resourceGroup, registry, { filter, top })) {
+      for await (const r of (await this.acr()).runs.list(resourceGroup, registry, { filter, top })) {
         out.push(toRun(r));
         if (out.length >= top) break;
       }
@@ -396,14 +414,14 @@ class ArmCloud implements Cloud {
 
   async readRunLog(resourceGroup: string, registry: string, runId: string, signal?: AbortSignal): Promise<string> {
     const doing = `read the log of run ${runId} in registry ${registry}`;
-    const link = await this.call(doing, async () => (await this.acr.runs.getLogSasUrl(resourceGroup, registry, runId)).logLink);
+    const link = await this.call(doing, async () => (await (await this.acr()).runs.getLogSasUrl(resourceGroup, registry, runId)).logLink);
     if (!link) return '';
     // The link is a secret (a SAS URL): it goes to the fetch and nowhere else.
     return fetchRunLog(link, { ca: this.ca, signal, doing });
   }
 
   async cancelRun(resourceGroup: string, registry: string, runId: string): Promise<void> {
-    await this.call(`cancel run ${runId} in registry ${registry}`, () => this.acr.runs.beginCancelAndWait(resourceGroup, registry, runId, this.lro));
+    await this.call(`cancel run ${runId} in registry ${registry}`, async () => (await this.acr()).runs.beginCancelAndWait(resourceGroup, registry, runId, this.lro));
   }
 }
 

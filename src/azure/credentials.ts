@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DefaultAzureCredential, type AccessToken, type TokenCredential } from '@azure/identity';
+import type { AccessToken, TokenCredential } from '@azure/identity';
 
 export type { TokenCredential };
 
@@ -28,7 +28,16 @@ export interface AzureCredentialOptions {
  * the simulated Azure serves sign-in offline.
  */
 export function azureCredential(opts: AzureCredentialOptions = {}): TokenCredential {
-  return new DefaultAzureCredential(opts.ca ? { tlsOptions: { ca: opts.ca } } : undefined);
+  // @azure/identity (and MSAL behind it) is loaded on the first token request, not at start-up.
+  let chain: Promise<TokenCredential> | undefined;
+  return {
+    async getToken(scopes, options) {
+      chain ??= import('@azure/identity').then(
+        ({ DefaultAzureCredential }) => new DefaultAzureCredential(opts.ca ? { tlsOptions: { ca: opts.ca } } : undefined),
+      );
+      return (await chain).getToken(scopes, options);
+    },
+  };
 }
 
 /** The simulated Azure accepts any bearer token; this one is fixed, opaque and never expires soon. */
