@@ -21,9 +21,19 @@ export const EXPLAIN_WIDTH = 80;
 
 const LABEL = 13; // "  Evidence:  " — labels and their text line up
 
+export interface ExplainOptions {
+  /** Where the step is in the run: "Step 7/10". */
+  at?: { index: number; total: number };
+  /** Columns to wrap to; default 80. */
+  width?: number;
+  /** Start with the step's id and title (default); the live list already shows them. */
+  heading?: boolean;
+}
+
 /** What `--explain` shows before a step: where it is, why it exists, the az lines, the portal path. */
-export function explainStep<W>(step: Step<W>, world: W, at?: { index: number; total: number }, width = EXPLAIN_WIDTH): string[] {
-  const lines = [`${at ? `Step ${at.index}/${at.total} · ` : ''}${step.id}`, ...wrap(step.title, width)];
+export function explainStep<W>(step: Step<W>, world: W, opts: ExplainOptions = {}): string[] {
+  const { at, width = EXPLAIN_WIDTH, heading = true } = opts;
+  const lines = heading ? [`${at ? `Step ${at.index}/${at.total} · ` : ''}${step.id}`, ...wrap(step.title, width)] : [];
   lines.push(...labelled('Why:', step.why, width));
   const az = step.az(world);
   if (az.length > 0) {

@@ -14,7 +14,7 @@
  */
 import { confirm, input, search, select } from '@inquirer/prompts';
 import type { NetworkSettings, Registry, ResourceGroup, Subscription } from '../azure/types.js';
-import { DEFAULT_ROLE, DEFAULT_TASK, KEYS, ROLES, type Inputs, type TargetKind } from '../engine/answers.js';
+import { DEFAULT_ROLE, DEFAULT_TASK, KEYS, ROLES, type AnswerKey, type Inputs, type TargetKind } from '../engine/answers.js';
 import type { Step } from '../engine/step.js';
 import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import type { RoleName } from '../../steps/world.js';
@@ -61,15 +61,17 @@ export interface AskDeps {
   ask?: Asker;
 }
 
+/** An answer's rule from answers.ts (the one place names are checked), as inquirer wants it. */
+const ruleOf =
+  (key: AnswerKey) =>
+  (value: string): true | string =>
+    KEYS[key].invalid?.(value) ?? true;
+
 /** Registry names as ARM takes them: true, or the reason shown under the prompt. */
-export function validateRegistryName(name: string): true | string {
-  return KEYS.registry.invalid?.(name) ?? true;
-}
+export const validateRegistryName = ruleOf('registry');
 
 /** Task names as ARM takes them: true, or the reason shown under the prompt. */
-export function validateTaskName(name: string): true | string {
-  return KEYS.task.invalid?.(name) ?? true;
-}
+export const validateTaskName = ruleOf('task');
 
 /**
  * Asks for every answer `partial` leaves open and returns the inputs with them filled in, ready for
@@ -97,14 +99,14 @@ export async function askAnswers(partial: Inputs, deps: AskDeps): Promise<Inputs
       message: 'Subscription',
       load: () => lists.subscriptions(),
       choice: (s) => ({ value: s.subscriptionId, name: `${s.displayName}  ${s.subscriptionId}`, description: `state ${s.state}${s.tenantId ? ` · tenant ${s.tenantId}` : ''}` }),
-      typed: { what: 'subscription id', validate: (v) => KEYS.subscription.invalid?.(v) ?? true },
+      typed: { what: 'subscription id', validate: ruleOf('subscription') },
     }));
 
     const resourceGroup = (a.resourceGroup ??= await pick(ask, {
       message: 'Resource group of the registries',
       load: () => lists.resourceGroups(subscription),
       choice: (g) => ({ value: g.name, name: `${g.name}  ${g.location}` }),
-      typed: { what: 'resource group name', validate: (v) => KEYS.resourceGroup.invalid?.(v) ?? true },
+      typed: { what: 'resource group name', validate: ruleOf('resourceGroup') },
     }));
 
     let registries: Registry[] | undefined;

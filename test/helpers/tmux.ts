@@ -110,7 +110,9 @@ export async function startInTmux(command: string | readonly string[], opts: Tmu
     async kill() {
       if (killed) return;
       killed = true;
+      const socketPath = (await tmux('display-message', '-p', '#{socket_path}').catch(() => '')).trim();
       await tmux('kill-server').catch(() => undefined); // already gone
+      if (socketPath) rmSync(socketPath, { force: true }); // tmux may leave it behind
       rmSync(dir, { recursive: true, force: true });
     },
   };

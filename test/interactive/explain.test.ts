@@ -23,16 +23,22 @@ const world: World = {
 
 describe('explainStep', () => {
   it('says where the step is, why it exists, its az lines, its portal path and the caution', () => {
-    const text = explainStep(stepById('disable-public-access')!, world, { index: 7, total: 10 }).join('\n');
+    const text = explainStep(stepById('disable-public-access')!, world, { at: { index: 7, total: 10 } }).join('\n');
     expect(text).toMatch(/^Step 7\/10 · disable-public-access\nDisable public network access to the target registry\n {2}Why: {7}The article closes/);
     expect(text).toContain('  Azure CLI:\n    $ az acr update -n acrtrusttarget --public-network-enabled false');
     expect(text).toContain('  Portal:    Target registry → Settings → Networking → Public access: "Disabled"');
     expect(text).toMatch(/ {2}Caution: {3}Every client that is not on a private endpoint/);
   });
 
+  it('leaves out the heading for the live list, which shows the id and title already', () => {
+    const lines = explainStep(stepById('assign-role')!, world, { heading: false, width: 60 });
+    expect(lines[0]).toBe('  Why:       Trusted services bypass the network rules, not');
+    expect(lines.slice(0, lines.indexOf('  Azure CLI:')).every((l) => l.length <= 60)).toBe(true);
+  });
+
   it('keeps every line of every step within 80 columns, except a quoted word longer than a line', () => {
     for (const step of workflow) {
-      for (const l of explainStep(step, world, { index: 1, total: 10 })) {
+      for (const l of explainStep(step, world, { at: { index: 1, total: 10 } })) {
         if (l.length <= 80) continue;
         const word = l.trim().replace(/^\$ /, '').replace(/ \\$/, '');
         expect(word, `${step.id}: ${l}`).toMatch(/^"[^"]*"$|^'[^']*'$|^\S+$/);

@@ -170,7 +170,7 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
         showErrorMessage: true,
         logger: new ListrLogger({ useIcons: true, toStderr: [], processOutput: new ProcessOutput(out, process.stderr) }),
       },
-      fallbackRenderer: LiveListRenderer,
+      fallbackRenderer: LiveListRenderer, // never chosen: the renderer above declares itself fit for any stream
     });
     listr = list.run().then(() => undefined);
     ticker = setInterval(() => rows.forEach((row) => row.started !== undefined && draw(row)), 1000);
