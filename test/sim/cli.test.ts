@@ -1,6 +1,6 @@
 /** `acr-trust sim serve` / `sim show` as the real binary. */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,11 +38,15 @@ describe('acr-trust sim serve', () => {
     const { line, child, exit } = await serve(['--state', state]);
     expect(Object.keys(line)).toEqual(['endpoint', 'caCertFile', 'subscriptionId', 'tenantId']);
     expect(line.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    // While it runs, the same facts and its pid are beside the state file (for `sim az-env --state`).
+    const endpointFile = state.replace(/\.json$/, '.endpoint.json');
+    expect(JSON.parse(readFileSync(endpointFile, 'utf8'))).toEqual({ ...line, pid: child.pid });
     const caCert = readFileSync(line.caCertFile, 'utf8');
     const { registries } = sdkClients({ endpoint: line.endpoint, caCert, subscriptionId: line.subscriptionId });
     await registries.registries.beginUpdateAndWait('acr-trust-demo', 'acrtrustdemo', { networkRuleBypassAllowedForTasks: true });
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
+    expect(existsSync(endpointFile)).toBe(false);
     const saved = JSON.parse(readFileSync(state, 'utf8'));
     expect(Object.values<any>(saved.registries)[0].properties.networkRuleBypassAllowedForTasks).toBe(true);
 

@@ -114,7 +114,7 @@ function resolveTarget(opts: AzEnvOptions): SimTarget {
   const stateFile = resolve(opts.state ?? DEFAULT_STATE_FILE);
   const file = endpointFileFor(stateFile);
   const record = readEndpointFile(file);
-  const start = `Start it: \`acr-trust sim serve --state ${opts.state ?? DEFAULT_STATE_FILE}\` (in another terminal, or with & ), or pass --endpoint URL --ca FILE.`;
+  const start = `Start one in another terminal — \`acr-trust sim serve --state ${opts.state ?? DEFAULT_STATE_FILE}\` — or pass --endpoint URL --ca FILE.`;
   if (!record) throw usageError(`No running sim for ${stateFile}: ${file} does not exist.`, start);
   if (!alive(record.pid)) throw usageError(`The sim that served ${stateFile} (pid ${record.pid}) is not running any more.`, start);
   return { endpoint: checkEndpoint(record.endpoint), caFile: resolve(record.caCertFile), ca: readCa(record.caCertFile) };

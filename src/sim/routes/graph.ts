@@ -12,8 +12,7 @@
  * - `GET /v1.0/users?$filter=userPrincipalName eq 'x'` (the CLI's first try for names with `@`).
  * - `POST /v1.0/directoryObjects/getByIds` `{ids, types}` → the objects found, each with its
  *   `@odata.type` (the CLI maps it to the role assignment's principalType).
- * - `GET /v1.0/me` → 400: the CLI signs in to the sim as a service principal, and Graph refuses
- *   `/me` without a delegated (user) token.
+ * - `GET /v1.0/me` → the sim's caller (the one user every sim token names).
  *
  * A principal the directory does not know yet (a task identity at realistic speed, `visibleAt` in
  * the future) is not found, exactly like the replication lag ARM reports as PrincipalNotFound.
@@ -158,7 +157,12 @@ export const graphRoutes: RouteModule = (router, sim) => {
     return { status: 200, body: { '@odata.context': `${GRAPH}/$metadata#directoryObjects`, value } };
   });
 
+  // Every token the sim issues names its one caller (sim.state.caller), whoever signed in — so
+  // `/me` is that user, even after `az login --service-principal` (on Azure an application token
+  // gets 400 here). `az ad signed-in-user show`, as in the wizard's preflight commands, works.
   router.on('GET', '/v1.0/me', { name: 'graph.me' }, () => {
-    throw graphError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+    const caller = sim.state.principals[sim.state.caller.principalId];
+    if (!caller || caller.kind !== 'User') throw graphError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
+    return { status: 200, body: { '@odata.context': `${GRAPH}/$metadata#users/$entity`, ...graphObject(sim, caller) } };
   });
 };

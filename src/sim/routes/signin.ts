@@ -1,9 +1,17 @@
 /**
- * Sign-in for the az CLI: an ADFS-style authority at `{endpoint}/adfs`, so MSAL skips instance
- * discovery against the public login host and nothing leaves loopback (az-cli-interop.md). Any
- * client id and secret get a token; the token names the sim's caller and tenant.
+ * Sign-in: an ADFS-style authority at `{endpoint}/adfs`, so MSAL (Python's in the az CLI, Node's in
+ * @azure/identity) skips instance discovery against the public login host and nothing leaves
+ * loopback (az-cli-interop.md). Any client id and secret get a token; the token names the sim's
+ * caller and tenant.
  *
- * The SDK clients never come here: tests and the wizard hand them a TokenCredential directly.
+ * - az CLI: `az login --service-principal … --tenant adfs` first resolves the tenant name at
+ *   `/adfs/adfs/.well-known/openid-configuration` (it needs a 200 there), then MSAL reads
+ *   `/adfs/.well-known/openid-configuration` and posts to the token endpoint. `sim az-env`
+ *   writes the signed-in configuration directly, so only the last two happen.
+ * - @azure/identity (`--target azure` against the sim): `AZURE_TENANT_ID=adfs`,
+ *   `AZURE_AUTHORITY_HOST={endpoint}`; MSAL for Node accepts the OpenID document only with a
+ *   `jwks_uri`.
+ * - The embedded sim and the tests hand the SDK clients a TokenCredential directly and never come here.
  */
 import type { RouteModule } from '../context.js';
 import type { SimRequest, SimResponse } from '../http.js';
