@@ -31,10 +31,13 @@ export const assignRole: Step<World> = {
     if ('blocked' in found) return found.blocked;
     const { answers: a } = ctx.world;
     if (!found.assignment) return { status: 'pending', change: `assign ${a.role} to principal ${found.principalId} on registry ${a.targetRegistry}` };
+    // `created` stays only for the assignment acr-trust sent: undo deletes nothing it did not create.
+    const prev = outputsOf(ctx, 'assign-role');
+    const ours = prev.created === true && sameId(prev.roleAssignmentId, found.assignment.id);
     return {
       status: 'done',
       evidence: `${a.role} for principal ${found.principalId} on ${a.targetRegistry} (assignment ${found.assignment.name})`,
-      outputs: { ...outputsOf(ctx, 'assign-role'), roleAssignmentId: found.assignment.id },
+      outputs: { roleAssignmentId: found.assignment.id, ...(prev.created !== undefined ? { created: ours } : {}) },
     };
   },
 
@@ -45,6 +48,10 @@ export const assignRole: Step<World> = {
     const { cloud, timing } = ctx.world;
     const { scope, roleDefinitionId, principalId } = found;
     const name = roleAssignmentName(scope, roleDefinitionId, principalId);
+    // Recorded before the request, so a crash while it is in flight (it may land after we are gone)
+    // still lets `reset` delete the assignment. The name is deterministic: a retry re-sends the same
+    // PUT, and deleting it when the PUT never landed is a harmless 404.
+    ctx.record({ roleAssignmentId: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`, created: true });
     const deadline = Date.now() + timing.principalWaitMs;
     for (;;) {
       try {
@@ -55,7 +62,7 @@ export const assignRole: Step<World> = {
         if (code === 'RoleAssignmentExists') {
           // Granted already under another name: that assignment serves (and is not ours to undo).
           const again = await findAssignment(ctx);
-          if (!('blocked' in again) && again.assignment) return { roleAssignmentId: again.assignment.id };
+          if (!('blocked' in again) && again.assignment) return { roleAssignmentId: again.assignment.id, created: false };
         }
         if (code === 'PrincipalNotFound' && Date.now() + timing.retryDelayMs < deadline) {
           ctx.progress(`the directory does not know principal ${principalId} yet; retrying`);

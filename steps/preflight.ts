@@ -4,10 +4,11 @@
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
-import { hasSystemIdentity, LEGACY_REGISTRY_ROLES, type Registry } from '../src/azure/index.js';
+import { hasSystemIdentity, LEGACY_REGISTRY_ROLES, ruleById, type Registry } from '../src/azure/index.js';
 import type { World } from './world.js';
 import { outputsOf, readTask, registryMissing, sh, type Ctx, type StepOutputs } from './lib/context.js';
 import { networkDiff, networkSettingsOf, patchTarget } from './lib/registry-network.js';
+import { TASK_FILE_HINT, taskFileProblem } from './lib/task-yaml.js';
 
 export const preflight: Step<World> = {
   id: 'preflight',
@@ -36,6 +37,10 @@ export const preflight: Step<World> = {
 
   async check(ctx): Promise<CheckResult> {
     const { answers: a, cloud } = ctx.world;
+
+    // The user's task file is checked before anything in the cloud is read or changed.
+    const taskFile = a.taskFile ? taskFileProblem(a.taskFile) : undefined;
+    if (taskFile) return blocked('TaskFileInvalid', taskFile, TASK_FILE_HINT);
 
     if (!(await cloud.getSubscription(a.subscription))) {
       return blocked('SubscriptionNotFound', `Subscription ${a.subscription} was not found, or you have no access to it.`, 'List yours: `az account list -o table`.');
@@ -72,6 +77,7 @@ export const preflight: Step<World> = {
         'AuthorizationFailed',
         `You may not create role assignments on registry ${target.name} (Microsoft.Authorization/roleAssignments/write).`,
         'Ask for Owner, User Access Administrator or Role Based Access Control Administrator on the registry or its resource group, then sign in again.',
+        'RoleAssignmentWriteDenied',
       );
     }
 
@@ -134,6 +140,8 @@ export function userAssignedOnly(ctx: Ctx): CheckResult {
   );
 }
 
-function blocked(code: string, reason: string, hint: string): CheckResult {
-  return { status: 'blocked', code, reason, hint };
+/** A refusal, with the documentation link of its rule in the error table (`rule` when it is not named like the code). */
+function blocked(code: string, reason: string, hint: string, rule = code): CheckResult {
+  const link = ruleById(rule)?.link;
+  return { status: 'blocked', code, reason, hint, ...(link ? { link } : {}) };
 }

@@ -3,7 +3,8 @@
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
 import type { World } from './world.js';
-import { outputsOf } from './lib/context.js';
+import type { Task } from '../src/azure/index.js';
+import { outputsOf, readTargetRegistry, readTask, type Ctx } from './lib/context.js';
 import { followRun, readRun, runFailedError, runAndFollow, type FinishedRun } from './lib/task-runs.js';
 
 export const runTask: Step<World> = {
@@ -32,7 +33,9 @@ export const runTask: Step<World> = {
 
   async apply(ctx) {
     const { timing } = ctx.world;
-    const deadline = Date.now() + timing.roleWaitMs;
+    const start = Date.now();
+    const deadline = start + timing.roleWaitMs;
+    const networkDeadline = start + timing.settingWaitMs;
 
     // A run recorded before a crash or Ctrl-C may still be going: follow it instead of starting another.
     const previous = outputsOf(ctx, 'run-task').runId;
@@ -43,11 +46,36 @@ export const runTask: Step<World> = {
       const { run, diagnosis } = finished;
       if (run.status === 'Succeeded') return { runId: run.runId, status: run.status };
       // Refused by RBAC (not by the network): the new role may not be in effect yet — wait and run again.
-      const roleNotYet = diagnosis?.rule.id === 'RoleNotInEffect';
-      if (!roleNotYet || Date.now() + timing.retryDelayMs >= deadline) throw runFailedError(ctx, finished, 'expected the run to succeed');
-      ctx.progress(`run ${run.runId} was refused by the registry's role check — the role may not be in effect yet; running again`);
+      const roleNotYet = diagnosis?.rule.id === 'RoleNotInEffect' && Date.now() + timing.retryDelayMs < deadline;
+      // Refused by the network rules although the registry reports the bypass allowed and the task
+      // has the identity credential: the settings may not be in effect yet — wait and run again.
+      const networkNotYet =
+        !roleNotYet && diagnosis?.rule.kind === 'network' && Date.now() + timing.retryDelayMs < networkDeadline && (await bypassConfigured(ctx));
+      if (!roleNotYet && !networkNotYet) throw runFailedError(ctx, finished, 'expected the run to succeed');
+      ctx.progress(
+        roleNotYet
+          ? `run ${run.runId} was refused by the registry's role check — the role may not be in effect yet; running again`
+          : `run ${run.runId} was refused by the registry's network rules although they allow the task — the change may not be in effect yet; running again`,
+      );
       await ctx.sleep(timing.retryDelayMs);
       finished = await runAndFollow(ctx);
     }
   },
 };
+
+/**
+ * Whether the control plane says the task may pass the target's network rules: trusted services and
+ * the task bypass allowed, and the task logging in there with its system identity. When it does and
+ * the run is still refused at the network, the change has not reached the registry yet.
+ */
+async function bypassConfigured(ctx: Ctx): Promise<boolean> {
+  const { answers: a, cloud } = ctx.world;
+  const [registry, task] = await Promise.all([readTargetRegistry(ctx), readTask(ctx)]);
+  if (!registry || !task) return false;
+  if (registry.networkRuleBypassOptions !== 'AzureServices' || !registry.networkRuleBypassAllowedForTasks) return false;
+  const entryIn = (t: Task) => Object.entries(t.customRegistries).find(([k]) => k.toLowerCase() === registry.loginServer.toLowerCase())?.[1];
+  let entry = entryIn(task);
+  // GET may blank credentials (`{"<server>": null}`); listDetails has them.
+  if (entry === null) entry = entryIn((await cloud.getTaskDetails(a.resourceGroup, a.registry, a.task)) ?? task);
+  return /^\[?system\]?$/i.test(entry?.identity ?? '');
+}

@@ -14,8 +14,8 @@ import { terminal } from './terminal.js';
 
 export async function liveChecks(command: 'status' | 'verify', opts: CommonOptions & AnswerFlags): Promise<CheckReport[]> {
   const term = terminal();
-  const render = chooseRenderer(opts, term);
   const session = await openSession({ command, opts, flags: answerFlags(opts), term });
+  const render = await chooseRenderer(opts, term);
   const interrupt = onInterrupt();
   try {
     render.emit(startEvent(command, session));

@@ -8,11 +8,12 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isAcrTrustError } from '../errors.js';
 
-/** --workdir and --yes, accepted by every command. */
+/** --workdir, --yes and --no-color, accepted by every command. */
 function common(cmd: Command): Command {
   return cmd
     .option('--workdir <dir>', 'where answers, state and the embedded sim are kept', '.acr-trust')
-    .option('-y, --yes', 'run without asking: every answer comes from flags, --answers, the environment or defaults');
+    .option('-y, --yes', 'run without asking: every answer comes from flags, --answers, the environment or defaults')
+    .option('--no-color', 'plain lines without colours or the live step list (as NO_COLOR=1)');
 }
 
 /** Where the workflow runs and with which answers. */
@@ -48,6 +49,8 @@ export function buildProgram(): Command {
     .option('--only <step>', 'run just this step')
     .option('--until <step>', 'stop after this step')
     .option('--dry-run', 'check every step and show what would change and the az commands; change nothing')
+    .option('--explain', "before each step, say why it exists, the az command and the portal path; after it, the evidence")
+    .option('--pause', 'wait for Enter before each step (for presenters; needs a terminal)')
     .action(async (opts) => (await import('./commands/run.js')).run(opts));
 
   json(target(common(program.command('status'))))

@@ -26,6 +26,11 @@ export function answerFlags(o: AnswerFlags): Inputs {
 
 /** The command as the user typed it, quoted for a POSIX shell, to say "run it again". */
 export function commandLine(argv = process.argv.slice(2)): string {
+  return shellLine(['acr-trust', ...argv]);
+}
+
+/** Words quoted for a POSIX shell where they need it, joined into a line. */
+export function shellLine(words: readonly string[]): string {
   const quote = (w: string) => (/^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`);
-  return ['acr-trust', ...argv.map(quote)].join(' ');
+  return words.map(quote).join(' ');
 }

@@ -10,16 +10,29 @@ export function exitCodeOf(outcome: RunOutcome): 0 | ExitCode {
   return outcome === 'complete' ? 0 : outcome === 'interrupted' ? 130 : 1;
 }
 
+/** A task run that was going on in the cloud when the run was interrupted: acr-trust leaves it alone. */
+export interface RunInFlight {
+  runId: string;
+  /** The registry that owns the task (and the run). */
+  registry: string;
+}
+
 /** Throws the command's failure (exit 1 or 130) after the renderer has shown the report. */
-export function concludeReport(report: RunReport, workdir: string, resume: string): void {
+export function concludeReport(report: RunReport, workdir: string, resume: string, inFlight?: RunInFlight): void {
   if (report.outcome === 'interrupted') {
-    throw new AcrTrustError(`interrupted — progress is saved in ${workdir}; run \`${resume}\` again to resume.`, { exitCode: 130 });
+    throw new AcrTrustError(`interrupted — progress is saved in ${workdir}; run \`${resume}\` again to resume.`, {
+      exitCode: 130,
+      hint: inFlight
+        ? `Task run ${inFlight.runId} goes on in the cloud: acr-trust left it alone, and a resumed run follows it. To cancel it: \`az acr task cancel-run -r ${inFlight.registry} --run-id ${inFlight.runId}\`.`
+        : undefined,
+    });
   }
   const stop = report.stoppedAt;
   if (report.outcome === 'stopped' && stop) {
+    const again = `run \`${resume}\` again: finished steps are kept.`;
     throw new AcrTrustError(`stopped at ${stop.id} (${stop.status}): ${stop.problem?.reason ?? stop.evidence}`, {
       exitCode: 1,
-      hint: `${stop.problem?.hint ? `${stop.problem.hint} ` : ''}Then run \`${resume}\` again: finished steps are kept.`,
+      hint: stop.problem?.hint ? `${stop.problem.hint} Then ${again}` : `To go on, ${again}`,
       code: stop.problem?.code,
       link: stop.problem?.link,
     });

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { timings, type Timing, type World } from '../../steps/world.js';
-import { connect, azureCredential, defaultSubscriptionFromAzCli, matchArmRule, readFailure, simCredential, type TokenCredential } from '../azure/index.js';
+import { connect, azureCredential, defaultSubscriptionFromAzCli, matchArmRule, readFailure, simCredential, type Cloud } from '../azure/index.js';
 import type { Explanation } from '../engine/events.js';
 import { completeAnswers, readInputs, saveAnswers, simDefaults, workflowAnswers, type Inputs, type ResolvedAnswers, type SimSpeed } from '../engine/answers.js';
 import type { StateStore } from '../engine/state.js';
@@ -24,6 +24,8 @@ export interface CommonOptions {
   endpoint?: string;
   ca?: string;
   json?: boolean;
+  /** false with --no-color. */
+  color?: boolean;
 }
 
 export interface SessionRequest {
@@ -36,6 +38,8 @@ export interface SessionRequest {
   dryRun?: boolean;
   /** Save the resolved answers to the workdir's answers.yaml (a real `run`). */
   saveAnswers?: boolean;
+  /** Interactive mode (see `interactionFor`): ask in the terminal what flags and files left open. */
+  ask?: boolean;
 }
 
 export interface Session {
@@ -51,38 +55,56 @@ export interface Session {
 }
 
 /**
- * Without --yes nothing that changes anything starts: there is no interactive mode yet, and
- * without a terminal there is nobody to ask.
+ * How a command that changes things gets its answers and confirmations:
+ * - `ask`: a person is at a terminal (stdin and stdout TTYs, not CI), without `--yes` or `--json`:
+ *   the questions flags and files left open are asked before the steps start, and risky changes
+ *   are confirmed as they come;
+ * - `unattended`: `--yes`: every answer comes from flags, files, the environment or defaults, and
+ *   nothing is asked.
+ * Otherwise (no terminal, or --json, and no --yes) it fails at once, naming --yes and --answers:
+ * it never waits for input nobody can give. With `required: false` (a dry run, which changes
+ * nothing) it runs unattended instead.
  */
-export function requireYes(command: string, opts: CommonOptions, term: Terminal): void {
-  if (opts.yes) return;
+export type Interaction = 'ask' | 'unattended';
+
+export function interactionFor(command: string, opts: CommonOptions, term: Terminal, { required = true } = {}): Interaction {
+  if (opts.yes) return 'unattended';
+  if (term.interactive && !opts.json) return 'ask';
+  if (!required) return 'unattended';
   const how = `Run \`acr-trust ${command} --yes\` with every answer given as flags or in a file (--answers FILE).`;
-  if (!term.interactive) throw usageError(`no terminal to ask questions in, and --yes was not given.`, how);
-  throw usageError('interactive mode is coming; for now use --yes.', how);
+  if (opts.json) throw usageError('--json asks no questions, and --yes was not given.', how);
+  throw usageError(`no terminal to ask questions in, and --yes was not given.`, how);
 }
 
 export async function openSession(req: SessionRequest): Promise<Session> {
   const { opts, term } = req;
   const paths = workdirPaths(opts.workdir);
-  const { inputs } = readInputs({ flags: req.flags, file: opts.answers, saved: paths.answers, env: process.env });
-  checkEndpointFlags(inputs.target ?? 'azure', opts);
-  // Azure's answers are complete before anything starts; the sim's defaults come from the sim.
-  const azure = inputs.target === 'sim' ? undefined : azureTarget(inputs);
+  let { inputs } = readInputs({ flags: req.flags, file: opts.answers, saved: paths.answers, env: process.env });
+  if (inputs.target || !req.ask) checkEndpointFlags(inputs.target ?? 'azure', opts);
+  // Unattended, Azure's answers are complete before anything starts; the sim's defaults come from the sim.
+  const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(inputs) : undefined;
 
   const workdir = openWorkdir(paths.dir, { command: req.command, persist: !req.dryRun });
   let target: Target | undefined;
   try {
-    target = azure ?? (opts.endpoint ? servedSim(inputs, opts) : await embeddedSim(inputs, paths, term));
-    const { answers, speed } = target;
+    if (req.ask) {
+      const { askAnswers, cloudLists } = await import('./prompts.js');
+      // All questions come before the steps: the live lists come from the chosen target, which
+      // (for the embedded sim) is started here and kept for the session.
+      inputs = await askAnswers(inputs, {
+        lists: async (kind) => {
+          checkEndpointFlags(kind, opts);
+          const t = (target = await reachTarget({ ...inputs, target: kind }, opts, paths, term));
+          return cloudLists(t.cloud(inputs.subscription ?? t.defaultSubscription ?? ''), (sub) => t.cloud(sub));
+        },
+      });
+    }
+    target ??= await reachTarget(inputs, opts, paths, term);
+    const answers = azureAnswers ?? target.complete(inputs);
     checkSameTarget(workdir.store, answers, paths.dir);
     if (req.saveAnswers) saveAnswers(paths.answers, answers);
-    const cloud = connect({
-      subscriptionId: answers.subscription,
-      credential: target.credential,
-      endpoint: target.endpoint,
-      ca: target.ca,
-      pollIntervalMs: speed === 'instant' ? 10 : undefined,
-    });
+    const cloud = target.cloud(answers.subscription);
+    const speed = target.speed;
     const timing: Timing = answers.target === 'azure' ? timings.azure : timings[speed ?? 'realistic'];
     const sim = target.sim;
     return {
@@ -107,13 +129,14 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   }
 }
 
-/** Where the commands go and as whom, with the answers completed for that target. */
+/** Where the commands go and as whom: the embedded sim, a sim served elsewhere, or Azure. */
 interface Target {
-  answers: ResolvedAnswers;
-  credential: TokenCredential;
-  endpoint?: string;
-  /** PEM of the sim's CA. */
-  ca?: string;
+  /** The adapter for one subscription of this target. */
+  cloud(subscriptionId: string): Cloud;
+  /** The answers completed with this target's defaults. */
+  complete(inputs: Inputs): ResolvedAnswers;
+  /** The subscription to list the others from before one is chosen. */
+  defaultSubscription?: string;
   /** The sim's speed (undefined on Azure, or for a served sim without --sim-speed). */
   speed?: SimSpeed;
   /** The embedded sim, stopped when the session closes. */
@@ -121,9 +144,27 @@ interface Target {
   label: string;
 }
 
-function azureTarget(inputs: Inputs): Target {
-  const answers = completeAnswers(inputs, { subscription: inputs.subscription ?? defaultSubscriptionFromAzCli() });
-  return { answers, credential: azureCredential(), label: 'Azure' };
+async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal): Promise<Target> {
+  if (inputs.target !== 'sim') {
+    const credential = azureCredential();
+    return {
+      cloud: (subscriptionId) => connect({ subscriptionId, credential }),
+      complete: completeAzureAnswers,
+      defaultSubscription: defaultSubscriptionFromAzCli(),
+      label: 'Azure',
+    };
+  }
+  return opts.endpoint ? servedSim(inputs, opts) : embeddedSim(inputs, paths, term);
+}
+
+function completeAzureAnswers(inputs: Inputs): ResolvedAnswers {
+  return completeAnswers(inputs, { subscription: inputs.subscription ?? defaultSubscriptionFromAzCli() });
+}
+
+/** The adapter for a simulated Azure at `endpoint`, trusting its CA. */
+function simClouds(endpoint: string, ca: string, speed: SimSpeed | undefined): Target['cloud'] {
+  const credential = simCredential();
+  return (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, pollIntervalMs: speed === 'instant' ? 10 : undefined });
 }
 
 /** The sim inside this process, its cloud kept in the workdir so a resumed run sees the same one. */
@@ -131,20 +172,27 @@ async function embeddedSim(inputs: Inputs, paths: WorkdirPaths, term: Terminal):
   const speed = (inputs.simSpeed as SimSpeed | undefined) ?? (term.tty ? 'realistic' : 'instant');
   checkSimScenario(paths.simCloud, inputs.simScenario);
   const sim = await startSim({ stateFile: paths.simCloud, scenario: inputs.simScenario, speed });
-  try {
-    const answers = { ...completeAnswers(inputs, simDefaults(sim.state.scenario, sim.subscriptionId)), simScenario: sim.state.scenario };
-    return { answers, credential: simCredential(), endpoint: sim.endpoint, ca: sim.caCert, speed, sim, label: `embedded sim (scenario ${sim.state.scenario}, ${speed})` };
-  } catch (e) {
-    await sim.stop();
-    throw e;
-  }
+  const scenario = sim.state.scenario;
+  return {
+    cloud: simClouds(sim.endpoint, sim.caCert, speed),
+    complete: (i) => ({ ...completeAnswers(i, simDefaults(scenario, sim.subscriptionId)), simScenario: scenario }),
+    defaultSubscription: sim.subscriptionId,
+    speed,
+    sim,
+    label: `embedded sim (scenario ${scenario}, ${speed})`,
+  };
 }
 
 /** A `sim serve` running elsewhere (--endpoint, --ca). */
 function servedSim(inputs: Inputs, opts: CommonOptions): Target {
-  const answers = completeAnswers(inputs, simDefaults(inputs.simScenario ?? 'default', SIM_SUBSCRIPTION_ID));
   const speed = inputs.simSpeed as SimSpeed | undefined;
-  return { answers, credential: simCredential(), endpoint: opts.endpoint, ca: readCa(opts.ca!), speed, label: `sim at ${opts.endpoint}` };
+  return {
+    cloud: simClouds(opts.endpoint!, readCa(opts.ca!), speed),
+    complete: (i) => completeAnswers(i, simDefaults(i.simScenario ?? 'default', SIM_SUBSCRIPTION_ID)),
+    defaultSubscription: SIM_SUBSCRIPTION_ID,
+    speed,
+    label: `sim at ${opts.endpoint}`,
+  };
 }
 
 /** The workflow's recorded steps belong to one set of resources; other answers need another workdir. */

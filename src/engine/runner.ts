@@ -8,6 +8,12 @@
  *   check says pending  → dry run: say what would change       (status `would-change`)
  *                         else apply, then re-check with backoff (status `applied`, or `failed`)
  *
+ * Two hooks let the caller stop the run before something happens (a person confirms): `beforeStep`
+ * before a step that is not recorded done runs, `beforeApply` between a pending check and apply.
+ * A hook that answers false ends the run with that step `blocked` (code `NotConfirmed`): nothing
+ * was changed by it. A hook that throws once the signal has aborted (Ctrl-C at a question) ends
+ * the run as `interrupted`.
+ *
  * It emits events and returns a report; it never writes to a terminal and knows nothing of Azure.
  * Errors thrown by steps are turned into explanations by the `explain` function it is given.
  */
@@ -36,10 +42,20 @@ export interface EngineOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-export interface RunOptions extends Selection, EngineOptions {
+/** Asked before something happens; false stops the run there, with nothing changed. */
+export type Gate<W> = (step: Step<W>) => Promise<boolean>;
+
+export interface RunOptions<W = unknown> extends Selection, EngineOptions {
   /** Check every step and report what would change; apply nothing. */
   dryRun?: boolean;
+  /** Before a selected step that an earlier run did not finish: false stops the run before it. */
+  beforeStep?: Gate<W>;
+  /** After a step's check found it pending, before its apply (never in a dry run): false stops the run. */
+  beforeApply?: (step: Step<W>, change: string) => Promise<boolean>;
 }
+
+/** The code of a step a `beforeStep` or `beforeApply` hook declined. */
+export const NOT_CONFIRMED = 'NotConfirmed';
 
 export interface RunReport {
   outcome: RunOutcome;
@@ -48,6 +64,8 @@ export interface RunReport {
   notRun: string[];
   /** The step that stopped the run (blocked or failed). */
   stoppedAt?: StepResult;
+  /** How long the run took (ms). */
+  ms: number;
 }
 
 /** Which steps a selection picks, in order. Unknown ids and contradictions are exit 2. */
@@ -68,7 +86,7 @@ export function selectSteps<W>(steps: readonly Step<W>[], sel: Selection): Set<s
   return new Set(ids.slice(from, until + 1));
 }
 
-export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: StateStore, opts: RunOptions): Promise<RunReport> {
+export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: StateStore, opts: RunOptions<W>): Promise<RunReport> {
   const selected = selectSteps(steps, opts);
   const engine = new Engine(world, store, opts);
   const started = engine.now();
@@ -90,7 +108,9 @@ export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: St
       continue;
     }
     opts.emit({ type: 'step-start', id: step.id, title: step.title, index: index + 1, total: steps.length });
-    const r = recordedDone(store, step.id, opts) ? engine.fromRecord(step) : await engine.runStep(step, Boolean(opts.dryRun), pendingBefore);
+    const r = recordedDone(store, step.id, opts)
+      ? engine.fromRecord(step)
+      : await engine.runStepIf(opts.beforeStep, step, () => engine.runStep(step, Boolean(opts.dryRun), pendingBefore));
     if (r === 'interrupted') {
       outcome = 'interrupted';
       notRun.push(step.id);
@@ -104,8 +124,9 @@ export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: St
       stoppedAt = r;
     }
   }
-  opts.emit({ type: 'summary', outcome, results, notRun, ms: engine.now() - started });
-  return { outcome, results, notRun, stoppedAt };
+  const ms = engine.now() - started;
+  opts.emit({ type: 'summary', outcome, results, notRun, ms });
+  return { outcome, results, notRun, stoppedAt, ms };
 }
 
 /**
@@ -197,8 +218,9 @@ export async function undoSteps<W>(steps: readonly Step<W>[], world: W, store: S
     store.state.steps = {};
     store.save();
   }
-  opts.emit({ type: 'summary', outcome, results, notRun, ms: engine.now() - started });
-  return { outcome, results, notRun, stoppedAt };
+  const ms = engine.now() - started;
+  opts.emit({ type: 'summary', outcome, results, notRun, ms });
+  return { outcome, results, notRun, stoppedAt, ms };
 }
 
 class AbortedError extends Error {
@@ -217,7 +239,7 @@ class Engine<W> {
   constructor(
     private readonly world: W,
     private readonly store: StateStore,
-    private readonly opts: EngineOptions,
+    private readonly opts: EngineOptions & Pick<RunOptions<W>, 'beforeApply'>,
     o: { persist?: boolean; outputs?: Record<string, Outputs> } = {},
   ) {
     this.now = opts.now ?? Date.now;
@@ -237,6 +259,33 @@ class Engine<W> {
     return this.result(step, 'done', `${rec.evidence ?? 'done'} (recorded${rec.finishedAt ? ` ${rec.finishedAt}` : ''})`, this.now());
   }
 
+  /**
+   * Runs the step when `gate` lets it (or there is none); a declined gate is the step blocked, not
+   * started and not recorded. Ctrl-C at the gate is `interrupted`.
+   */
+  async runStepIf(gate: Gate<W> | undefined, step: Step<W>, run: () => Promise<StepResult | 'interrupted'>): Promise<StepResult | 'interrupted'> {
+    if (gate) {
+      const t0 = this.now();
+      const go = await this.ask(() => gate(step));
+      if (go === 'interrupted') return go;
+      if (!go) {
+        const reason = 'not started: the run was stopped before this step';
+        return { ...this.result(step, 'blocked', reason, t0), problem: { reason, code: NOT_CONFIRMED } };
+      }
+    }
+    return run();
+  }
+
+  /** A hook's answer; `interrupted` when it threw because the signal aborted (Ctrl-C at a question). */
+  private async ask(hook: () => Promise<boolean>): Promise<boolean | 'interrupted'> {
+    try {
+      return await this.abortable(hook());
+    } catch (e) {
+      if (this.aborted) return 'interrupted';
+      throw e;
+    }
+  }
+
   /** Runs one selected step to its result, or `interrupted`. */
   async runStep(step: Step<W>, dryRun: boolean, pendingBefore: boolean): Promise<StepResult | 'interrupted'> {
     const t0 = this.now();
@@ -254,11 +303,16 @@ class Engine<W> {
       const c = await this.check(step, ctx, persist);
       if (c.status === 'done') return finish('done', c.evidence);
       if (c.status === 'blocked') {
-        const problem = { reason: c.reason, hint: c.hint, code: c.code };
+        const problem = blockedProblem(c);
         const evidence = dryRun && pendingBefore ? `${c.reason} (may clear once the changes above are made)` : c.reason;
         return finish('blocked', evidence, { problem });
       }
       if (dryRun) return finish('would-change', c.change, { az: step.az(this.world) });
+      const beforeApply = this.opts.beforeApply;
+      if (beforeApply && !(await this.abortable(beforeApply(step, c.change)))) {
+        const reason = `not confirmed, so nothing was changed: ${c.change}`;
+        return finish('blocked', reason, { problem: { reason, code: NOT_CONFIRMED } });
+      }
 
       const applied = await this.abortable(step.apply(ctx));
       if (applied) this.keep(step.id, applied, persist);
@@ -286,7 +340,7 @@ class Engine<W> {
     for (;;) {
       const c = await this.check(step, ctx, persist);
       if (c.status === 'done') return c;
-      if (c.status === 'blocked') return { status: 'failed', problem: { reason: c.reason, hint: c.hint, code: c.code } };
+      if (c.status === 'blocked') return { status: 'failed', problem: blockedProblem(c) };
       const elapsed = this.now() - start;
       if (!rule) {
         return {
@@ -350,13 +404,22 @@ class Engine<W> {
 
   /** Settles with `p`, or rejects as soon as the signal aborts (the work may finish unseen; steps are idempotent). */
   abortable<T>(p: Promise<T>): Promise<T> {
-    if (this.signal.aborted) return Promise.reject(new AbortedError('interrupted'));
+    if (this.signal.aborted) {
+      p.catch(() => undefined); // settles unseen, like any work cut off by Ctrl-C
+      return Promise.reject(new AbortedError('interrupted'));
+    }
     return new Promise<T>((resolve, reject) => {
       const onAbort = () => reject(new AbortedError('interrupted'));
       this.signal.addEventListener('abort', onAbort, { once: true });
       p.then(resolve, reject).finally(() => this.signal.removeEventListener('abort', onAbort));
     });
   }
+}
+
+function blockedProblem(c: Extract<CheckResult, { status: 'blocked' }>): Explanation {
+  const problem: Explanation = { reason: c.reason, hint: c.hint, code: c.code };
+  if (c.link) problem.link = c.link;
+  return problem;
 }
 
 function selectionNote(sel: Selection): string {

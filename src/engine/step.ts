@@ -16,8 +16,9 @@ export type CheckResult =
   | { status: 'done'; evidence: string; outputs?: Outputs }
   /** Not yet: `change` says what `apply` would do ("set publicNetworkAccess to Disabled"). */
   | { status: 'pending'; change: string; outputs?: Outputs }
-  /** Cannot proceed: `reason` is what is wrong, `hint` what to do; `code` keeps ARM's code. */
-  | { status: 'blocked'; reason: string; hint: string; code?: string; outputs?: Outputs };
+  /** Cannot proceed: `reason` is what is wrong, `hint` what to do; `code` keeps ARM's code, `link`
+   *  points at the documentation. */
+  | { status: 'blocked'; reason: string; hint: string; code?: string; link?: string; outputs?: Outputs };
 
 /** How long to re-check after `apply` until `check` reports done, with exponential backoff. */
 export interface SettleRule {

@@ -12,7 +12,7 @@
  */
 import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../files.js';
+import { replaceFile } from './state-file.js';
 
 export interface SimCertificates {
   /** The CA certificate clients must trust (PEM). */
@@ -233,8 +233,8 @@ export function loadOrCreateCertificates(files: CertificateFiles): SimCertificat
   }
   const fresh = generateSimCertificates();
   // Server file first: a reader that sees the new CA also finds the matching server certificate.
-  writeFileAtomic(files.serverFile, fresh.serverKey + fresh.serverCert);
-  writeFileAtomic(files.caCertFile, fresh.caCert);
+  replaceFile(files.serverFile, fresh.serverKey + fresh.serverCert);
+  replaceFile(files.caCertFile, fresh.caCert);
   return fresh;
 }
 

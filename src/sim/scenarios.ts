@@ -7,6 +7,11 @@
  *   abac            the registry uses ABAC repository permissions: AcrPush does nothing there
  *   two-registries  a second Premium registry `acrtrusttarget` for the cross-registry variant
  *   no-role-write   the caller is only Contributor: creating role assignments is refused (403)
+ *   classroom       a training room: besides the demo group, one resource group per learner —
+ *                   `learner01` … `learnerNN`, each with its own Premium registry
+ *                   `acrtrustlearner01` … — so N people run the whole workflow against one sim at
+ *                   the same time without touching each other's resources (`--learners N`,
+ *                   default 30; see docs/classroom.md)
  *
  * Ids are fixed so docs, tests and transcripts can name them.
  */
@@ -16,7 +21,7 @@ import { ROLE_GUIDS, roleDefinitionId } from './roles.js';
 import type { ArmResource, CloudState, Speed } from './store.js';
 import { key } from './store.js';
 
-export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write'] as const;
+export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'classroom'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const SIM_SUBSCRIPTION_ID = '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c';
@@ -30,6 +35,28 @@ export const DEMO_LOCATION = 'eastus';
 export const DEMO_REGISTRY = 'acrtrustdemo';
 export const TARGET_REGISTRY = 'acrtrusttarget';
 
+/** Learners in a classroom cloud unless told otherwise, and the most one sim seeds. */
+export const DEFAULT_LEARNERS = 30;
+export const MAX_LEARNERS = 500;
+
+/** Learner `n`'s resource group and registry (`learner07`, `acrtrustlearner07`; three digits past 99). */
+export function learnerNames(n: number, learners = DEFAULT_LEARNERS): { resourceGroup: string; registry: string } {
+  const id = String(n).padStart(Math.max(2, String(learners).length), '0');
+  return { resourceGroup: `learner${id}`, registry: `acrtrustlearner${id}` };
+}
+
+/** A learner count from an option: an integer from 1 to MAX_LEARNERS (exit 2 otherwise). */
+export function checkLearners(value: unknown): number {
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_LEARNERS) {
+    throw new AcrTrustError(`Invalid number of learners ${JSON.stringify(value)}: expected an integer from 1 to ${MAX_LEARNERS}.`, {
+      exitCode: 2,
+      hint: `Give --learners N with the classroom scenario (default ${DEFAULT_LEARNERS}).`,
+    });
+  }
+  return n;
+}
+
 /** How long a new role assignment takes to reach the registry's data plane. */
 export function defaultRoleDelayMs(speed: Speed): number {
   return speed === 'realistic' ? 5000 : 0;
@@ -42,8 +69,12 @@ export function checkScenario(name: string): ScenarioName {
   return name as ScenarioName;
 }
 
-export function seedScenario(name: string, speed: Speed, now = Date.now()): CloudState {
+export function seedScenario(name: string, speed: Speed, now = Date.now(), opts: { learners?: number } = {}): CloudState {
   const scenario = checkScenario(name);
+  if (opts.learners !== undefined && scenario !== 'classroom') {
+    throw new AcrTrustError(`--learners applies to the classroom scenario, not '${scenario}'.`, { exitCode: 2, hint: 'Add --scenario classroom, or drop --learners.' });
+  }
+  const learners = scenario === 'classroom' ? checkLearners(opts.learners ?? DEFAULT_LEARNERS) : 0;
   const createdAt = new Date(now).toISOString();
   const sub = SIM_SUBSCRIPTION_ID;
   const registry = (registryName: string, sku: string, properties?: Record<string, unknown>) =>
@@ -54,6 +85,17 @@ export function seedScenario(name: string, speed: Speed, now = Date.now()): Clou
   else if (scenario === 'abac') registries.push(registry(DEMO_REGISTRY, 'Premium', { roleAssignmentMode: 'AbacRepositoryPermissions' }));
   else registries.push(registry(DEMO_REGISTRY, 'Premium'));
   if (scenario === 'two-registries') registries.push(registry(TARGET_REGISTRY, 'Premium'));
+
+  const resourceGroups: CloudState['resourceGroups'] = {
+    [`${sub}/${DEMO_RESOURCE_GROUP}`.toLowerCase()]: { subscriptionId: sub, name: DEMO_RESOURCE_GROUP, location: DEMO_LOCATION },
+  };
+  for (let n = 1; n <= learners; n++) {
+    const names = learnerNames(n, learners);
+    resourceGroups[`${sub}/${names.resourceGroup}`.toLowerCase()] = { subscriptionId: sub, name: names.resourceGroup, location: DEMO_LOCATION };
+    registries.push(
+      buildRegistry({ subscriptionId: sub, resourceGroup: names.resourceGroup, name: names.registry, location: DEMO_LOCATION, sku: 'Premium', createdAt }),
+    );
+  }
 
   const canWrite = scenario !== 'no-role-write';
   const callerRole = canWrite ? ROLE_GUIDS.Owner : ROLE_GUIDS.Contributor;
@@ -85,7 +127,7 @@ export function seedScenario(name: string, speed: Speed, now = Date.now()): Clou
     speed,
     roleDelayMs: defaultRoleDelayMs(speed),
     subscriptions: [{ subscriptionId: sub, displayName: 'Simulated subscription', state: 'Enabled' }],
-    resourceGroups: { [`${sub}/${DEMO_RESOURCE_GROUP}`.toLowerCase()]: { subscriptionId: sub, name: DEMO_RESOURCE_GROUP, location: DEMO_LOCATION } },
+    resourceGroups,
     registries: Object.fromEntries(registries.map((r) => [key(r.id), r])),
     tasks: {},
     runs: {},
@@ -94,6 +136,7 @@ export function seedScenario(name: string, speed: Speed, now = Date.now()): Clou
     operations: {},
     runCounters: {},
     scenario,
+    ...(learners ? { learners } : {}),
     uuidCounter: 0,
   };
 }

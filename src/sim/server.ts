@@ -29,8 +29,8 @@ import { runsRoutes } from './routes/runs.js';
 import { signInRoutes } from './routes/signin.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { tasksRoutes } from './routes/tasks.js';
-import { checkScenario, defaultRoleDelayMs, seedScenario } from './scenarios.js';
-import { readStateFile, requestLogFileFor, writeRequestLog, writeStateFile, type RequestRecord } from './state-file.js';
+import { checkLearners, checkScenario, defaultRoleDelayMs, seedScenario } from './scenarios.js';
+import { readStateFile, REQUEST_LOG_LIMIT, requestLogFileFor, writeRequestLog, writeStateFile, type RequestRecord } from './state-file.js';
 import type { CloudState, Operation, Speed } from './store.js';
 
 export type { RequestRecord } from './state-file.js';
@@ -48,6 +48,8 @@ export interface StartSimOptions {
   faults?: string;
   /** Seed for generated ids and (unless the spec has its own) for fault injection. */
   seed?: number;
+  /** With scenario `classroom`: how many learners to seed (default 30); must match an existing classroom cloud. */
+  learners?: number;
 }
 
 export interface RunningSim {
@@ -65,8 +67,7 @@ export interface RunningSim {
   stop(): Promise<void>;
 }
 
-/** Requests kept in memory. */
-export const REQUEST_LOG_LIMIT = 10_000;
+export { REQUEST_LOG_LIMIT } from './state-file.js';
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 
 /** The route modules, in registration order (first match wins). */
@@ -88,6 +89,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   }
   const faults = opts.faults ? new FaultInjector(parseFaultSpec(opts.faults, opts.seed ?? 1)) : undefined;
   if (opts.scenario !== undefined) checkScenario(opts.scenario);
+  if (opts.learners !== undefined) checkLearners(opts.learners);
 
   const stateFile = opts.stateFile ? resolve(opts.stateFile) : undefined;
   const { state, created } = loadOrSeed(stateFile, opts);
@@ -157,12 +159,20 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
 function loadOrSeed(stateFile: string | undefined, opts: StartSimOptions): { state: CloudState; created: boolean } {
   const speed = opts.speed ?? 'instant';
   const existing = stateFile ? readStateFile(stateFile) : undefined;
-  if (!existing) return { state: seedScenario(opts.scenario ?? 'default', speed), created: true };
+  if (!existing) return { state: seedScenario(opts.scenario ?? 'default', speed, Date.now(), opts.learners === undefined ? {} : { learners: opts.learners }), created: true };
   if (opts.scenario && opts.scenario !== existing.scenario) {
     throw new AcrTrustError(`The sim state file ${stateFile} holds a '${existing.scenario}' cloud, not '${opts.scenario}'.`, {
       exitCode: 2,
       hint: `Drop --scenario to continue that cloud, or pass another --state to start a '${opts.scenario}' one.`,
     });
+  }
+  if (opts.learners !== undefined && opts.learners !== existing.learners) {
+    throw new AcrTrustError(
+      existing.learners === undefined
+        ? `The sim state file ${stateFile} holds a '${existing.scenario}' cloud, not a classroom.`
+        : `The sim state file ${stateFile} holds a classroom for ${existing.learners} learners, not ${opts.learners}.`,
+      { exitCode: 2, hint: 'Drop --learners to continue that cloud, or pass another --state to seed a new room.' },
+    );
   }
   if (opts.speed && opts.speed !== existing.speed) {
     existing.speed = opts.speed;

@@ -6,10 +6,30 @@
  * A state file that cannot be read as a cloud is never overwritten or "repaired": the user may
  * have pointed `--state` at the wrong file, so we stop with exit 2 and name it.
  */
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { AcrTrustError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import type { CloudState } from './store.js';
+
+/**
+ * Replaces `file` whole: a temp file in the same folder, then a rename — so a reader, or a sim
+ * killed mid-write, sees the old file or the new one, never a torn one. Private to the user (0600).
+ *
+ * Unlike the wizard's own state (`writeFileAtomic`), the sim's files are not fsynced: the sim
+ * writes its cloud after every change, and an fsync per write was the largest single cost of a
+ * run on the sim (tens of ms on a busy disk). The trade-off: a process crash loses nothing (the
+ * renamed file is in the OS's cache), but a machine crash or power loss could lose the sim's last
+ * writes — or, on a file system that does not order the rename after the data, leave an empty
+ * state file, which the sim then refuses to load (it never overwrites one) and names. For a
+ * simulated training cloud that is a fair price; the wizard's own state keeps its fsync.
+ */
+export function replaceFile(file: string, data: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, data, { mode: 0o600 });
+  renameSync(tmp, file);
+}
 
 /** One answered request, as the sim's request log keeps it. */
 export interface RequestRecord {
@@ -27,6 +47,9 @@ export interface RequestRecord {
   /** Set when fault injection answered instead of the route (`429`, `drop` …). */
   fault?: string;
 }
+
+/** Requests a running sim keeps in memory. */
+export const REQUEST_LOG_LIMIT = 10_000;
 
 /** How many records the request log file keeps (the in-memory log keeps more). */
 export const REQUEST_LOG_FILE_LIMIT = 1000;
@@ -100,7 +123,11 @@ export function readStateFile(file: string): CloudState | undefined {
 }
 
 export function writeStateFile(file: string, state: CloudState): void {
-  writeFileAtomic(file, `${JSON.stringify(state, null, 1)}\n`);
+  replaceFile(file, stateText(state));
+}
+
+function stateText(state: CloudState): string {
+  return `${JSON.stringify(state)}\n`;
 }
 
 export function readRequestLog(file: string): RequestRecord[] {
@@ -114,5 +141,5 @@ export function readRequestLog(file: string): RequestRecord[] {
 }
 
 export function writeRequestLog(file: string, records: readonly RequestRecord[]): void {
-  writeFileAtomic(file, JSON.stringify(records.slice(-REQUEST_LOG_FILE_LIMIT)));
+  replaceFile(file, JSON.stringify(records.slice(-REQUEST_LOG_FILE_LIMIT)));
 }

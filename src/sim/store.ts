@@ -97,6 +97,8 @@ export interface CloudState {
   runCounters: Record<string, number>;
   /** Which scenario seeded this cloud. */
   scenario: string;
+  /** The classroom scenario: how many learners it was seeded for. */
+  learners?: number;
   /** How many ids `SimContext.uuid()` has handed out; with a seed, ids derive from (seed, counter),
    *  so a restarted sim continues the sequence instead of repeating it. */
   uuidCounter?: number;

@@ -3,7 +3,7 @@
  * live look-ups of the two registries and the task.
  */
 import type { CheckResult, StepContext } from '../../src/engine/step.js';
-import type { NetworkSettings, Registry, Task } from '../../src/azure/index.js';
+import { ruleById, type NetworkSettings, type Registry, type Task } from '../../src/azure/index.js';
 import type { World } from '../world.js';
 
 export type Ctx = StepContext<World>;
@@ -49,6 +49,7 @@ export function registryMissing(ctx: Ctx, name: string): Blocked {
     code: 'ResourceNotFound',
     reason: `Registry ${name} was not found in resource group ${ctx.world.answers.resourceGroup}.`,
     hint: `Check the name: \`az acr list -g ${ctx.world.answers.resourceGroup} -o table\`.`,
+    link: ruleById('ResourceNotFound')?.link,
   };
 }
 

@@ -4,6 +4,7 @@
  * PUSH it to the target registry, so the run exercises the target's network rules and the role.
  */
 import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import { usageError } from '../../src/errors.js';
 
 export const BUILT_IN_TASK_FILE = 'acr-trust-task.yaml';
@@ -15,12 +16,43 @@ export function builtInTaskLines(targetLoginServer: string): string[] {
   return ['version: v1.1.0', 'steps:', `  - build: -t ${image} -f Dockerfile ${SAMPLE_CONTEXT}`, `  - push: ["${image}"]`];
 }
 
-/** The task YAML to create: the user's file (read now) or the built-in one. */
+export const TASK_FILE_HINT = 'Fix the file (an ACR task file is YAML with `version:` and a list of `steps:`, each a build, push or cmd), or leave out --task-file to use the built-in task.';
+
+/** The task YAML to create: the user's file (read and checked now) or the built-in one. */
 export function taskYaml(targetLoginServer: string, taskFile?: string): string {
   if (!taskFile) return builtInTaskLines(targetLoginServer).join('\n') + '\n';
+  const problem = taskFileProblem(taskFile);
+  if (problem) throw usageError(problem, TASK_FILE_HINT);
+  return readFileSync(taskFile, 'utf8');
+}
+
+/**
+ * Why a task file cannot be a task, or undefined when it can: it must be readable, parse as YAML
+ * once ACR's run variables (`{{.Run.ID}}` …) are set aside, and hold a non-empty `steps` list whose
+ * entries each name exactly one of build, push or cmd — what ACR's runner checks when the task
+ * runs. Checked before anything changes, so a broken file costs no cloud change.
+ */
+export function taskFileProblem(taskFile: string): string | undefined {
+  let text: string;
   try {
-    return readFileSync(taskFile, 'utf8');
+    text = readFileSync(taskFile, 'utf8');
   } catch (e) {
-    throw usageError(`Cannot read the task file ${taskFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}.`, 'Pass an existing YAML file with --task-file, or leave it out to use the built-in task.');
+    return `Cannot read the task file ${taskFile}: ${(e as NodeJS.ErrnoException).code ?? String(e)}.`;
   }
+  let doc: unknown;
+  try {
+    // Go templates are rendered by ACR before the YAML is read; a placeholder keeps the shape.
+    doc = parseYaml(text.replace(/\{\{[^}]*\}\}/g, 'x'));
+  } catch (e) {
+    return `The task file ${taskFile} is not valid YAML: ${(e as Error).message.split('\n')[0]}`;
+  }
+  const steps = (doc as { steps?: unknown } | null)?.steps;
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray(steps) || steps.length === 0) {
+    return `The task file ${taskFile} is not an ACR task: it needs a non-empty \`steps:\` list.`;
+  }
+  for (const [i, step] of steps.entries()) {
+    const kinds = step && typeof step === 'object' ? ['build', 'push', 'cmd'].filter((k) => k in step) : [];
+    if (kinds.length !== 1) return `The task file ${taskFile} is not an ACR task: step ${i + 1} must have exactly one of build, push or cmd.`;
+  }
+  return undefined;
 }

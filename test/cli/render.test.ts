@@ -2,7 +2,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { StepResult } from '../../src/engine/events.js';
-import type { OutputEvent } from '../../src/cli/render/index.js';
+import { chooseRenderer, type OutputEvent } from '../../src/cli/render/index.js';
 import { jsonRenderer } from '../../src/cli/render/json.js';
 import { plainRenderer } from '../../src/cli/render/plain.js';
 import { terminal } from '../../src/cli/terminal.js';
@@ -55,12 +55,40 @@ describe('plain renderer', () => {
     expect(render((out) => plainRenderer(out, { ...noColor, color: true }))).toContain('\x1b[32m');
   });
 
+  it('CI means nobody to ask, even on a terminal', () => {
+    const tty = { isTTY: true, columns: 120 };
+    const stdin = { isTTY: true };
+    expect(terminal({ CI: 'true' }, stdin, tty).interactive).toBe(false);
+    expect(terminal({ CI: '1' }, stdin, tty).interactive).toBe(false);
+    expect(terminal({ CI: 'false' }, stdin, tty).interactive).toBe(true);
+    expect(terminal({ CI: '' }, stdin, tty).interactive).toBe(true);
+    expect(terminal({}, { isTTY: false }, tty).interactive).toBe(false);
+  });
+
   it('NO_COLOR or a pipe means no colour', () => {
     const tty = { isTTY: true, columns: 120 };
     const stdin = { isTTY: true };
     expect(terminal({}, stdin, tty)).toMatchObject({ interactive: true, color: true, columns: 120 });
     expect(terminal({ NO_COLOR: '1' }, stdin, tty).color).toBe(false);
     expect(terminal({}, stdin, { isTTY: false })).toMatchObject({ interactive: false, tty: false, color: false });
+  });
+});
+
+describe('chooseRenderer', () => {
+  const tty = { interactive: true, tty: true, color: true, columns: 100 };
+  const list = { steps: [], world: {} };
+
+  it('--json → JSON lines, whatever the terminal', async () => {
+    const r = await chooseRenderer({ json: true }, tty, list);
+    expect(r.asker).toBeUndefined();
+    expect(r.close).toBeUndefined();
+  });
+
+  it('a terminal with colours and a step list → the live list; without a step list, or with --no-color or NO_COLOR → plain lines', async () => {
+    expect((await chooseRenderer({}, tty, list)).asker).toBeTypeOf('function');
+    expect((await chooseRenderer({}, tty)).asker).toBeUndefined();
+    expect((await chooseRenderer({ color: false }, tty, list)).asker).toBeUndefined();
+    expect((await chooseRenderer({}, { ...tty, color: false }, list)).asker).toBeUndefined();
   });
 });
 

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AcrTrustError } from '../../src/errors.js';
-import { checkSteps, runSteps, selectSteps, undoSteps } from '../../src/engine/runner.js';
+import { checkSteps, NOT_CONFIRMED, runSteps, selectSteps, undoSteps } from '../../src/engine/runner.js';
 import { StateStore } from '../../src/engine/state.js';
 import type { Step } from '../../src/engine/step.js';
 import { collect, counterWorld, setCounter, tempDir, type CounterWorld } from './helpers.js';
@@ -377,5 +377,129 @@ describe('undoSteps', () => {
     const again = await undoSteps(steps, world, StateStore.load(file), { emit: () => {} });
     expect(again.outcome).toBe('complete');
     expect(seen).toEqual([{ original: 0 }, { original: 0 }]);
+  });
+});
+
+describe('runSteps with a person to ask (beforeStep, beforeApply)', () => {
+  const risky = (name: string) => setCounter(name, 1, { risky: `setting ${name} cuts someone off` });
+
+  it('beforeApply is asked only between a pending check and apply, with the change', async () => {
+    const world = counterWorld({ b: 1 });
+    const asked: [string, string][] = [];
+    const report = await runSteps([setCounter('a'), setCounter('b'), risky('c')], world, storeIn(), {
+      emit: () => {},
+      beforeApply: async (step, change) => {
+        asked.push([step.id, change]);
+        return true;
+      },
+    });
+    expect(report.outcome).toBe('complete');
+    expect(asked).toEqual([
+      ['set-a', 'set a from unset to 1'],
+      ['set-c', 'set c from unset to 1'],
+    ]); // set-b already held: nothing to confirm
+    expect(world.writes).toEqual(['set a', 'set c']);
+  });
+
+  it('declined: the step is blocked (NotConfirmed), nothing applied, recorded; the run stops there and a re-run asks again', async () => {
+    const world = counterWorld();
+    const store = storeIn();
+    const steps = [setCounter('a'), risky('b'), setCounter('c')];
+    const report = await runSteps(steps, world, store, { emit: () => {}, beforeApply: async (step) => !step.risky });
+    expect(report.outcome).toBe('stopped');
+    expect(report.stoppedAt).toMatchObject({ id: 'set-b', status: 'blocked', evidence: 'not confirmed, so nothing was changed: set b from unset to 1', problem: { code: NOT_CONFIRMED } });
+    expect(report.notRun).toEqual(['set-c']);
+    expect(world.writes).toEqual(['set a']);
+    expect(store.step('set-b')).toMatchObject({ status: 'blocked', problem: { code: NOT_CONFIRMED } });
+
+    const again = await runSteps(steps, world, store, { emit: () => {}, beforeApply: async () => true });
+    expect(again.outcome).toBe('complete');
+    expect(world.writes).toEqual(['set a', 'set b', 'set c']);
+  });
+
+  it('never asked in a dry run', async () => {
+    const report = await runSteps([risky('a')], counterWorld(), storeIn(), {
+      emit: () => {},
+      dryRun: true,
+      beforeApply: async () => {
+        throw new Error('asked in a dry run');
+      },
+    });
+    expect(report.results[0]!.status).toBe('would-change');
+  });
+
+  it('beforeStep is asked after the step starts, before anything of it runs, and not for steps an earlier run finished', async () => {
+    const world = counterWorld();
+    const store = storeIn();
+    await runSteps([setCounter('a')], world, store, { emit: () => {} });
+    const { events, emit } = collect();
+    const asked: string[] = [];
+    const report = await runSteps([setCounter('a'), setCounter('b')], world, store, {
+      emit,
+      beforeStep: async (step) => {
+        asked.push(step.id);
+        expect(events.at(-1)).toMatchObject({ type: 'step-start', id: step.id });
+        return true;
+      },
+    });
+    expect(report.outcome).toBe('complete');
+    expect(asked).toEqual(['set-b']);
+  });
+
+  it('beforeStep declined: the step is blocked without being checked or recorded; the rest not run', async () => {
+    const world = counterWorld();
+    const store = storeIn();
+    let checked = false;
+    const watched: Step<CounterWorld> = {
+      ...setCounter('b'),
+      check: async () => {
+        checked = true;
+        return { status: 'pending', change: 'set b' };
+      },
+    };
+    const report = await runSteps([setCounter('a'), watched, setCounter('c')], world, store, {
+      emit: () => {},
+      beforeStep: async (step) => step.id !== 'set-b',
+    });
+    expect(report.outcome).toBe('stopped');
+    expect(report.stoppedAt).toMatchObject({ id: 'set-b', status: 'blocked', problem: { code: NOT_CONFIRMED, reason: 'not started: the run was stopped before this step' } });
+    expect(report.notRun).toEqual(['set-c']);
+    expect(checked).toBe(false);
+    expect(store.step('set-b')).toBeUndefined();
+    expect(world.writes).toEqual(['set a']);
+  });
+
+  it('Ctrl-C at a question (the hook throws once the signal aborted) ends the run as interrupted, not failed', async () => {
+    for (const hook of ['beforeStep', 'beforeApply'] as const) {
+      const ac = new AbortController();
+      const cancelled = async () => {
+        ac.abort();
+        throw Object.assign(new Error('cancelled at a question'), { name: 'AcrTrustError' });
+      };
+      const store = storeIn();
+      const report = await runSteps([setCounter('a'), setCounter('b')], counterWorld(), store, { emit: () => {}, signal: ac.signal, [hook]: cancelled });
+      expect(report.outcome, hook).toBe('interrupted');
+      expect(report.results, hook).toEqual([]);
+      expect(report.notRun, hook).toEqual(['set-a', 'set-b']);
+    }
+  });
+
+  it('a beforeApply that fails otherwise (say, reading the registry) fails the step with its explanation', async () => {
+    const report = await runSteps([risky('a')], counterWorld(), storeIn(), {
+      emit: () => {},
+      beforeApply: async () => {
+        throw new AcrTrustError('Could not read registry r: the resource was not found.', { code: 'ResourceNotFound', hint: 'Check the name.' });
+      },
+    });
+    expect(report.stoppedAt).toMatchObject({ status: 'failed', problem: { reason: 'Could not read registry r: the resource was not found.', code: 'ResourceNotFound' } });
+  });
+
+  it('a blocked check keeps its documentation link in the problem', async () => {
+    const blocked: Step<CounterWorld> = {
+      ...setCounter('a'),
+      check: async () => ({ status: 'blocked', reason: 'Basic', hint: 'upgrade', code: 'SkuNotPremium', link: 'https://aka.ms/x' }),
+    };
+    const report = await runSteps([blocked], counterWorld(), storeIn(), { emit: () => {} });
+    expect(report.stoppedAt!.problem).toEqual({ reason: 'Basic', hint: 'upgrade', code: 'SkuNotPremium', link: 'https://aka.ms/x' });
   });
 });

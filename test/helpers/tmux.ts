@@ -38,6 +38,9 @@ export interface TmuxTerminal {
   type(text: string): Promise<void>;
   /** The visible screen, as plain text (trailing spaces trimmed). */
   screen(): Promise<string>;
+  /** Everything the terminal showed: the lines scrolled off the top, then the screen. (tmux scrolls
+   *  the screen by a line when it reports the command's end, so read short outputs here.) */
+  scrollback(): Promise<string>;
   /** Polls the screen until it matches; returns that screen, or throws with the last one seen. */
   waitForText(pattern: RegExp | string, timeoutMs?: number): Promise<string>;
   /** Waits until the command has exited; returns its exit status (128 + n when signal n ended it). */
@@ -86,6 +89,9 @@ export async function startInTmux(command: string | readonly string[], opts: Tmu
     },
     async screen() {
       return (await tmux('capture-pane', '-p', '-t', 'main')).replace(/\s+$/, '');
+    },
+    async scrollback() {
+      return (await tmux('capture-pane', '-p', '-S', '-', '-t', 'main')).replace(/\s+$/, '');
     },
     async waitForText(pattern, timeoutMs = 10_000) {
       const matches = (s: string) => (typeof pattern === 'string' ? s.includes(pattern) : pattern.test(s));

@@ -9,18 +9,23 @@ import { onInterrupt } from '../interrupt.js';
 import { answerFlags, commandLine, type AnswerFlags } from '../options.js';
 import { concludeReport } from '../outcome.js';
 import { chooseRenderer } from '../render/index.js';
-import { openSession, requireYes, startEvent, type CommonOptions } from '../session.js';
+import { interactionFor, openSession, startEvent, type CommonOptions } from '../session.js';
 import { terminal } from '../terminal.js';
 
 export async function reset(opts: CommonOptions & AnswerFlags): Promise<void> {
   const term = terminal();
-  requireYes('reset', opts, term);
-  const render = chooseRenderer(opts, term);
-  const session = await openSession({ command: 'reset', opts, flags: answerFlags(opts), term });
+  const interaction = interactionFor('reset', opts, term);
+  const session = await openSession({ command: 'reset', opts, flags: answerFlags(opts), term, ask: interaction === 'ask' });
   const interrupt = onInterrupt();
   try {
+    const render = await chooseRenderer(opts, term, { steps: [...workflow].reverse(), world: session.world });
     render.emit(startEvent('reset', session));
-    const report = await undoSteps(workflow, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
+    let report;
+    try {
+      report = await undoSteps(workflow, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
+    } finally {
+      await render.close?.();
+    }
     concludeReport(report, session.paths.dir, commandLine());
   } finally {
     interrupt.dispose();

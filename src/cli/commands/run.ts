@@ -1,40 +1,152 @@
 /**
  * `acr-trust run` (the default command): walk the workflow against the chosen target.
+ *
+ * In a terminal without --yes (interactive mode) the questions come first, then the live step
+ * list; a change that can cut other clients off waits for a confirmation (default no: declining
+ * stops the run there, exit 1, nothing changed by that step); `--pause` waits before each step.
+ * After every run that may change something, `<workdir>/report.md` is written — while the embedded
+ * sim is still up, to read the registry as the run left it.
  */
-import { workflow } from '../../../steps/index.js';
-import { runSteps, selectSteps, type Selection } from '../../engine/runner.js';
-import { onInterrupt } from '../interrupt.js';
-import { answerFlags, commandLine, type AnswerFlags } from '../options.js';
-import { concludeReport } from '../outcome.js';
-import { chooseRenderer } from '../render/index.js';
-import { openSession, requireYes, startEvent, type CommonOptions } from '../session.js';
-import { terminal } from '../terminal.js';
+import { workflow, type World } from '../../../steps/index.js';
+import { FINAL_RUN_STATUSES } from '../../azure/index.js';
+import { runSteps, selectSteps, type RunOptions as EngineRunOptions, type RunReport, type Selection } from '../../engine/runner.js';
+import { isAcrTrustError, usageError } from '../../errors.js';
+import { onInterrupt, type Interrupt } from '../interrupt.js';
+import { answerFlags, commandLine, shellLine, type AnswerFlags } from '../options.js';
+import { concludeReport, type RunInFlight } from '../outcome.js';
+import { chooseRenderer, type OutputOptions, type Renderer } from '../render/index.js';
+import { interactionFor, openSession, startEvent, type CommonOptions, type Session } from '../session.js';
+import { writeReport } from '../report.js';
+import { terminal, type Terminal } from '../terminal.js';
 
-export interface RunOptions extends CommonOptions, AnswerFlags, Selection {
+export interface RunOptions extends CommonOptions, AnswerFlags, Selection, OutputOptions {
   dryRun?: boolean;
+  /** Wait for Enter before each step (presenters). */
+  pause?: boolean;
 }
 
 export async function run(opts: RunOptions): Promise<void> {
   const term = terminal();
   const selection: Selection = { from: opts.from, only: opts.only, until: opts.until };
   selectSteps(workflow, selection); // an unknown step id is exit 2 before anything starts
-  if (!opts.dryRun) requireYes('run', opts, term);
+  const interaction = interactionFor('run', opts, term, { required: !opts.dryRun });
+  checkPause(opts, term);
 
-  const render = chooseRenderer(opts, term);
-  const session = await openSession({ command: 'run', opts, flags: answerFlags(opts), term, dryRun: opts.dryRun, saveAnswers: !opts.dryRun });
+  const session = await openSession({
+    command: 'run',
+    opts,
+    flags: answerFlags(opts),
+    term,
+    dryRun: opts.dryRun,
+    saveAnswers: !opts.dryRun,
+    ask: interaction === 'ask',
+  });
   const interrupt = onInterrupt();
   try {
+    const render = await chooseRenderer(opts, term, { steps: workflow, world: session.world });
     render.emit(startEvent('run', session, opts.dryRun));
-    const report = await runSteps(workflow, session.world, session.store, {
-      ...selection,
-      dryRun: opts.dryRun,
-      signal: interrupt.signal,
-      emit: render.emit,
-      explain: session.explain,
-    });
-    concludeReport(report, session.paths.dir, commandLine());
+    const questions = await questionsWhileRunning(session, render, interrupt, { confirm: interaction === 'ask' && !opts.dryRun, pause: opts.pause });
+    let report: RunReport;
+    try {
+      report = await runSteps(workflow, session.world, session.store, {
+        ...selection,
+        ...questions,
+        dryRun: opts.dryRun,
+        signal: interrupt.signal,
+        emit: render.emit,
+        explain: session.explain,
+      });
+    } finally {
+      await render.close?.();
+    }
+    if (!opts.dryRun) {
+      render.emit({
+        type: 'handout',
+        report: await writeHandout(session, report),
+        replay: interaction === 'ask' ? shellLine(['acr-trust', 'run', '--yes', '--answers', session.paths.answers]) : undefined,
+      });
+    }
+    concludeReport(report, session.paths.dir, commandLine(), report.outcome === 'interrupted' ? await runInFlight(session, report) : undefined);
   } finally {
     interrupt.dispose();
     await session.close();
   }
+}
+
+/** `--pause` waits for Enter: it needs someone at a terminal (it works with --yes, which settles only the answers). */
+function checkPause(opts: RunOptions, term: Terminal): void {
+  if (opts.pause && (!term.interactive || opts.json)) {
+    throw usageError('--pause waits for Enter before each step, so it needs a terminal (and no --json).', 'Drop --pause to run the steps one after another.');
+  }
+}
+
+/**
+ * The questions asked while the steps run, through the renderer (inside the live list) or straight
+ * in the terminal: before a risky change (interactive mode; the registry's current network settings
+ * and who may lose access, default no), and before each step with `--pause`. Ctrl-C at one of them
+ * is Ctrl-C: the run ends as interrupted, its state saved.
+ */
+async function questionsWhileRunning(
+  session: Session,
+  render: Renderer,
+  interrupt: Interrupt,
+  want: { confirm: boolean; pause?: boolean },
+): Promise<Pick<EngineRunOptions<World>, 'beforeStep' | 'beforeApply'>> {
+  if (!want.confirm && !want.pause) return {};
+  const { askInTerminal, confirmNextStep, confirmRiskyChange } = await import('../prompts.js');
+  const askFor = (id: string) => render.asker?.(id) ?? askInTerminal();
+  const asked = async (question: () => Promise<boolean>): Promise<boolean> => {
+    try {
+      return await question();
+    } catch (e) {
+      if (isAcrTrustError(e) && e.exitCode === 130) interrupt.abort();
+      throw e;
+    }
+  };
+  const { cloud, answers } = session.world;
+  return {
+    beforeStep: want.pause ? (step) => asked(() => confirmNextStep(step, askFor(step.id))) : undefined,
+    beforeApply: want.confirm
+      ? async (step) => {
+          if (!step.risky) return true;
+          const registry = await cloud.getRegistry(answers.resourceGroup, answers.targetRegistry);
+          return !registry || asked(() => confirmRiskyChange(step, registry, askFor(step.id)));
+        }
+      : undefined,
+  };
+}
+
+/**
+ * Writes `<workdir>/report.md` with the target registry as the run left it — unless the first step
+ * already failed to read the cloud (no sign-in, no connection): asking again would only wait again.
+ */
+async function writeHandout(session: Session, report: RunReport): Promise<string> {
+  const { answers, cloud } = session.world;
+  const unreachable = report.stoppedAt?.status === 'failed' && report.stoppedAt.id === workflow[0]!.id;
+  const registryFinal = unreachable ? undefined : await cloud.getRegistry(answers.resourceGroup, answers.targetRegistry).catch(() => undefined);
+  return writeReport(session.paths.dir, {
+    answers: session.answers,
+    steps: workflow,
+    world: session.world,
+    results: report.results,
+    notRun: report.notRun,
+    outcome: report.outcome,
+    registryFinal,
+    targetLabel: session.targetLabel,
+    command: commandLine(),
+    ms: report.ms,
+  });
+}
+
+/**
+ * The task run the interrupted step was following, if it is still going on: a step that runs the
+ * task records the run's id (`runId`) the moment Azure returns it.
+ */
+async function runInFlight(session: Session, report: RunReport): Promise<RunInFlight | undefined> {
+  const interrupted = report.notRun[0];
+  const runId = interrupted === undefined ? undefined : session.store.step(interrupted)?.outputs.runId;
+  if (typeof runId !== 'string') return undefined;
+  const { answers, cloud } = session.world;
+  const run = await cloud.getRun(answers.resourceGroup, answers.registry, runId).catch(() => undefined);
+  return run && FINAL_RUN_STATUSES.includes(run.status) ? undefined : { runId, registry: answers.registry };
 }

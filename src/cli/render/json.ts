@@ -2,7 +2,8 @@
  * `--json`: one JSON object per line on stdout for every event, nothing else on stdout. A step's
  * result carries its outputs at the top level (`{"event":"step","id":"run-task","status":"done",
  * "runId":"ca1",…}`) and, complete, under `outputs` (an output named like an event field, such as
- * a run's `status`, is only there).
+ * a run's `status`, is only there). The summary is the last line: the closing notes for a reader
+ * (`handout`: where report.md is) are not printed; the report is always `<workdir>/report.md`.
  */
 import type { OutputEvent, Renderer } from './index.js';
 
@@ -22,6 +23,8 @@ export function jsonRenderer(out: NodeJS.WritableStream): Renderer {
           return write({ event: 'progress', id: e.id, text: e.text });
         case 'step-detail':
           return write({ event: 'detail', id: e.id, line: e.line });
+        case 'handout':
+          return;
         case 'summary': {
           const { type: _t, results, ...rest } = e;
           return write({ event: 'summary', ...rest, exitCode: exitCodeOf(e.outcome), steps: results.map(({ id, status, ms, evidence }) => ({ id, status, ms, evidence })) });

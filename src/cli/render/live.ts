@@ -55,9 +55,26 @@ export interface LiveRenderer extends Renderer {
   close(): Promise<void>;
 }
 
-/** listr2's default renderer, without its own TTY check: render/index.ts already made that choice. */
+/**
+ * listr2's default renderer, without its own TTY check (render/index.ts already made that choice),
+ * and with its line formatting remembered: listr2 wraps every line of the list again on every
+ * frame (ten a second) with a slow width function, which at the sim's instant speed took most of
+ * the CPU the steps needed. A finished step's lines never change, so only the running step's are
+ * formatted again.
+ */
 class LiveListRenderer extends DefaultRenderer {
   static override nonTTY = true;
+  private readonly formatted = new Map<string, string[]>();
+
+  protected override format(message: string, icon: string, level: number): string[] {
+    const key = `${process.stdout.columns}\u0000${level}\u0000${icon}\u0000${message}`;
+    let lines = this.formatted.get(key);
+    if (!lines) {
+      if (this.formatted.size > 2000) this.formatted.clear();
+      this.formatted.set(key, (lines = super.format(message, icon, level)));
+    }
+    return lines;
+  }
 }
 
 type Ending = { kind: 'result'; result: StepResult } | { kind: 'not-run' } | { kind: 'interrupted' };
@@ -76,7 +93,9 @@ interface Row {
   reached: Deferred<StepTask>;
   ended: Deferred<Ending>;
   over: boolean;
+  /** What the row's task shows now (listr2 redraws the whole list on every change). */
   shown?: string;
+  shownTitle?: string;
 }
 
 /** What the last word of a finished step says, before its evidence. */
@@ -110,6 +129,18 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
   let listr: Promise<void> | undefined;
   let ticker: NodeJS.Timeout | undefined;
   let finished: Promise<void> | undefined;
+  // Events come in bursts (a run's log lines): rows are drawn together, once per 50 ms at most.
+  const dirty = new Set<Row>();
+  let flush: NodeJS.Timeout | undefined;
+  const drawSoon = (row: Row) => {
+    dirty.add(row);
+    flush ??= setTimeout(() => {
+      flush = undefined;
+      const rowsToDraw = [...dirty];
+      dirty.clear();
+      rowsToDraw.forEach(draw);
+    }, 50).unref();
+  };
 
   const titleOf = (row: Row, time?: string): string => {
     const suffix = time ? `  ${time}` : '';
@@ -120,7 +151,8 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
     const task = row.task;
     // listr2 reaches a step's task as soon as the one before ends; the engine may start it later.
     if (!task || row.over || row.started === undefined) return;
-    task.title = titleOf(row, elapsed(Date.now() - row.started));
+    const title = titleOf(row, elapsed(Date.now() - row.started));
+    if (title !== row.shownTitle) task.title = row.shownTitle = title;
     // Cut to one line each, so the list keeps its height while a step runs.
     const lines = [...(opts.explain?.(row.id, textWidth()) ?? []), cut(row.subtitle ?? 'checking', textWidth()), ...row.log.map((l) => cut(`│ ${l}`, textWidth() - 2))];
     const shown = lines.join('\n');
@@ -192,6 +224,7 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
       await listr;
     } finally {
       clearInterval(ticker);
+      clearTimeout(flush);
     }
   };
 
@@ -218,7 +251,7 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
         row.ended.resolve({ kind: 'result', result: e });
         return;
     }
-    draw(row);
+    drawSoon(row);
   };
 
   return {

@@ -32,7 +32,13 @@ const MARK: Record<StepStatus, string> = {
   failed: '✗',
 };
 
-export function plainRenderer(out: NodeJS.WritableStream, term: Terminal): Renderer {
+/** `--explain`: the lines before a step (why, az, portal) and after it (the evidence), wrapped to `width`. */
+export interface StepExplainer {
+  before(id: string, width: number): string[];
+  after(result: StepResult, width: number): string[];
+}
+
+export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explain?: StepExplainer): Renderer {
   const p = palette(term.color);
   const line = (s = '') => out.write(s + '\n');
   const lastProgress = new Map<string, string>();
@@ -65,6 +71,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal): Rende
         case 'step-start':
           lastProgress.delete(e.id);
           line(`${p.dim(`[${e.index}/${e.total}]`)} ${p.bold(e.id)}: ${e.title}`);
+          for (const l of explain?.before(e.id, term.columns) ?? []) line(l);
           return;
         case 'step-progress':
           if (lastProgress.get(e.id) === e.text) return;
@@ -81,7 +88,10 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal): Rende
           }
           line(`${INDENT}${paint(e.status, `${MARK[e.status]} ${e.status}`)} ${e.evidence}${e.problem?.code ? p.dim(` [${e.problem.code}]`) : ''} ${p.dim(`(${seconds(e.ms)})`)}`);
           for (const az of e.az ?? []) line(`${INDENT}  ${p.dim('$')} ${az}`);
-          if (e.problem) problem(e.problem);
+          if (explain) {
+            for (const l of explain.after(e, term.columns)) line(l); // with the problem's hint and link
+            line();
+          } else if (e.problem) problem(e.problem);
           return;
         case 'summary':
           if (e.outcome === 'interrupted') return; // the CLI says what was saved, in one line
@@ -98,7 +108,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal): Rende
           return;
         case 'check':
           line(checkLine(e, p, paint));
-          if (!e.holds && e.live.status === 'blocked') problem({ reason: e.live.reason, hint: e.live.hint }, '    ');
+          if (!e.holds && e.live.status === 'blocked') problem({ reason: e.live.reason, hint: e.live.hint, link: e.live.link }, '    ');
           if (e.live.status === 'error') problem(e.live.problem, '    ');
           return;
         case 'checks-summary':
@@ -108,6 +118,10 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal): Rende
               ? p.ok(`All ${e.total} steps hold.`)
               : p.warn(`${e.holding} of ${e.total} steps hold; not holding: ${e.failing.join(', ')}.`),
           );
+          return;
+        case 'handout':
+          line(`Report: ${e.report}`);
+          if (e.replay) line(`Replay these answers unattended: ${p.bold(e.replay)}`);
           return;
         case 'step-info':
           line(`${p.dim(`${String(e.index).padStart(2)}.`)} ${p.bold(e.id)} — ${e.title}`);
