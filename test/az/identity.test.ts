@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { azureCredential, connect } from '../../src/azure/index.js';
 import { startSim, type RunningSim } from '../../src/sim/index.js';
 
-const VARS = ['AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_TENANT_ID', 'AZURE_AUTHORITY_HOST', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_USERNAME', 'AZURE_FEDERATED_TOKEN_FILE'] as const;
+const VARS = ['AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_TENANT_ID', 'AZURE_AUTHORITY_HOST', 'AZURE_CLIENT_CERTIFICATE_PATH', 'AZURE_USERNAME', 'AZURE_FEDERATED_TOKEN_FILE', 'AZURE_TOKEN_CREDENTIALS'] as const;
 
 describe("DefaultAzureCredential against the sim's sign-in endpoints", () => {
   let sim: RunningSim;
@@ -31,7 +31,9 @@ describe("DefaultAzureCredential against the sim's sign-in endpoints", () => {
 
   const signInAsServicePrincipal = () => {
     for (const v of VARS) delete process.env[v];
-    Object.assign(process.env, { AZURE_CLIENT_ID: '5a1e7c3d-9b2f-4e6a-8c0d-1f3b5d7e9a2c', AZURE_CLIENT_SECRET: 'acr-trust-sim-secret', AZURE_TENANT_ID: 'adfs', AZURE_AUTHORITY_HOST: sim.endpoint });
+    // Only the environment's service principal: the chain must not go on to probe the
+    // managed-identity endpoint, which is off loopback.
+    Object.assign(process.env, { AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential', AZURE_CLIENT_ID: '5a1e7c3d-9b2f-4e6a-8c0d-1f3b5d7e9a2c', AZURE_CLIENT_SECRET: 'acr-trust-sim-secret', AZURE_TENANT_ID: 'adfs', AZURE_AUTHORITY_HOST: sim.endpoint });
   };
 
   it('gets a token from the sim and drives the adapter with it, entirely on loopback', async () => {

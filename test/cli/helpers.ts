@@ -24,7 +24,9 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   for (const [k, v] of Object.entries(process.env)) {
     if (!/^(ACR_TRUST_|AZURE_)/.test(k)) env[k] = v;
   }
-  return { ...env, NO_COLOR: '1', AZURE_CONFIG_DIR: join(tempDir(), 'no-az'), ...extra };
+  // AZURE_TOKEN_CREDENTIALS=dev keeps DefaultAzureCredential to the developer credentials (files
+  // and CLIs on this machine): tests never probe the managed-identity endpoint off loopback.
+  return { ...env, NO_COLOR: '1', AZURE_CONFIG_DIR: join(tempDir(), 'no-az'), AZURE_TOKEN_CREDENTIALS: 'dev', ...extra };
 }
 
 export function tempDir(prefix = 'acr-trust-cli-'): string {
