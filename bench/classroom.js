@@ -117,6 +117,8 @@ export async function benchClassroom({ learners = 30, mode = 'in-process', worke
     const failures = results.map((r, i) => ({ learner: i + 1, ...r })).filter((r) => r.code !== 0).slice(0, 3);
     return {
       learners,
+      mode,
+      ...(mode === 'cli' ? {} : { workers: Math.min(workers, learners) }),
       how:
         mode === 'cli'
           ? `${learners} concurrent \`acr-trust run\` processes against one sim`

@@ -1,4 +1,5 @@
-/** Preloaded into a measured process (`node --import`): reports its peak resident memory on exit. */
+/** Preloaded into a measured process (`node --import`): reports its peak resident memory and CPU time on exit. */
 process.on('exit', () => {
-  process.stderr.write(`acr-trust-bench-maxrss=${process.resourceUsage().maxRSS}\n`);
+  const u = process.resourceUsage();
+  process.stderr.write(`acr-trust-bench-maxrss=${u.maxRSS}\nacr-trust-bench-cpu-us=${u.userCPUTime + u.systemCPUTime}\n`);
 });

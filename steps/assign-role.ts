@@ -4,7 +4,7 @@
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
-import { roleAssignmentName, roleGuid, sameId, type RoleAssignment } from '../src/azure/index.js';
+import { BUILT_IN_ROLE_GUIDS, roleAssignmentName, roleGuid, sameId, type RoleAssignment } from '../src/azure/index.js';
 import type { World } from './world.js';
 import { outputsOf, readTargetRegistry, readTask, registryMissing, sh, taskMissing, type Blocked, type Ctx } from './lib/context.js';
 
@@ -24,6 +24,10 @@ export const assignRole: Step<World> = {
   az: ({ answers: a }) => [
     `principal=$(az acr task show -n ${a.task} -r ${a.registry} --query identity.principalId -o tsv)`,
     `az role assignment create --assignee-object-id "$principal" --assignee-principal-type ServicePrincipal --role ${sh(a.role)} --scope "$(az acr show -n ${a.targetRegistry} --query id -o tsv)"`,
+    // Debian's azure-cli 2.45 package pairs the CLI with a newer azure-mgmt-authorization: every
+    // `az role assignment` command fails before sending a request (Azure/azure-cli#24959).
+    `# Debian's azure-cli 2.45 fails above with "'RoleAssignmentsOperations' object has no attribute 'config'" (Azure/azure-cli#24959). With that CLI, send the same ARM call with the commented-out az rest line that acr-trust export writes next:`,
+    `# ${roleAssignmentRest(a.subscription, a.targetRegistry, a.role)}`,
   ],
 
   async check(ctx): Promise<CheckResult> {
@@ -84,6 +88,17 @@ export const assignRole: Step<World> = {
 type Lookup =
   | { blocked: Blocked }
   | { scope: string; roleDefinitionId: string; principalId: string; assignment?: RoleAssignment };
+
+/**
+ * `az role assignment create` as `az rest`: a PUT of the assignment under a new GUID name. The body
+ * is in the Python-dict notation the CLI also accepts for JSON arguments (single quotes, so the
+ * shell's double quotes can still expand $principal).
+ */
+function roleAssignmentRest(subscription: string, targetRegistry: string, role: string): string {
+  const roleDefinitionId = `/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLE_GUIDS[role]}`;
+  const body = `{'properties': {'roleDefinitionId': '${roleDefinitionId}', 'principalId': '$principal', 'principalType': 'ServicePrincipal'}}`;
+  return `az rest --method put --url "$(az acr show -n ${targetRegistry} --query id -o tsv)/providers/Microsoft.Authorization/roleAssignments/$(cat /proc/sys/kernel/random/uuid)?api-version=2022-04-01" --body "${body}"`;
+}
 
 /** The task's principal, the role, the scope, and the assignment that grants it there (if any). */
 async function findAssignment(ctx: Ctx): Promise<Lookup> {

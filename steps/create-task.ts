@@ -22,12 +22,22 @@ export const createTask: Step<World> = {
 
   portal: 'Container registry → Services → Tasks (tasks are created with the CLI; the portal shows them and their identity)',
 
+  // With --context /dev/null the CLI sends `version: v1.1.0` followed by the file: a file with a
+  // version line of its own would hold the key twice, which ACR's runner refuses.
   az: ({ answers: a }) => {
-    const file = a.taskFile ?? BUILT_IN_TASK_FILE;
-    const write = a.taskFile
-      ? []
-      : [`printf '%s\\n' ${builtInTaskLines(`${a.targetRegistry.toLowerCase()}.azurecr.io`).map(sh).join(' ')} > ${BUILT_IN_TASK_FILE}`];
-    return [...write, `az acr task create -n ${a.task} -r ${a.registry} -f ${sh(file)} --context /dev/null --assign-identity --auth-mode None`];
+    const create = (file: string) => `az acr task create -n ${a.task} -r ${a.registry} -f ${file} --context /dev/null --assign-identity --auth-mode None`;
+    if (a.taskFile) {
+      return [
+        `# az acr task create -f FILE --context /dev/null puts "version: v1.1.0" in front of the file: the file goes in without a version line of its own`,
+        `sed '/^version:/d' ${sh(a.taskFile)} | ${create('-')}`,
+      ];
+    }
+    const lines = builtInTaskLines(`${a.targetRegistry.toLowerCase()}.azurecr.io`, { version: false });
+    return [
+      `# No version line: az acr task create -f FILE --context /dev/null puts "version: v1.1.0" in front of the file itself`,
+      `printf '%s\\n' ${lines.map(sh).join(' ')} > ${BUILT_IN_TASK_FILE}`,
+      create(BUILT_IN_TASK_FILE),
+    ];
   },
 
   async check(ctx): Promise<CheckResult> {

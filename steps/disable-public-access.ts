@@ -16,7 +16,12 @@ export const disablePublicAccess = setsRegistryProperty(
 
     portal: 'Target registry → Settings → Networking → Public access: "Disabled" → Save',
 
-    az: ({ answers: a }) => [`az acr update -n ${a.targetRegistry} --public-network-enabled false`],
+    // azure-cli's `acr update` also replaces the network rule set with defaultAction Deny when it
+    // disables public access (_configure_public_network_access); acr-trust PATCHes only the switch.
+    az: ({ answers: a }) => [
+      `az acr update -n ${a.targetRegistry} --public-network-enabled false`,
+      `# The CLI also sets the firewall's default action to Deny (acr-trust changes only public access); with public access disabled the firewall no longer applies either way`,
+    ],
 
     risky:
       'Every client that is not on a private endpoint or a trusted service loses access to the registry: developers\' docker ' +

@@ -31,16 +31,18 @@ export const preflight: Step<World> = {
     `az acr show -n ${a.registry} -g ${a.resourceGroup} --query "{sku: sku.name, loginServer: loginServer}"`,
     ...(a.targetRegistry !== a.registry ? [`az acr show -n ${a.targetRegistry} -g ${a.resourceGroup} --query "{sku: sku.name, loginServer: loginServer}"`] : []),
     `az acr show -n ${a.targetRegistry} -g ${a.resourceGroup} --query "{publicNetworkAccess: publicNetworkAccess, networkRuleBypassOptions: networkRuleBypassOptions, networkRuleBypassAllowedForTasks: networkRuleBypassAllowedForTasks, networkRuleSet: networkRuleSet, roleAssignmentMode: roleAssignmentMode}"`,
-    `az role assignment list --assignee "$(az ad signed-in-user show --query id -o tsv)" --scope "$(az acr show -n ${a.targetRegistry} --query id -o tsv)" --include-inherited -o table`,
-    `az acr task show -n ${a.task} -r ${a.registry} --query identity`,
+    // Only reads that succeed on a fresh registry, for a user or a service principal, in any CLI:
+    // the caller's permissions (not `az ad signed-in-user show`, which a service principal cannot
+    // run, nor `az role assignment list`, which Debian's azure-cli 2.45 cannot), and the task as a
+    // list (`az acr task show` exits 3 while the task does not exist, which stops a `set -e` script).
+    `# Your permissions on the target registry: assigning the role needs "*" or Microsoft.Authorization/roleAssignments/write`,
+    `az rest --method get --url "$(az acr show -n ${a.targetRegistry} -g ${a.resourceGroup} --query id -o tsv)/providers/Microsoft.Authorization/permissions?api-version=2022-04-01" --query "value[].actions"`,
+    `# The task, if it exists already ([] until create-task creates it)`,
+    `az acr task list -r ${a.registry} -g ${a.resourceGroup} --query "[?name=='${a.task}'].{name: name, identity: identity, loginMode: credentials.sourceRegistry.loginMode}"`,
   ],
 
   async check(ctx): Promise<CheckResult> {
     const { answers: a, cloud } = ctx.world;
-
-    // The user's task file is checked before anything in the cloud is read or changed.
-    const taskFile = a.taskFile ? taskFileProblem(a.taskFile) : undefined;
-    if (taskFile) return blocked('TaskFileInvalid', taskFile, TASK_FILE_HINT);
 
     if (!(await cloud.getSubscription(a.subscription))) {
       return blocked('SubscriptionNotFound', `Subscription ${a.subscription} was not found, or you have no access to it.`, 'List yours: `az account list -o table`.');
@@ -85,6 +87,9 @@ export const preflight: Step<World> = {
     if (task && !hasSystemIdentity(task) && task.userAssignedIdentities.length > 0) {
       return userAssignedOnly(ctx);
     }
+    // The user's task file will create the task: a broken one is refused before anything changes.
+    const taskFile = !task && a.taskFile ? taskFileProblem(a.taskFile) : undefined;
+    if (taskFile) return blocked('TaskFileInvalid', taskFile, TASK_FILE_HINT);
 
     const outputs = preflightOutputs(ctx, registry, target);
     const mode = target.roleAssignmentMode === 'AbacRepositoryPermissions' ? 'ABAC repository permissions' : 'RBAC registry permissions';

@@ -18,7 +18,10 @@ export const runTask: Step<World> = {
 
   portal: 'Task registry → Services → Tasks → the task → Run; the run\'s log under Runs',
 
-  az: ({ answers: a }) => [`az acr task run -n ${a.task} -r ${a.registry}`],
+  az: ({ answers: a }) => [
+    `# A new role can take a few minutes to apply on Azure: if this run fails with 403 Forbidden, run it again`,
+    `az acr task run -n ${a.task} -r ${a.registry}`,
+  ],
 
   async check(ctx): Promise<CheckResult> {
     const { runId } = outputsOf(ctx, 'run-task');

@@ -152,7 +152,9 @@ class ArmCloud implements Cloud {
       credentialScopes: [`${this.endpoint}/.default`],
       // The pipeline's https.Agent gets `ca`, which REPLACES the public roots for these clients:
       // the sim's certificate is verified against its own CA; verification is never disabled.
-      ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+      // One options object per CA: the SDK keys its keep-alive agents by it, so every connection to
+      // the same endpoint (the pickers' lists, then the run) reuses one TLS connection.
+      ...(opts.ca ? { tlsOptions: tlsOptionsFor(opts.ca) } : {}),
       ...(opts.retry ? { retryOptions: opts.retry } : {}),
       userAgentOptions: { userAgentPrefix: 'acr-trust/0.1.0' },
     };
@@ -523,6 +525,13 @@ class ArmCloud implements Cloud {
 function lean<C extends { pipeline: { removePolicy(options: { name?: string }): unknown } }>(client: C): C {
   client.pipeline.removePolicy({ name: 'formDataPolicy' });
   return client;
+}
+
+const tlsOptionsByCa = new Map<string, { ca: string }>();
+function tlsOptionsFor(ca: string): { ca: string } {
+  let options = tlsOptionsByCa.get(ca);
+  if (!options) tlsOptionsByCa.set(ca, (options = { ca }));
+  return options;
 }
 
 /** Cache keys: one per resource (ARM names are case-insensitive). */

@@ -1,7 +1,11 @@
 /**
- * Loading the Azure SDK packages: once, on demand, all four at the same time, and with one copy
- * of the Azure core stack.
+ * Loading the Azure SDK packages: once, on demand, all four at the same time, with one copy of the
+ * Azure core stack — from one prebuilt file when the build made it.
  *
+ * - The build bundles the four packages and the core stack into `dist/azure-sdk.mjs` (see
+ *   bundle-sdk.ts): one file instead of ~280 modules, loaded in about half the time. It is used
+ *   only while every package it holds is installed at the version bundled (`dist/azure-sdk.json`);
+ *   otherwise, and when running from source (tests), the packages are imported one by one.
  * - `preloadSdk()` starts importing every management package the workflow uses. A command that
  *   talks to a cloud calls it as soon as it connects (see `connect`), so the packages load while
  *   the first requests are built instead of one after another as each step reaches them. Commands
@@ -15,26 +19,53 @@
  *   only when the package is the CommonJS bundle we know (9.x, `dist/index.js`) and both resolve
  *   to the very packages it would require; otherwise it is imported the ordinary way.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileFunction } from 'node:vm';
 
-type ContainerRegistryModule = typeof import('@azure/arm-containerregistry');
-type AuthorizationModule = typeof import('@azure/arm-authorization');
-type ResourcesModule = typeof import('@azure/arm-resources');
-type SubscriptionsModule = typeof import('@azure/arm-resources-subscriptions');
+/** The packages, and the one export of each that the adapter uses. */
+export const SDK_PACKAGES = {
+  '@azure/arm-containerregistry': 'ContainerRegistryManagementClient',
+  '@azure/arm-authorization': 'AuthorizationManagementClient',
+  '@azure/arm-resources': 'ResourceManagementClient',
+  '@azure/arm-resources-subscriptions': 'SubscriptionClient',
+} as const;
 
+type ContainerRegistryModule = Pick<typeof import('@azure/arm-containerregistry'), 'ContainerRegistryManagementClient'>;
+type AuthorizationModule = Pick<typeof import('@azure/arm-authorization'), 'AuthorizationManagementClient'>;
+type ResourcesModule = Pick<typeof import('@azure/arm-resources'), 'ResourceManagementClient'>;
+type SubscriptionsModule = Pick<typeof import('@azure/arm-resources-subscriptions'), 'SubscriptionClient'>;
+type Bundle = ContainerRegistryModule & AuthorizationModule & ResourcesModule & SubscriptionsModule;
+
+let bundle: Promise<Bundle | undefined> | undefined;
 let acr: Promise<ContainerRegistryModule> | undefined;
 let authz: Promise<AuthorizationModule> | undefined;
 let resources: Promise<ResourcesModule> | undefined;
 let subscriptions: Promise<SubscriptionsModule> | undefined;
 
-export const loadContainerRegistry = (): Promise<ContainerRegistryModule> => (acr ??= import('@azure/arm-containerregistry'));
-export const loadAuthorization = (): Promise<AuthorizationModule> => (authz ??= importAuthorization());
-export const loadResources = (): Promise<ResourcesModule> => (resources ??= import('@azure/arm-resources'));
-export const loadSubscriptions = (): Promise<SubscriptionsModule> => (subscriptions ??= import('@azure/arm-resources-subscriptions'));
+export const loadContainerRegistry = (): Promise<ContainerRegistryModule> => (acr ??= bundleOr(() => import('@azure/arm-containerregistry')));
+export const loadAuthorization = (): Promise<AuthorizationModule> => (authz ??= bundleOr(importAuthorization));
+export const loadResources = (): Promise<ResourcesModule> => (resources ??= bundleOr(() => import('@azure/arm-resources')));
+export const loadSubscriptions = (): Promise<SubscriptionsModule> => (subscriptions ??= bundleOr(() => import('@azure/arm-resources-subscriptions')));
+
+async function bundleOr<M>(load: () => Promise<M>): Promise<M> {
+  return ((await loadBundle()) as M | undefined) ?? load();
+}
+
+/** dist/azure-sdk.mjs, when it is there and matches the installed packages; else undefined. */
+function loadBundle(): Promise<Bundle | undefined> {
+  return (bundle ??= (async () => {
+    // This file is dist/src/azure/sdk.js once built; the bundle sits in dist/.
+    const file = fileURLToPath(new URL('../../azure-sdk.mjs', import.meta.url));
+    const manifest = fileURLToPath(new URL('../../azure-sdk.json', import.meta.url));
+    if (!existsSync(file) || !existsSync(manifest)) return undefined;
+    if (!bundleCurrent(readFileSync(manifest, 'utf8'))) return undefined; // stale: `npm run build` makes a new one
+    const loaded = (await import(pathToFileURL(file).href)) as Bundle;
+    return Object.values(SDK_PACKAGES).every((name) => typeof loaded[name] === 'function') ? loaded : undefined;
+  })().catch(() => undefined));
+}
 
 /**
  * Starts loading every SDK package (in the background; failures surface at first use). The
@@ -46,6 +77,19 @@ export function preloadSdk(): void {
   quiet(loadResources());
   quiet(loadSubscriptions());
   quiet(loadAuthorization());
+}
+
+/** Whether a bundle manifest (azure-sdk.json) still holds: every package bundled is installed, at the version bundled. */
+export function bundleCurrent(manifest: string): boolean {
+  try {
+    const built = (JSON.parse(manifest) as { packages?: Record<string, string> }).packages ?? {};
+    if (Object.keys(built).length === 0) return false;
+    return Object.entries(built).every(
+      ([pj, version]) => existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { version?: string }).version === version,
+    );
+  } catch {
+    return false;
+  }
 }
 
 async function importAuthorization(): Promise<AuthorizationModule> {

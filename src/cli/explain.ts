@@ -21,6 +21,9 @@ export const EXPLAIN_WIDTH = 80;
 
 const LABEL = 13; // "  Evidence:  " — labels and their text line up
 
+/** A step's az line that is an alternative command, commented out ("# az rest …"). */
+const COMMENTED_COMMAND = /^#\s*az /;
+
 export interface ExplainOptions {
   /** Where the step is in the run: "Step 7/10". */
   at?: { index: number; total: number };
@@ -38,7 +41,13 @@ export function explainStep<W>(step: Step<W>, world: W, opts: ExplainOptions = {
   const az = step.az(world);
   if (az.length > 0) {
     lines.push('  Azure CLI:');
-    for (const cmd of az) lines.push(...wrapCommand(cmd, width, '    $ ', '        '));
+    for (const cmd of az) {
+      // A note for the script is wrapped as comment lines (a `\` does not continue a comment); a
+      // commented-out alternative command is left to `export` and the report, which keep it whole.
+      if (COMMENTED_COMMAND.test(cmd)) continue;
+      if (cmd.startsWith('#')) lines.push(...wrap(cmd.replace(/^#\s*/, ''), width, '    # '));
+      else lines.push(...wrapCommand(cmd, width, '    $ ', '        '));
+    }
   }
   if (step.portal) lines.push(...labelled('Portal:', step.portal, width));
   if (step.risky) lines.push(...labelled('Caution:', step.risky, width));

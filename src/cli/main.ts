@@ -6,7 +6,7 @@
  * its code; anything else is a bug and prints its stack with a request to report it.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { isAcrTrustError } from '../errors.js';
+import { isAcrTrustError, usageError } from '../errors.js';
 
 /** --workdir, --yes and --no-color, accepted by every command. */
 function common(cmd: Command): Command {
@@ -30,8 +30,8 @@ function target(cmd: Command): Command {
     .option('--task-file <file>', 'your own task YAML instead of the built-in one')
     .option('--sim-scenario <name>', 'with --target sim, how to seed a new simulated cloud: default, basic-sku, abac, two-registries, no-role-write')
     .addOption(new Option('--sim-speed <speed>', 'with --target sim: instant, or realistic (the default in a terminal)').choices(['instant', 'realistic']))
-    .option('--endpoint <url>', 'with --target sim: the endpoint of a `sim serve` running elsewhere (with --ca)')
-    .option('--ca <file>', "with --endpoint: the sim's CA certificate file");
+    .option('--endpoint <url>', "Resource Manager endpoint instead of Azure's: with --target sim, a `sim serve` running elsewhere (with --ca); with --target azure, any ARM endpoint, signed in to as Azure (e.g. a sim, with `sim az-env`'s variables)")
+    .option('--ca <file>', "with --endpoint: the CA certificate to trust for it (a sim's caCertFile)");
 }
 
 const json = (cmd: Command) => cmd.option('--json', 'one JSON object per line on stdout, nothing else');
@@ -105,12 +105,39 @@ export function buildProgram(): Command {
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
+    checkCommand(program, argv.slice(2));
     await program.parseAsync(argv);
   } catch (e) {
     process.exitCode = exitCodeFor(e);
     // Ctrl-C: leave now, even if a cloud request is still in flight (it is idempotent; state is saved).
     if (process.exitCode === 130) process.exit(130);
   }
+}
+
+/**
+ * `run` is the default command, so commander hands it any word it does not know and says "too many
+ * arguments for 'run'". The first word that is neither an option nor an option's value must be a
+ * command; anything else is named as an unknown command, with the list of them.
+ */
+function checkCommand(program: Command, args: string[]): void {
+  const commands = program.commands.map((c) => c.name());
+  const word = firstOperand(program, args);
+  if (word === undefined || commands.includes(word) || word === 'help') return;
+  const list = commands.map((c) => (c === 'run' ? 'run (the default)' : c)).join(', ');
+  throw usageError(`unknown command "${word}"`, `Commands: ${list}, help. \`acr-trust --help\` says what each does.`);
+}
+
+/** The first word on the command line that is not an option or an option's value (as `run` reads them). */
+function firstOperand(program: Command, args: string[]): string | undefined {
+  const options = [...program.options, ...(program.commands.find((c) => c.name() === 'run')?.options ?? [])];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') return args[i + 1];
+    if (!arg.startsWith('-') || arg === '-') return arg;
+    const option = options.find((o) => o.long === arg || o.short === arg);
+    if (option?.required) i++; // `--workdir DIR`: DIR is the option's value
+  }
+  return undefined;
 }
 
 function exitCodeFor(e: unknown): number {

@@ -146,12 +146,16 @@ interface Target {
 
 async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal): Promise<Target> {
   if (inputs.target !== 'sim') {
-    const credential = azureCredential();
+    // --endpoint (and --ca): another Resource Manager, e.g. a sim that signs in like Azure
+    // (`acr-trust sim az-env` prints the variables); the sign-in must trust its CA too.
+    const endpoint = opts.endpoint;
+    const ca = opts.ca ? readCa(opts.ca) : undefined;
+    const credential = azureCredential(ca ? { ca } : {});
     return {
-      cloud: (subscriptionId) => connect({ subscriptionId, credential }),
+      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca }),
       complete: completeAzureAnswers,
       defaultSubscription: defaultSubscriptionFromAzCli(),
-      label: 'Azure',
+      label: endpoint ? `Azure at ${endpoint}` : 'Azure',
     };
   }
   return opts.endpoint ? servedSim(inputs, opts) : embeddedSim(inputs, paths, term);
@@ -219,11 +223,16 @@ function checkSameTarget(store: StateStore, a: ResolvedAnswers, dir: string): vo
   store.state.target = target;
 }
 
+/**
+ * --endpoint points at another Resource Manager: with --target sim a `sim serve` (and --ca, its
+ * CA, always), with --target azure any ARM endpoint (--ca when its certificate is not publicly
+ * trusted). --ca alone means nothing.
+ */
 function checkEndpointFlags(target: string, opts: CommonOptions): void {
-  if ((opts.endpoint || opts.ca) && target !== 'sim') {
-    throw usageError('--endpoint and --ca point at a simulated Azure; they need --target sim.', 'Add --target sim, or drop --endpoint/--ca for real Azure.');
+  if (opts.ca && !opts.endpoint) {
+    throw usageError('--ca is the CA certificate of an --endpoint, and no --endpoint was given.', 'Add --endpoint with the endpoint that `acr-trust sim serve` prints, or drop --ca.');
   }
-  if (Boolean(opts.endpoint) !== Boolean(opts.ca)) {
+  if (target === 'sim' && Boolean(opts.endpoint) !== Boolean(opts.ca)) {
     throw usageError('--endpoint and --ca go together.', 'Give both: the endpoint and the caCertFile that `acr-trust sim serve` prints.');
   }
   if (opts.endpoint && !/^https:\/\//.test(opts.endpoint)) {

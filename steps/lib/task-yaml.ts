@@ -4,16 +4,27 @@
  * PUSH it to the target registry, so the run exercises the target's network rules and the role.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
 import { usageError } from '../../src/errors.js';
+
+/** yaml is loaded when a task file is checked, not whenever the steps are imported (`acr-trust steps` starts without it). */
+const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
 
 export const BUILT_IN_TASK_FILE = 'acr-trust-task.yaml';
 const SAMPLE_CONTEXT = 'https://github.com/Azure-Samples/acr-build-helloworld-node.git#main';
 
-/** The built-in task's YAML lines for a target login server. `{{.Run.ID}}` is expanded by ACR. */
-export function builtInTaskLines(targetLoginServer: string): string[] {
+/** The task YAML version the built-in task declares — the one `az acr task create --context /dev/null` adds itself. */
+export const TASK_YAML_VERSION_LINE = 'version: v1.1.0';
+
+/**
+ * The built-in task's YAML lines for a target login server. `{{.Run.ID}}` is expanded by ACR.
+ * `version: false` leaves out the version line, for a file given to `az acr task create -f FILE
+ * --context /dev/null`: the CLI puts `version: v1.1.0` in front of the file itself, and a second
+ * one would be a duplicate key that ACR's runner refuses.
+ */
+export function builtInTaskLines(targetLoginServer: string, { version = true }: { version?: boolean } = {}): string[] {
   const image = `${targetLoginServer}/acr-trust/hello:{{.Run.ID}}`;
-  return ['version: v1.1.0', 'steps:', `  - build: -t ${image} -f Dockerfile ${SAMPLE_CONTEXT}`, `  - push: ["${image}"]`];
+  return [...(version ? [TASK_YAML_VERSION_LINE] : []), 'steps:', `  - build: -t ${image} -f Dockerfile ${SAMPLE_CONTEXT}`, `  - push: ["${image}"]`];
 }
 
 export const TASK_FILE_HINT = 'Fix the file (an ACR task file is YAML with `version:` and a list of `steps:`, each a build, push or cmd), or leave out --task-file to use the built-in task.';

@@ -24,7 +24,14 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
     ['--only with --until', ['--target', 'sim', '--yes', '--only', 'run-task', '--until', 'run-task'], /--only cannot be combined/],
     ['an unknown option', ['--target', 'sim', '--yes', '--colour'], /unknown option/],
     ['--endpoint without --ca', ['--target', 'sim', '--yes', '--endpoint', 'https://127.0.0.1:1'], /--endpoint and --ca go together/],
-    ['--endpoint on azure', ['--target', 'azure', '--yes', '--endpoint', 'https://x', '--ca', '/x'], /need --target sim/],
+    ['--ca without --endpoint on azure', ['--target', 'azure', '--yes', '--ca', '/x'], /--ca is the CA certificate of an --endpoint, and no --endpoint was given/],
+    ['--ca without --endpoint on the sim', ['--target', 'sim', '--yes', '--ca', '/x'], /--ca is the CA certificate of an --endpoint/],
+    ['--endpoint over http on azure', ['--target', 'azure', '--yes', '--endpoint', 'http://127.0.0.1:1'], /--endpoint http:\/\/127\.0\.0\.1:1 must be an https:\/\/ URL/],
+    [
+      'a CA file that does not exist, on azure',
+      ['--target', 'azure', '--yes', '--subscription', SUB, '--resource-group', 'rg', '--registry', 'myregistry', '--endpoint', 'https://127.0.0.1:1', '--ca', '/nonexistent/ca.pem'],
+      /cannot read the CA certificate \/nonexistent\/ca\.pem \(ENOENT\)/,
+    ],
     ['a missing task file', ['--target', 'sim', '--yes', '--task-file', '/nonexistent.yaml'], /task file: the file does not exist/],
     ['no --yes without a terminal', ['--target', 'sim'], /no terminal to ask questions in[\s\S]*--yes[\s\S]*--answers/],
     ['reset without --yes', ['reset', '--target', 'sim'], /--yes/],
@@ -45,6 +52,21 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
       expect(r.stdout).toBe('');
     });
   }
+
+  it('an unknown command is named as one, with the list of commands (not "too many arguments for \'run\'")', async () => {
+    for (const args of [['frob'], ['--yes', 'frob'], ['--workdir', join(tempDir(), 'wd'), '--target', 'sim', 'frob']]) {
+      const r = await cliAsync(args);
+      expect(r.status, args.join(' ')).toBe(2);
+      expectNoStack(r);
+      expect(r.stderr).toMatch(/^acr-trust: unknown command "frob"\n/);
+      expect(r.stderr).toContain('Commands: run (the default), status, verify, reset, export, steps, sim, help.');
+      expect(r.stderr).not.toContain('too many arguments');
+      expect(r.stdout).toBe('');
+    }
+    // The commands themselves, and help, still work.
+    expect((await cliAsync(['help'])).status).toBe(0);
+    expect((await cliAsync(['steps', '--json'])).status).toBe(0);
+  });
 
   it('an answers file with an unknown key names it and the valid keys', async () => {
     const r = await cliAsync(['--answers', file('a.yaml', 'target: sim\nregistery: abcdef\n'), '--yes']);

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, cliAsync, expectNoStack, simCloud, startCli, taskRoleAssignments, tempDir } from './helpers.js';
+import { cli, cliAsync, expectNoStack, simCloud, startCli, STEP_IDS, taskRoleAssignments, tempDir } from './helpers.js';
 
 const realistic = (wd: string) => ['run', '--target', 'sim', '--yes', '--sim-speed', 'realistic', '--workdir', wd, '--json'];
 
@@ -94,6 +94,44 @@ describe('--target sim --endpoint --ca: a sim served by another process', () => 
       await flushed();
       const after = requestsOf(stateFile).slice(before.length);
       expect(after.filter((x: any) => x.write)).toEqual([]);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exit;
+    }
+  });
+});
+
+describe('--target azure --endpoint --ca: a sim signed in to as Azure', () => {
+  it('signs in with DefaultAzureCredential at the sim (one token request) and completes all ten steps', async () => {
+    const dir = tempDir();
+    const stateFile = join(dir, 'cloud.json');
+    const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant']);
+    await server.afterLines(1);
+    const { endpoint, caCertFile, subscriptionId } = JSON.parse(server.lines[0]!);
+    try {
+      // A service principal of tenant `adfs` at the sim's authority, as `acr-trust sim az-env`
+      // prints it; only the environment credential, so nothing probes the managed-identity
+      // endpoint (169.254.169.254) and MSAL does no instance discovery: everything stays on loopback.
+      const env = {
+        AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential',
+        AZURE_CLIENT_ID: '5a1e7c3d-9b2f-4e6a-8c0d-1f3b5d7e9a2c',
+        AZURE_CLIENT_SECRET: 'x',
+        AZURE_TENANT_ID: 'adfs',
+        AZURE_AUTHORITY_HOST: endpoint,
+      };
+      const args = ['run', '--target', 'azure', '--endpoint', endpoint, '--ca', caCertFile, '--yes', '--subscription', subscriptionId, '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--workdir', join(dir, 'wd'), '--json'];
+      const r = await cliAsync(args, { env });
+      expect(r.status, r.stderr).toBe(0);
+      const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      expect(events.find((e) => e.event === 'start')).toMatchObject({ target: `Azure at ${endpoint}` });
+      const steps = events.filter((e) => e.event === 'step');
+      expect(steps.map((s) => s.id)).toEqual(STEP_IDS);
+      for (const s of steps) expect(['done', 'applied'], `${s.id}: ${s.status} ${s.evidence}`).toContain(s.status);
+
+      await new Promise((resolve) => setTimeout(resolve, 600)); // the served sim writes its request log every 250 ms
+      const requests = requestsOf(stateFile);
+      expect(requests.filter((x: any) => x.name === 'signin.token')).toHaveLength(1);
+      expect(requests.filter((x: any) => x.status === 401)).toEqual([]);
     } finally {
       server.child.kill('SIGTERM');
       await server.exit;

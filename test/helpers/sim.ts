@@ -74,6 +74,23 @@ export function useSim(opts: StartSimOptions = {}): { readonly sim: RunningSim; 
   };
 }
 
+/** The error `p` rejects with; throws when it resolves instead. */
+export async function rejection(p: Promise<unknown>): Promise<any> {
+  try {
+    await p;
+  } catch (e) {
+    return e;
+  }
+  throw new Error('expected a rejection');
+}
+
+/** Every item of an async iterable (an SDK pager such as `runs.list`), in order. */
+export async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
 /** A raw HTTPS request to the sim (for what the SDK cannot send: missing auth, bad api-versions). */
 export async function rawRequest(
   sim: Pick<RunningSim, 'endpoint' | 'caCert'>,

@@ -49,6 +49,7 @@ describe('explainStep', () => {
   it('wraps az lines with continuations that a shell reads back as the same command', () => {
     for (const step of workflow) {
       for (const cmd of step.az(world)) {
+        if (cmd.startsWith('#')) continue; // a note for the script, shown as comment lines, not wrapped as a command
         const lines = wrapCommand(cmd, 60, '$ ', '    ');
         const joined = lines.map((l, i) => (i === 0 ? l.slice(2) : l)).join('\n');
         // the shell splits both into the same words (nothing is run: `set --` only parses)

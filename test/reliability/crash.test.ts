@@ -7,7 +7,7 @@
  *
  * CI runs a few moments of each; `npm run reliability` runs the full campaign (see support.ts).
  */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -59,17 +59,32 @@ function rerun(wd: string, extra: string[] = []) {
 
 describe.concurrent('crashes and interruptions', () => {
   it(
-    'SIGKILL at moments spread over a realistic-speed run: a plain re-run converges, with one task and one role assignment',
+    'SIGKILL at moments spread over a run (realistic speed in the campaign): a plain re-run converges, with one task and one role assignment',
     async () => {
-      const n = size(3, 50);
-      // The realistic run takes about 21 s on this machine; the moments cover it end to end, with a
-      // seeded jitter so two campaigns do not kill at the very same instants.
-      const span = 21_500;
+      // The campaign runs at realistic speed (the steps take about 20 s on this machine); CI at
+      // instant speed (about 1 s). The moments are counted from the run's first line (the sim is up,
+      // the answers saved) and cover the run end to end, with a seeded jitter so that two campaigns
+      // do not kill at the very same instants; a few more fall while the process starts.
+      // (At instant speed a step lasts milliseconds, so CI aims at the start of three steps instead.)
+      const n = 47;
+      const speed = size('instant', 'realistic');
+      const span = 20_500;
       const random = prng(20250601);
-      const moments = Array.from({ length: n }, (_, i) => Math.round(150 + ((i + random()) * (span - 150)) / n));
-      const trials = await pool(moments, size(6, 7), async (delay) => {
+      type Moment = { from: string; delay: number };
+      const moments: Moment[] = size(
+        ['create-task', 'add-credential', 'run-task'].map((step) => ({ from: `the start of ${step}`, delay: Math.round(random() * 30) })),
+        [
+          ...[60, 200, 350, 500].map((delay) => ({ from: 'spawn', delay })),
+          ...Array.from({ length: n }, (_, i) => ({ from: 'first line', delay: Math.round(((i + random()) * span) / n) })),
+          // Steps that take a few milliseconds are rarely hit by chance: a kill aimed at each step's start too.
+          ...STEP_IDS.map((step) => ({ from: `the start of ${step}`, delay: Math.round(random() * 40) })),
+        ],
+      );
+      const trials = await pool(moments, size(6, 7), async ({ from, delay }) => {
         const wd = join(tempDir(), 'wd');
-        const victim = startWizard(['run', '--target', 'sim', '--yes', '--sim-speed', 'realistic', '--workdir', wd, '--json']);
+        const victim = startWizard(['run', '--target', 'sim', '--yes', '--sim-speed', speed, '--workdir', wd, '--json']);
+        if (from === 'first line') await victim.waitFor((e) => e.event === 'start');
+        if (from.startsWith('the start of ')) await victim.waitFor((e) => e.event === 'step-start' && e.id === from.slice('the start of '.length));
         await Promise.race([sleep(delay), victim.exit]);
         const finishedFirst = victim.child.exitCode !== null;
         const step = victim.currentStep() ?? '(before the first step)';
@@ -80,12 +95,12 @@ describe.concurrent('crashes and interruptions', () => {
         const torn = tornTemps(wd).length;
         const again = await rerun(wd);
         const cloud = existsSync(join(wd, 'sim-cloud.json')) ? await simShow(join(wd, 'sim-cloud.json')) : undefined;
-        const verify = again.status === 0 ? await cliAsync(['verify', '--workdir', wd]) : undefined;
+        const verify = again.status === 0 && FULL ? await cliAsync(['verify', '--workdir', wd]) : undefined;
         const c = cloud ? convergence(cloud) : { tasks: 0, assignments: 0, assignmentsForTask: 0, problems: ['no cloud'] };
-        return { delay, step, lines, finishedFirst, staleLock, torn, rerun: again.status, rerunErr: again.stderr, verify: verify?.status, ...c };
+        return { delay: `${delay} ms after ${from}`, step, lines, finishedFirst, staleLock, torn, rerun: again.status, rerunErr: again.stderr, verify: verify?.status, ...c };
       });
       const crashed = trials.filter((t) => !t.finishedFirst);
-      const converged = crashed.filter((t) => t.rerun === 0 && t.verify === 0 && t.problems.length === 0);
+      const converged = crashed.filter((t) => t.rerun === 0 && (!FULL || t.verify === 0) && t.problems.length === 0);
       const byStep: Record<string, number> = {};
       for (const t of crashed) byStep[t.step] = (byStep[t.step] ?? 0) + 1;
       fig.sigkill = {
@@ -93,7 +108,7 @@ describe.concurrent('crashes and interruptions', () => {
         converged: converged.length,
         distinctMoments: new Set(crashed.map((t) => `${t.delay}`)).size,
         distinctStreamPositions: new Set(crashed.map((t) => `${t.step}#${t.lines}`)).size,
-        momentsMs: { first: moments[0], last: moments.at(-1) },
+        moments: moments.map((m) => `${m.delay} ms after ${m.from}`),
         finishedBeforeKill: trials.length - crashed.length,
         byStep,
         staleLocksTakenOver: crashed.filter((t) => t.staleLock && t.rerun === 0).length,
@@ -102,29 +117,29 @@ describe.concurrent('crashes and interruptions', () => {
         duplicateRoleAssignments: crashed.filter((t) => t.assignments > 1 || t.assignmentsForTask > 1).length,
       };
       for (const t of trials) {
-        const at = `killed at ${t.delay} ms in ${t.step}`;
+        const at = `killed ${t.delay} in ${t.step}`;
         expect(t.rerun, `${at}: ${t.rerunErr}`).toBe(0);
-        expect(t.verify, at).toBe(0);
+        if (FULL) expect(t.verify, at).toBe(0);
         expect(t.problems, at).toEqual([]);
       }
-      expect(crashed.length).toBeGreaterThanOrEqual(n - 1);
+      expect(crashed.length).toBeGreaterThanOrEqual(moments.length - 1);
       // Spread: the kills land in most steps of the workflow, not just the first ones.
-      expect(Object.keys(byStep).length).toBeGreaterThanOrEqual(size(3, 9));
+      expect(Object.keys(byStep).length).toBeGreaterThanOrEqual(size(2, 9));
     },
-    timeout(150_000, 600_000),
+    timeout(150_000, 900_000),
   );
 
   it(
     'SIGKILL between a write request and its response (a sim that is slow to answer writes): a plain re-run converges',
     async () => {
-      const offsets = size([350], [250, 600, 950]);
+      const offsets = size([250], [250, 600, 950]);
       const steps = size(['create-task'], WRITE_STEPS);
       const cases = steps.flatMap((step) => offsets.map((offset) => ({ step, offset })));
       const trials = await pool(cases, size(3, 6), async ({ step, offset }) => {
         const dir = tempDir();
         // The campaign runs it at realistic speed; CI at instant speed (the slow writes are what matter here).
         const speed = size('instant', 'realistic');
-        const sim = await serveSim(join(dir, 'cloud.json'), { speed, faults: `latency=${size(800, 1200)},routes=${WRITE_ROUTES}` });
+        const sim = await serveSim(join(dir, 'cloud.json'), { speed, faults: `latency=${size(600, 1200)},routes=${WRITE_ROUTES}` });
         try {
           const wd = join(dir, 'wd');
           const victim = startWizard(['run', '--target', 'sim', ...sim.flags, '--sim-speed', speed, '--yes', '--workdir', wd, '--json']);
@@ -161,7 +176,7 @@ describe.concurrent('crashes and interruptions', () => {
       // The point of this part: most kills did land between a write and its answer.
       expect(midWrite.length).toBeGreaterThanOrEqual(Math.ceil(trials.length * 0.75));
     },
-    timeout(150_000, 600_000),
+    timeout(150_000, 900_000),
   );
 
   it(
@@ -256,7 +271,7 @@ describe.concurrent('crashes and interruptions', () => {
   it(
     'SIGINT during each step: exit 130, one line, the state saved with the step in progress, and a resume finishes',
     async () => {
-      const steps = size(['assign-role', 'run-task'], STEP_IDS);
+      const steps = size(['run-task'], STEP_IDS);
       const offsets = size([60], [60, 250]);
       const cases = steps.flatMap((step) => offsets.map((offset) => ({ step, offset })));
       const trials = await pool(cases, size(4, 6), async ({ step, offset }) => {
@@ -264,6 +279,7 @@ describe.concurrent('crashes and interruptions', () => {
         // Every call takes 150 ms more, so each step lasts long enough to be interrupted inside it.
         const sim = await serveSim(join(dir, 'cloud.json'), { speed: 'instant', faults: 'latency=150' });
         try {
+          await customOriginals(sim); // trusted services off at first, so allow-trusted-services has work to do too
           const wd = join(dir, 'wd');
           const flags = ['run', '--target', 'sim', ...sim.flags, '--sim-speed', 'instant', '--yes', '--workdir', wd];
           const victim = startWizard([...flags, '--json']);
@@ -322,11 +338,15 @@ describe.concurrent('crashes and interruptions', () => {
   );
 
   it('two wizards on one workdir: the second refuses and names the first; the first finishes undisturbed', async () => {
-    const wd = join(tempDir(), 'wd');
-    const first = startWizard(['run', '--target', 'sim', '--yes', '--sim-speed', 'realistic', '--workdir', wd, '--json']);
+    const dir = tempDir();
+    const wd = join(dir, 'wd');
+    // A sim that answers slowly, so the first wizard is still at work when the second starts.
+    const sim = await serveSim(join(dir, 'cloud.json'), { speed: 'instant', faults: 'latency=120' });
+    const first = startWizard(['run', '--target', 'sim', ...sim.flags, '--sim-speed', 'instant', '--yes', '--workdir', wd, '--json']);
     await first.waitFor((e) => e.event === 'step-start' && e.id === 'create-task');
-    const second = await rerun(wd);
+    const second = await rerun(wd, sim.flags);
     const { code } = await first.exit;
+    await sim.stop();
     fig.secondWizard = { refused: second.status === 1 && second.stderr.includes(`pid ${first.child.pid}`), firstFinished: code === 0 };
     expect(second.status, second.stderr).toBe(1);
     expectNoStack(second);
@@ -334,7 +354,7 @@ describe.concurrent('crashes and interruptions', () => {
     expect(second.stderr).toContain('Wait for that process to finish, or use another --workdir');
     expect(second.stdout).toBe('');
     expect(code, first.stderr()).toBe(0);
-    expect(convergence(await simShow(join(wd, 'sim-cloud.json'))).problems).toEqual([]);
+    expect(convergence(await simShow(sim.stateFile)).problems).toEqual([]);
   }, 90_000);
 
   it('wizards started at the same instant on a fresh workdir: exactly one runs, the others refuse', async () => {
@@ -359,10 +379,12 @@ describe.concurrent('crashes and interruptions', () => {
     // A pid that surely belonged to a process that has ended: one we started and waited for.
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const deadPid = Number(dead.stdout);
+    const base = join(tempDir(), 'wd');
+    expect((await rerun(base, ['--until', 'preflight'])).status).toBe(0);
     const outcomes = await Promise.all(
       cases.map(async (c) => {
         const wd = join(tempDir(), 'wd');
-        expect((await rerun(wd, ['--until', 'preflight'])).status).toBe(0);
+        cpSync(base, wd, { recursive: true });
         const stateBefore = readText(join(wd, 'state.json'));
         writeFileSync(join(wd, 'lock'), typeof c.lock === 'function' ? c.lock(deadPid) : c.lock);
         const r = await rerun(wd);
@@ -387,7 +409,7 @@ describe.concurrent('crashes and interruptions', () => {
   it(
     'reset after a crash in any step restores the registry\'s original network settings exactly, and removes the task and the role assignment',
     async () => {
-      const steps = size(['assign-role', 'disable-public-access'], STEP_IDS);
+      const steps = size(['assign-role'], STEP_IDS);
       const offsets = size([400], [150, 600, 1500]);
       const cases = steps.flatMap((step) => offsets.map((offset) => ({ step, offset })));
       const trials = await pool(cases, size(5, 6), async ({ step, offset }) => {

@@ -165,7 +165,7 @@ describe('secrets', () => {
         name: 'runs that stop on cloud faults, with the SDK debug log',
         steps: async () => {
           const dir = join(root, 'faulty');
-          const served = await serveSim(join(dir, 'cloud.json'), { speed: 'instant', faults: '500=0.45,503=0.2,retryAfter=0,seed=5' });
+          const served = await serveSim(join(dir, 'cloud.json'), { speed: 'instant', faults: '503=0.6,retryAfter=0,seed=5' });
           try {
             const args = [...sim, ...served.flags, '--sim-speed', 'instant', '--workdir', join(dir, 'wd')];
             const out = [await cliAsync(args, { env: { AZURE_LOG_LEVEL: 'info' } }), await cliAsync([...args, '--json'])];
@@ -212,7 +212,7 @@ describe('secrets', () => {
         ],
       },
     ];
-    const results = await pool(scenarios, 4, async (s) => ({ s, results: await s.steps() }));
+    const results = await pool(scenarios, scenarios.length, async (s) => ({ s, results: await s.steps() }));
     for (const { s, results: rs } of results) rs.forEach((r, i) => corpus.push(...outputs(`${s.name} #${i + 1}`, r)));
     for (const w of readdirSync(root)) {
       const p = join(root, w);

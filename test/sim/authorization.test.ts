@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ROLE_GUIDS } from '../../src/sim/roles.js';
-import { rawRequest, sdkClients, withSim } from '../helpers/sim.js';
+import { rawRequest, rejection, sdkClients, withSim } from '../helpers/sim.js';
 
 const RG = 'acr-trust-demo';
 const PRINCIPAL = '7b2f1c9e-5d4a-4e3b-9c8d-1a2b3c4d5e6f';
@@ -11,14 +11,6 @@ function registryScope(sub: string, name = 'acrtrustdemo') {
 }
 function roleId(sub: string, g: string) {
   return `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${g}`;
-}
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('role assignments', () => {

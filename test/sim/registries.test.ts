@@ -1,17 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { rawRequest, sdkClients, withSim } from '../helpers/sim.js';
+import { rawRequest, rejection, sdkClients, withSim } from '../helpers/sim.js';
 
 const RG = 'acr-trust-demo';
 const REG = 'acrtrustdemo';
-
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('registries', () => {
   it('gets a registry with a new registry defaults', () =>

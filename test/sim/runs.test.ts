@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { ContainerRegistryManagementClient, Run, Task } from '@azure/arm-containerregistry';
 import { ROLE_GUIDS } from '../../src/sim/roles.js';
 import type { RunningSim } from '../../src/sim/index.js';
-import { sdkClients, useSim, withSim } from '../helpers/sim.js';
+import { all, rejection, sdkClients, useSim, withSim } from '../helpers/sim.js';
 
 const RG = 'acr-trust-demo';
 const REG = 'acrtrustdemo';
@@ -66,21 +66,6 @@ function fetchUrl(url: string, ca: string | undefined, init: { method?: string; 
 async function logOf(sim: RunningSim, registries: ContainerRegistryManagementClient, runId: string, registry = REG): Promise<Fetched> {
   const { logLink } = await registries.runs.getLogSasUrl(RG, registry, runId);
   return fetchUrl(logLink!, sim.caCert);
-}
-
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
 }
 
 describe('runs at instant speed', () => {

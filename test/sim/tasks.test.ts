@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Task } from '@azure/arm-containerregistry';
 import { ROLE_GUIDS } from '../../src/sim/roles.js';
-import { rawRequest, sdkClients, useSim, withSim } from '../helpers/sim.js';
+import { all, rawRequest, rejection, sdkClients, useSim, withSim } from '../helpers/sim.js';
 
 const RG = 'acr-trust-demo';
 const REG = 'acrtrustdemo';
@@ -29,21 +29,6 @@ function cliTask(over: Partial<Task> = {}): Task {
     credentials: { sourceRegistry: { loginMode: 'None' } },
     ...over,
   };
-}
-
-async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
-
-async function all<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
 }
 
 describe('tasks', () => {

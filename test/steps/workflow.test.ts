@@ -110,7 +110,7 @@ describe('the workflow', () => {
       expect(step.title.length).toBeGreaterThan(20);
       expect(step.why.length).toBeGreaterThan(80);
       expect(step.az(world).length).toBeGreaterThan(0);
-      for (const line of step.az(world)) expect(line).toMatch(/^(az |principal=|printf )/);
+      for (const line of step.az(world)) expect(line).toMatch(/^(az |principal=|printf |sed |# )/);
     }
     expect(stepById('assign-role')!.az(world).join('\n')).toContain("--role 'Container Registry Repository Writer'");
     expect(stepById('disable-public-access')!.risky).toBeTruthy();

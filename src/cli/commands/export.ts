@@ -29,6 +29,9 @@ export function script(answers: ResolvedAnswers): string {
     `# Answers: subscription ${a.subscription}, resource group ${a.resourceGroup}, registry ${a.registry}` +
       `${a.targetRegistry !== a.registry ? `, target registry ${a.targetRegistry}` : ''}, task ${a.task}, role ${a.role}.`,
     '# Review before running: these commands change the registry and its network access.',
+    ...(answers.target === 'sim'
+      ? ['# For the simulated Azure: start `acr-trust sim serve`, then run this in a shell prepared with eval "$(acr-trust sim az-env)".']
+      : []),
     'set -eu',
     '',
     `az account set --subscription ${a.subscription}`,

@@ -171,7 +171,7 @@ export function createLiveRenderer(opts: LiveRendererOptions): LiveRenderer {
     row.title = r.title;
     const lines = [`${VERDICT[r.status]} — ${r.evidence}${r.problem?.code ? ` [${r.problem.code}]` : ''}`];
     if (r.problem?.hint) lines.push(`→ ${r.problem.hint}`);
-    for (const az of r.az ?? []) lines.push(`$ ${az}`);
+    for (const az of r.az ?? []) lines.push(az.startsWith('#') ? dim(az) : `$ ${az}`);
     task.output = lines.join('\n');
     task.title = titleOf(row, seconds(r.ms));
     if (r.status === 'blocked' || r.status === 'failed') throw new Error(task.title);

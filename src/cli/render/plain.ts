@@ -87,7 +87,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
             return;
           }
           line(`${INDENT}${paint(e.status, `${MARK[e.status]} ${e.status}`)} ${e.evidence}${e.problem?.code ? p.dim(` [${e.problem.code}]`) : ''} ${p.dim(`(${seconds(e.ms)})`)}`);
-          for (const az of e.az ?? []) line(`${INDENT}  ${p.dim('$')} ${az}`);
+          for (const az of e.az ?? []) line(`${INDENT}  ${az.startsWith('#') ? p.dim(az) : `${p.dim('$')} ${az}`}`);
           if (explain) {
             for (const l of explain.after(e, term.columns)) line(l); // with the problem's hint and link
             line();

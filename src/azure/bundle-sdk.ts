@@ -1,0 +1,78 @@
+/**
+ * Build step, after `tsc`: bundles the four Azure management packages the adapter uses, with the
+ * Azure core stack they share, into one ES module — `dist/azure-sdk.mjs` — and records every
+ * package it holds, with the version it was built from, in `dist/azure-sdk.json`.
+ *
+ *   node dist/src/azure/bundle-sdk.js
+ *
+ * Why: loading the packages means resolving, reading and compiling some 280 small modules, which
+ * was the largest part of a run's start on the sim (~350 ms of CPU on a small machine); the same
+ * code as one file loads in about half the time. `sdk.ts` loads the bundle when it is there and was
+ * built from the versions installed now, and the packages themselves otherwise — so a stale or
+ * missing bundle costs time, never correctness. Needs `rolldown` (vite's bundler, installed with
+ * the dev dependencies); without it, it says so and makes no bundle.
+ */
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SDK_PACKAGES } from './sdk.js';
+
+const dist = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The package.json of the package a bundled module file belongs to (the nearest one with a name). */
+function packageJsonOf(file: string): string | undefined {
+  for (let dir = dirname(file); dir !== dirname(dir); dir = dirname(dir)) {
+    const pj = join(dir, 'package.json');
+    if (existsSync(pj) && typeof (JSON.parse(readFileSync(pj, 'utf8')) as { name?: unknown }).name === 'string') return pj;
+  }
+  return undefined;
+}
+
+async function main(): Promise<void> {
+  let build: typeof import('rolldown').build;
+  try {
+    ({ build } = await import('rolldown'));
+  } catch {
+    // An install without the dev dependencies: no bundle, and the SDK loads package by package.
+    process.stdout.write('bundle-sdk: rolldown is not installed; skipped (the Azure SDK will load package by package)\n');
+    return;
+  }
+  const entry = `${dist}azure-sdk.entry.mjs`;
+  writeFileSync(entry, Object.entries(SDK_PACKAGES).map(([pkg, name]) => `export { ${name} } from '${pkg}';\n`).join(''));
+  // Written beside and renamed into place, so a CLI starting meanwhile reads the old bundle or the new one.
+  const tmp = `${dist}azure-sdk.${process.pid}.tmp.mjs`;
+  let moduleIds: string[];
+  try {
+    const out = await build({
+      input: entry,
+      platform: 'node',
+      logLevel: 'warn',
+      output: { file: tmp, format: 'esm' },
+    });
+    moduleIds = out.output.flatMap((o) => ('moduleIds' in o ? o.moduleIds : []));
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    rmSync(entry, { force: true });
+  }
+  // Every package in the bundle, by its package.json, with the version bundled: sdk.ts uses the
+  // bundle only while each of them is still installed at that version.
+  const packages: Record<string, string> = {};
+  for (const id of moduleIds) {
+    const pj = id.includes('node_modules') ? packageJsonOf(id) : undefined;
+    if (pj && !(pj in packages)) packages[pj] = (JSON.parse(readFileSync(pj, 'utf8')) as { version: string }).version;
+  }
+  if (Object.keys(packages).length < Object.keys(SDK_PACKAGES).length) throw new Error(`the bundle holds only ${Object.keys(packages).length} packages`);
+  renameSync(tmp, `${dist}azure-sdk.mjs`);
+  writeFileSync(`${dist}azure-sdk.json.tmp`, `${JSON.stringify({ packages }, null, 1)}\n`);
+  renameSync(`${dist}azure-sdk.json.tmp`, `${dist}azure-sdk.json`);
+  process.stdout.write(`bundled ${Object.keys(SDK_PACKAGES).join(', ')} into ${dist}azure-sdk.mjs\n`);
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
+  main().catch((e: unknown) => {
+    process.stderr.write(`bundle-sdk: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
