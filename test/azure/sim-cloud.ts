@@ -21,12 +21,5 @@ export const RG = 'acr-trust-demo';
 export const REGISTRY = 'acrtrustdemo';
 export const TARGET = 'acrtrusttarget';
 
-/** The rejection of a promise that must fail. */
-export async function rejection(p: Promise<unknown>): Promise<any> {
-  try {
-    await p;
-  } catch (e) {
-    return e;
-  }
-  throw new Error('expected a rejection');
-}
+/** The rejection of a promise that must fail (one helper for every suite). */
+export { rejection } from '../helpers/sim.js';

@@ -75,18 +75,12 @@ describe('crash at any moment, then a plain re-run', () => {
 });
 
 describe('--target sim --endpoint --ca: a sim served by another process', () => {
-  it('runs the workflow against it; a second run sends no write', async () => {
-    const dir = tempDir();
-    const stateFile = join(dir, 'cloud.json');
-    const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant']);
-    await server.afterLines(1);
-    const { endpoint, caCertFile } = JSON.parse(server.lines[0]!);
-    try {
+  it('runs the workflow against it; a second run sends no write', () =>
+    withServedSim(async ({ dir, stateFile, endpoint, caCertFile }) => {
       const args = ['run', '--target', 'sim', '--endpoint', endpoint, '--ca', caCertFile, '--sim-speed', 'instant', '--yes', '--workdir', join(dir, 'wd')];
       const r = cli(args);
       expect(r.status, r.stderr).toBe(0);
       expect(r.stdout).toContain(`target sim at ${endpoint}`);
-      const flushed = () => new Promise((resolve) => setTimeout(resolve, 600)); // the served sim writes its request log every 250 ms
       await flushed();
       const before = requestsOf(stateFile);
       const again = cli(args);
@@ -94,21 +88,12 @@ describe('--target sim --endpoint --ca: a sim served by another process', () => 
       await flushed();
       const after = requestsOf(stateFile).slice(before.length);
       expect(after.filter((x: any) => x.write)).toEqual([]);
-    } finally {
-      server.child.kill('SIGTERM');
-      await server.exit;
-    }
-  });
+    }));
 });
 
 describe('--target azure --endpoint --ca: a sim signed in to as Azure', () => {
-  it('signs in with DefaultAzureCredential at the sim (one token request) and completes all ten steps', async () => {
-    const dir = tempDir();
-    const stateFile = join(dir, 'cloud.json');
-    const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant']);
-    await server.afterLines(1);
-    const { endpoint, caCertFile, subscriptionId } = JSON.parse(server.lines[0]!);
-    try {
+  it('signs in with DefaultAzureCredential at the sim (one token request) and completes all ten steps', () =>
+    withServedSim(async ({ dir, stateFile, endpoint, caCertFile, subscriptionId }) => {
       // A service principal of tenant `adfs` at the sim's authority, as `acr-trust sim az-env`
       // prints it; only the environment credential, so nothing probes the managed-identity
       // endpoint (169.254.169.254) and MSAL does no instance discovery: everything stays on loopback.
@@ -128,16 +113,37 @@ describe('--target azure --endpoint --ca: a sim signed in to as Azure', () => {
       expect(steps.map((s) => s.id)).toEqual(STEP_IDS);
       for (const s of steps) expect(['done', 'applied'], `${s.id}: ${s.status} ${s.evidence}`).toContain(s.status);
 
-      await new Promise((resolve) => setTimeout(resolve, 600)); // the served sim writes its request log every 250 ms
+      await flushed();
       const requests = requestsOf(stateFile);
       expect(requests.filter((x: any) => x.name === 'signin.token')).toHaveLength(1);
       expect(requests.filter((x: any) => x.status === 401)).toEqual([]);
-    } finally {
-      server.child.kill('SIGTERM');
-      await server.exit;
-    }
-  });
+    }));
 });
+
+interface ServedSim {
+  dir: string;
+  stateFile: string;
+  endpoint: string;
+  caCertFile: string;
+  subscriptionId: string;
+}
+
+/** Runs `fn` with a `sim serve` (instant) of its own, in another process, stopped afterwards. */
+async function withServedSim(fn: (sim: ServedSim) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const stateFile = join(dir, 'cloud.json');
+  const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant']);
+  await server.afterLines(1);
+  try {
+    await fn({ dir, stateFile, ...JSON.parse(server.lines[0]!) });
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.exit;
+  }
+}
+
+/** The served sim writes its request log every 250 ms. */
+const flushed = () => new Promise((resolve) => setTimeout(resolve, 600));
 
 function requestsOf(stateFile: string): any[] {
   try {

@@ -189,6 +189,6 @@ describe('cloud faults', () => {
       expect(throttled.reduce((s, t) => s + t.throttling.checked, 0)).toBeGreaterThan(0);
       expect(trials.reduce((s, t) => s + t.faults.injected, 0)).toBeGreaterThan(trials.length);
     },
-    timeout(180_000, 900_000),
+    timeout(180_000, 1_800_000),
   );
 });

@@ -286,7 +286,7 @@ async function runBounded(args: string[], env: NodeJS.ProcessEnv | undefined, ms
 }
 
 describe.concurrent('hostile and wrong input', () => {
-  beforeAll(makeBases, 60_000);
+  beforeAll(makeBases, timeout(60_000, 600_000));
 
   it(`a catalogue of ${catalogue.length} bad inputs: what is wrong and how to fix it, exit 2 (1 for cloud refusals), no stack, no change`, async () => {
     // CI tries every other case (and every cloud refusal); the campaign tries them all. Known bugs
@@ -307,13 +307,13 @@ describe.concurrent('hostile and wrong input', () => {
     const failures = outcomes.filter((o) => !o.handled && !o.c.knownBug).map((o) => `${o.c.what}: ${o.why.join('; ')}\n${o.r.stderr}`);
     expect(failures).toEqual([]);
     expect(catalogue.length).toBeGreaterThanOrEqual(30);
-  }, timeout(180_000, 600_000));
+  }, timeout(180_000, 1_800_000));
 
   it('a task file that is not valid YAML is refused before anything in the cloud changes', async () => {
     const o = await runCase({ ...catalogue.find((c) => c.what === 'task file that is not valid YAML')!, exit: 1 });
     expect(o.r.stderr).toMatch(/stopped at preflight \(blocked\): The task file .* is not valid YAML/);
     expect(o.why).toEqual([]);
-  }, 30_000);
+  }, timeout(30_000, 600_000));
 });
 
 // ---- generated inputs ------------------------------------------------------------------------------
@@ -384,7 +384,7 @@ describe.concurrent('generated inputs (fast-check)', () => {
     };
     if (other) throw other;
     expect(read + refused + aliasBug).toBe(runs);
-  });
+  }, timeout(60_000, 900_000));
 
   it('names: every name ARM accepts is accepted; any other string is refused with exit 2 naming its flag', () => {
     const runs = size(500, 5000);
@@ -421,7 +421,7 @@ describe.concurrent('generated inputs (fast-check)', () => {
     );
     fig.generatedNames = { validTried: runs, validAccepted, invalidTried: runs, invalidRefusedWithExit2: invalidRefused };
     expect(validAccepted).toBe(runs);
-  });
+  }, timeout(60_000, 900_000));
 
   it('through the binary: generated answers files and names never print a stack, exit 0, 1 or 2, and valid names get past input checks', async () => {
     const samples = fc.sample(fc.oneof(answersText, validNames.map((n) => JSON.stringify({ ...n, target: 'sim' }))), { numRuns: size(6, 80), seed: 45 });
@@ -454,5 +454,5 @@ describe.concurrent('generated inputs (fast-check)', () => {
       expect(hasStack(x.r.stderr), x.r.stderr).toBe(false);
       if (x.validNamesOnly) expect(x.r.status, `${x.text}\n${x.r.stderr}`).not.toBe(2);
     }
-  }, timeout(120_000, 600_000));
+  }, timeout(120_000, 1_800_000));
 });

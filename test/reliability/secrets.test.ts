@@ -11,7 +11,7 @@ import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, cliAsync, tempDir, type Result } from '../cli/helpers.js';
-import { figures, FULL, pool, serveSim, simShow, startWizard, type CloudView } from './support.js';
+import { figures, FULL, pool, serveSim, simShow, startWizard, timeout, type CloudView } from './support.js';
 
 const fig = figures('secrets');
 
@@ -238,7 +238,7 @@ describe('secrets', () => {
     expect(files.some((f) => f.name.endsWith('exported.sh'))).toBe(true);
     expect(corpus.some((c) => c.name.startsWith('full run, --json, with the SDK debug log') && c.name.endsWith('stderr') && /azure:/.test(c.text))).toBe(true);
     expect(keys.length).toBeGreaterThan(0);
-  }, 180_000);
+  }, timeout(180_000, 1_800_000));
 });
 
 describe('least privilege', () => {
@@ -278,7 +278,7 @@ describe('least privilege', () => {
     expect(writes.filter((q) => !allowed(q)).map((q) => `${q.method} ${q.name} ${q.path}`)).toEqual([]);
     expect(writesByRoute['roleAssignments.create']).toBe(1);
     expect(owner).toEqual(before.registries.find((x) => x.name === 'acrtrustdemo'));
-  }, 60_000);
+  }, timeout(60_000, 600_000));
 
   it('the workdir is private: the folder 0700 and every file 0600, even under umask 000, after a crash and after a reset', async () => {
     const w = join(tempDir(), 'wd');
@@ -307,5 +307,5 @@ describe('least privilege', () => {
     fig.workdirModes = { entries: Object.keys(modes).length, files: Object.keys(modes).sort(), notPrivate: wrong.map(([p, m]) => `${p} ${m}`) };
     expect(wrong).toEqual([]);
     expect(Object.keys(modes)).toEqual(expect.arrayContaining(['state.json', 'answers.yaml', 'report.md', 'sim-cloud.json']));
-  }, 90_000);
+  }, timeout(90_000, 600_000));
 });
