@@ -17,7 +17,7 @@
  * `--short` (CI) takes fewer samples, skips the classroom and fails only on gross regressions,
  * judged by ratios and request counts, never by absolute times. `--readme` also writes the table
  * into README.md's Performance section (between its `bench:start`/`bench:end` markers).
- * Needs a build (`npm run build`, done by `npm ci`).
+ * Needs a build (`npm run build`, done by `npm ci`: tsc, then the SDK bundle).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -286,7 +286,7 @@ console.log(table);
 console.log(`\nrequests per route, actual/floor: ${byRoute}`);
 const pressure = results.cpuPressure === undefined ? '' : `, CPU pressure ${results.cpuPressure}% at the start`;
 console.log(`(${results.cpus} CPUs, load average ${results.loadAverage.join(' ')}${pressure}; bench took ${results.benchSeconds} s)`);
-if (!results.sdkBundle) console.log('note: no SDK bundle in dist/ (node dist/src/azure/bundle-sdk.js makes it); the Azure SDK loaded package by package');
+if (!results.sdkBundle) console.log('note: no SDK bundle in dist/ (`npm run build` makes it); the Azure SDK loaded package by package');
 
 writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null, 2)}\n`);
 

@@ -6,7 +6,13 @@
  *   node reliability/run.js            the full campaign (npm run reliability), writes docs/reliability.md
  *   node reliability/run.js --short    the CI-sized campaign (what `npm test` runs), prints the figures
  *   options: --out FILE (write the figures there instead), --keep DIR (keep the raw JSON figures there),
- *            --figures DIR (do not run anything: render the raw figures an earlier --keep DIR kept)
+ *            --figures DIR (do not run anything: render the raw figures an earlier --keep DIR kept),
+ *            --in-place (run in the working tree instead of a snapshot of it)
+ *
+ * By default the campaign runs on a snapshot of the working tree (sources and tests copied to a
+ * temporary folder, node_modules linked, built there by the test setup): a campaign takes minutes,
+ * and a build started meanwhile in the working tree (any `vitest run` rebuilds dist/) must not
+ * change the binary under it.
  *
  * The suites are test/reliability/*.test.ts; each records what it tried and what happened (see
  * test/reliability/support.ts), this script runs them with vitest and turns those records into
@@ -14,7 +20,7 @@
  * its figures.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,10 +35,10 @@ const option = (name) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : undefined;
 };
-const known = new Set(['--short', '--out', '--keep', '--figures', option('--out'), option('--keep'), option('--figures')]);
+const known = new Set(['--short', '--in-place', '--out', '--keep', '--figures', option('--out'), option('--keep'), option('--figures')]);
 const unknown = args.filter((a) => !known.has(a));
 if (unknown.length) {
-  process.stderr.write(`reliability/run.js: unknown argument ${unknown[0]}.\n  Usage: node reliability/run.js [--short] [--out FILE] [--keep DIR | --figures DIR]\n`);
+  process.stderr.write(`reliability/run.js: unknown argument ${unknown[0]}.\n  Usage: node reliability/run.js [--short] [--in-place] [--out FILE] [--keep DIR | --figures DIR]\n`);
   process.exit(2);
 }
 
@@ -49,19 +55,21 @@ if (rendering) {
   ({ mode = mode, code = 0, seconds = 0 } = meta);
 } else {
   const started = Date.now();
+  const cwd = args.includes('--in-place') ? ROOT : snapshot();
   const vitestArgs = [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/reliability'];
   // The suites mostly wait on child processes: two files at a time keep both cores busy.
   if (!short) vitestArgs.push('--maxWorkers=2');
   process.stderr.write(`reliability: the ${mode} campaign (vitest ${vitestArgs.slice(1).join(' ')})\n`);
   code = await new Promise((done) => {
     const child = spawn(process.execPath, vitestArgs, {
-      cwd: ROOT,
+      cwd,
       stdio: 'inherit',
       env: { ...process.env, ACR_TRUST_RELIABILITY: mode, ACR_TRUST_RELIABILITY_OUT: figuresDir },
     });
     child.on('close', (c, signal) => done(c ?? (signal ? 1 : 0)));
   });
   seconds = Math.round((Date.now() - started) / 1000);
+  if (cwd !== ROOT) rmSync(cwd, { recursive: true, force: true });
   writeFileSync(join(figuresDir, 'campaign.json'), JSON.stringify({ mode, code, seconds }) + '\n');
 }
 
@@ -78,6 +86,17 @@ if (out) {
   process.stdout.write(markdown);
 }
 process.exit(code);
+
+/** A copy of the sources and tests (node_modules linked) that the campaign builds and runs on its own. */
+function snapshot() {
+  const dir = mkdtempSync(join(tmpdir(), 'acr-trust-campaign-'));
+  for (const entry of ['bin', 'src', 'steps', 'test', 'package.json', 'tsconfig.json', 'vitest.config.ts']) {
+    if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(dir, entry), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  process.stderr.write(`reliability: running on a snapshot of the working tree in ${dir}\n`);
+  return dir;
+}
 
 // ---- Markdown -----------------------------------------------------------------------------------
 
@@ -98,7 +117,7 @@ function render(p, run) {
       `commit ${gitCommit()}, Node.js ${process.version}, ${availableParallelism?.() ?? cpus().length} CPUs, ${Math.round(totalmem() / 2 ** 30)} GiB. ` +
       `It took ${Math.floor(run.seconds / 60)} min ${run.seconds % 60} s, and vitest ${run.code === 0 ? 'passed every check' : `**reported failures (exit ${run.code})**`}.`,
     '',
-    'Every figure comes from real runs of the built binary (`bin/acr-trust.js`) against the simulated Azure (`acr-trust sim serve`, or the sim embedded in the workdir), ' +
+    'Every figure comes from real runs of the built binary (`bin/acr-trust.js`, built from a snapshot of the working tree) against the simulated Azure (`acr-trust sim serve`, or the sim embedded in the workdir), ' +
       'counted by the suites in `test/reliability/` as they ran. CI runs the same suites at a smaller size (`npx vitest run test/reliability`, or `node reliability/run.js --short`).',
     '',
   );
@@ -118,13 +137,12 @@ function render(p, run) {
     row('Faults injected (429, 500, 503, dropped connections)', sum('faultsInjected'), `${sum('faultsAbsorbedByRetries')} absorbed by retries, the rest surfaced as resumable stops (${sum('stoppedResumably')} stops, ${sum('unexplainedStops')} unexplained)`);
     row('Retries after a 429/503 with Retry-After ≥ 1 s', sum('retriesChecked'), `${sum('retriesTooEarly')} sooner than Retry-After`);
   }
-  if (i.catalogue) row('Bad inputs from the catalogue', i.catalogue.tried, `${i.catalogue.handled} handled (message + fix, exit code, no stack, no change); ${i.catalogue.knownBugs.length} known bugs outside this work`);
+  if (i.catalogue) row('Bad inputs from the catalogue', i.catalogue.tried, `${i.catalogue.handled} handled (message + fix, exit code, no stack, no change); stack traces: ${i.catalogue.stackTraces}; hung: ${i.catalogue.hung}`);
   if (i.generatedAnswersFiles && i.generatedNames) {
-    const bug = i.generatedAnswersFiles.knownBugUnresolvedAlias?.count ?? 0;
     row(
       'Generated answers files and names (fast-check)',
       i.generatedAnswersFiles.tried + i.generatedNames.validTried + i.generatedNames.invalidTried + (i.generatedThroughBinary?.tried ?? 0),
-      `${i.generatedAnswersFiles.otherErrors} unexpected errors; ${bug} answers files hit the known YAML-alias bug (a stack trace); every valid name accepted: ${i.generatedNames.validAccepted === i.generatedNames.validTried ? 'yes' : '**no**'}`,
+      `${i.generatedAnswersFiles.otherErrors} unexpected errors; stack traces through the binary: ${i.generatedThroughBinary?.stackTraces ?? '–'}; every valid name accepted: ${i.generatedNames.validAccepted === i.generatedNames.validTried ? 'yes' : '**no**'}`,
     );
   }
   if (s.scan) row('Secret scan: files and outputs of full, failed, interrupted runs', s.scan.filesScanned + s.scan.outputsScanned, `**${s.scan.findings} findings**`);
@@ -189,11 +207,12 @@ function render(p, run) {
     say(
       '### SIGINT (Ctrl-C) in each step',
       '',
-      `Against \`sim serve --faults latency=150\` (every call 150 ms slower, so every step lasts long enough to be interrupted inside it), Ctrl-C was sent ${k.tried} times, inside ${k.stepsInterrupted} different steps.`,
+      `Against \`sim serve --faults latency=300\` (every call 300 ms slower, so every step lasts long enough to be interrupted inside it), Ctrl-C was sent ${k.tried} times, inside ${k.stepsInterrupted} different steps.`,
       '',
       `- exit 130 with one line ("interrupted — progress is saved …; run … again to resume"): **${k.exit130}/${k.tried}**`,
       `- state saved: every earlier step recorded done, the interrupted one \`running\`: **${k.stateSaved}/${k.tried}**`,
       `- the same command again finished the workflow with one task and one role assignment: **${k.resumed}/${k.tried}**`,
+      `- runs whose \`--json\` stream went on after its \`summary\` line (it must be the last): ${k.runsWithEventsAfterTheSummary ?? '–'}`,
       '',
     );
   }
@@ -226,10 +245,10 @@ function render(p, run) {
   else {
     say(
       'Each workflow ran against its own `sim serve --faults <spec>` (every authenticated route, unless the spec names routes). A run must complete, or stop with exit 1 and a message that names the call that failed and why ' +
-        '(`stopped at <step> (failed): Could not <call>: <cause>`) and says to run again; the same command was then run again (at most 5 times) against the same faulty cloud. ' +
+        `(\`stopped at <step> (failed): Could not <call>: <cause>\`) and says to run again; the same command was then run again (at most ${f.maxReruns ?? 5} times) against the same faulty cloud. ` +
         'Throttling: from the sim\'s request log, each retry of a 429/503 is the next request for the same method and path (the wizard makes one call at a time; the SDK tries a call at most 4 times); the time from the throttled request\'s arrival to its retry\'s arrival was measured against the Retry-After the sim sent.',
       '',
-      '| kind | specs | workflows run | completed first time | completed after re-runs | never | resumable stops | unexplained stops | faults injected | absorbed by retries | retries checked (Retry-After ≥ 1 s) | too early | shortest gap |',
+      '| kind | specs (one workflow each) | runs, re-runs included | completed first time | completed after re-runs | never | resumable stops | unexplained stops | faults injected | absorbed by retries | retries checked (Retry-After ≥ 1 s) | too early | shortest gap |',
       '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     );
     for (const [kind, k] of Object.entries(f.byKind)) {
@@ -274,10 +293,6 @@ function render(p, run) {
       `- tried: ${k.tried} (exit 2 expected: ${k.byExpectedExit[2]}, exit 1: ${k.byExpectedExit[1]}); **handled: ${k.handled}**; stack traces: ${k.stackTraces}; hung: ${k.hung}`,
     );
     if (k.notHandled.length) say('', '**Not handled:**', ...k.notHandled.map((x) => `- ${x}`));
-    if (k.knownBugs.length) {
-      say('', 'Known bugs, outside the files of this work (reported; measured by the campaign, left out of CI):', '', '| input | bug | observed |', '|---|---|---|');
-      for (const b of k.knownBugs) say(`| ${b.what} | ${b.bug} | ${b.observed.replace(/\n/g, ' ').replace(/\|/g, '\\|').slice(0, 200) || 'handled now'} |`);
-    }
     say('');
   }
   if (i.generatedAnswersFiles) {
@@ -287,9 +302,8 @@ function render(p, run) {
     say(
       'Generated inputs (fast-check, fixed seeds):',
       '',
-      `- answers files (random text, JSON of any value, known and unknown keys with values of any type): ${a.tried} — ${a.read} read, ${a.refusedWithExit2AndHint} refused with exit 2 and a hint, ` +
-        `${a.knownBugUnresolvedAlias?.count ?? 0} threw the known YAML-alias bug${a.knownBugUnresolvedAlias?.examples?.length ? ` (e.g. ${a.knownBugUnresolvedAlias.examples.map((x) => `\`${JSON.stringify(x)}\``).join(', ')})` : ''}, ${a.otherErrors} other errors`,
-      `- names: ${n.validTried} valid subscription/resource group/registry/task combinations — ${n.validAccepted} accepted; ${n.invalidTried} invalid strings — ${n.invalidRefusedWithExit2} refused with exit 2 naming the flag (the rest were discarded as accidentally valid)`,
+      `- answers files (random text, JSON of any value, known and unknown keys with values of any type): ${a.tried} — ${a.read} read, ${a.refusedWithExit2AndHint} refused with exit 2 and a hint, ${a.otherErrors} other errors`,
+      `- names: ${n.validTried} valid subscription/resource group/registry/task combinations — ${n.validAccepted} accepted; ${n.invalidTried} invalid strings — ${n.invalidRefusedWithExit2} refused with exit 2 naming the flag (strings that happened to be valid names were drawn again)`,
     );
     if (b) say(`- through the binary (\`run --dry-run --answers <generated>\`): ${b.tried} runs, exits ${Object.entries(b.exits).map(([x, m]) => `${x}: ${m}`).join(', ')}; stack traces: ${b.stackTraces}; valid names past the input checks: ${b.validNamesPastInputChecks}/${b.validNamesTried}`);
     say('');
@@ -322,6 +336,21 @@ function render(p, run) {
   if (s.workdirModes) say(`- Workdir permissions after a SIGKILL, a re-run and a reset, all under \`umask 000\`: ${s.workdirModes.entries} entries (${s.workdirModes.files.join(', ')}); not private: **${s.workdirModes.notPrivate.length}** (the folder 0700, every file 0600).`);
   say('');
 
+  say(
+    '## Bugs the campaign found',
+    '',
+    'Every one is fixed; the suite that found it now holds the fix (the figures above are after the fixes).',
+    '',
+    '- **reset left a role assignment behind after a crash in assign-role.** Killed while its role-assignment PUT was in flight, the wizard had not recorded the assignment, so `reset` deleted the task but not the assignment (an orphan granting AcrPush to a deleted identity). assign-role now records the assignment\'s id — its name is deterministic — before sending the PUT. (`reset after a crash in any step`)',
+    '- **A task file that is not a task changed the registry before failing.** The workflow created the task, granted the role and disabled public access, and only the run failed. The file is now read with the other answers (readable, YAML, a non-empty `steps:` list of build/push/cmd): exit 2 before anything changes, and preflight checks it again. (the catalogue\'s task-file cases)',
+    '- **Network settings that apply late failed run-task at once.** A run refused at the network while the registry reports trusted services and the task bypass allowed (and the task has its `[system]` credential) is now run again, saying why, until the setting bound. (`network settings the registry enforces late …`)',
+    '- **A YAML alias in an answers file was a stack trace.** `subscription: *x` (found by fast-check) or an alias bomb threw out of the yaml library; now exit 2, "not valid YAML", and how to fix it. (the catalogue, and the generated answers files)',
+    '- **A workdir that cannot be created was a stack trace, or a hang.** Under a regular file, or a regular file itself: exit 2 naming the cause; under `/proc` Node\'s recursive `mkdirSync` never returned (100% CPU) — the workdir is now made one folder at a time. (the catalogue\'s workdir cases)',
+    '- **`--json` printed lines after its `summary` line after Ctrl-C.** The interrupted step goes on in the background (its request may be in flight; steps are idempotent) but no longer reports. (`SIGINT during each step`)',
+    '- **`acr-trust … --json | head` crashed with EPIPE.** Once the reader has gone the rest of the output is dropped; the command still finishes its work and saves its state.',
+    '- **A process killed while writing left `<file>.<pid>.tmp` beside the file for good.** The next write to that file removes temps of processes no longer running.',
+    '',
+  );
   say(
     '## How to run',
     '',

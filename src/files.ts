@@ -1,6 +1,6 @@
 /** Small file helpers shared by the engine's workdir and the sim's state file. */
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 
 /**
  * Writes `data` to `file` atomically: a temp file in the same folder, fsync, rename. The file is
@@ -8,6 +8,7 @@ import { dirname } from 'node:path';
  */
 export function writeFileAtomic(file: string, data: string): void {
   mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  removeStaleTemps(file);
   const tmp = `${file}.${process.pid}.tmp`;
   const fd = openSync(tmp, 'w', 0o600);
   try {
@@ -17,6 +18,39 @@ export function writeFileAtomic(file: string, data: string): void {
     closeSync(fd);
   }
   renameSync(tmp, file);
+}
+
+const swept = new Set<string>();
+
+/**
+ * Removes the temp files that processes killed mid-write left beside `file` (`<file>.<pid>.tmp`
+ * of a pid no longer running). Once per file per process: later temps are our own.
+ */
+function removeStaleTemps(file: string): void {
+  if (swept.has(file)) return;
+  swept.add(file);
+  const prefix = `${basename(file)}.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(file));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(/^(\d+)\.tmp$/.exec(name.slice(prefix.length))?.[1]);
+    if (!name.startsWith(prefix) || !pid || pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(dirname(file), name), { force: true });
+  }
+}
+
+/** Whether a process with this pid is running (on this host). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
 }
 
 export function readJsonFile<T>(file: string): T {

@@ -4,7 +4,7 @@
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
-import { hasSystemIdentity, LEGACY_REGISTRY_ROLES, ruleById, type Registry } from '../src/azure/index.js';
+import { hasSystemIdentity, LEGACY_REGISTRY_ROLES, permits, ruleById, type Registry } from '../src/azure/index.js';
 import type { World } from './world.js';
 import { outputsOf, readTask, registryMissing, sh, type Ctx, type StepOutputs } from './lib/context.js';
 import { networkDiff, networkSettingsOf, patchTarget } from './lib/registry-network.js';
@@ -16,7 +16,8 @@ export const preflight: Step<World> = {
 
   why:
     'The workflow changes a registry\'s network rules and grants a role, so it first makes sure it can finish: ' +
-    'network rules and disabling public access need the Premium SKU; assigning a role needs ' +
+    'network rules and disabling public access need the Premium SKU; creating the task, changing the registry\'s network ' +
+    'settings and running the task need write permissions on the registries (Contributor); assigning a role needs ' +
     'Microsoft.Authorization/roleAssignments/write (Owner or User Access Administrator); only a task\'s ' +
     'system-assigned identity may bypass the network rules (user-assigned identities are not trusted); and a registry in ' +
     'ABAC mode (roleAssignmentMode AbacRepositoryPermissions) ignores AcrPush/AcrPull. Trusted services do not apply to ' +
@@ -35,7 +36,7 @@ export const preflight: Step<World> = {
     // the caller's permissions (not `az ad signed-in-user show`, which a service principal cannot
     // run, nor `az role assignment list`, which Debian's azure-cli 2.45 cannot), and the task as a
     // list (`az acr task show` exits 3 while the task does not exist, which stops a `set -e` script).
-    `# Your permissions on the target registry: assigning the role needs "*" or Microsoft.Authorization/roleAssignments/write`,
+    `# Your permissions on the target registry: changing it needs Microsoft.ContainerRegistry/registries/write, assigning the role "*" or Microsoft.Authorization/roleAssignments/write`,
     `az rest --method get --url "$(az acr show -n ${a.targetRegistry} -g ${a.resourceGroup} --query id -o tsv)/providers/Microsoft.Authorization/permissions?api-version=2022-04-01" --query "value[].actions"`,
     `# The task, if it exists already ([] until create-task creates it)`,
     `az acr task list -r ${a.registry} -g ${a.resourceGroup} --query "[?name=='${a.task}'].{name: name, identity: identity, loginMode: credentials.sourceRegistry.loginMode}"`,
@@ -73,7 +74,24 @@ export const preflight: Step<World> = {
       );
     }
 
+    // Every write the workflow makes, checked here so that a caller without one of them is refused
+    // before anything changes (not halfway, by Azure): the task and its runs live in the task's
+    // registry, the network settings and the role assignment are on the target.
     const permissions = await cloud.callerPermissions(target.id);
+    const home = target === registry ? permissions : await cloud.callerPermissions(registry.id);
+    const missing = [
+      ...HOME_ACTIONS.filter((action) => !permits(home.permissions, action)),
+      ...TARGET_ACTIONS.filter((action) => !permits(permissions.permissions, action)),
+    ].filter((action, i, all) => all.indexOf(action) === i);
+    if (missing.length > 0) {
+      const names = target === registry ? `registry ${target.name}` : `registries ${registry.name} and ${target.name}`;
+      const roles = permissions.canWriteRoleAssignments ? [] : [ROLE_ASSIGNMENT_WRITE];
+      return blocked(
+        'AuthorizationFailed',
+        `You may not change ${names}: your roles do not grant ${[...missing, ...roles].join(', ')}.`,
+        `Ask for Contributor on the ${target === registry ? 'registry' : 'registries'} or the resource group${roles.length ? ', and Owner, User Access Administrator or Role Based Access Control Administrator for the role assignment (Owner covers both)' : ''}, then sign in again.`,
+      );
+    }
     if (!permissions.canWriteRoleAssignments) {
       return blocked(
         'AuthorizationFailed',
@@ -144,6 +162,12 @@ export function userAssignedOnly(ctx: Ctx): CheckResult {
     `Give it a system-assigned identity (\`az acr task identity assign -n ${task} -r ${registry}\`) or choose another task name with --task.`,
   );
 }
+
+/** The writes the workflow makes on the task's registry (create-task, run-task) and on the target
+ *  registry (its network settings); the role assignment is checked on its own. */
+const HOME_ACTIONS = ['Microsoft.ContainerRegistry/registries/tasks/write', 'Microsoft.ContainerRegistry/registries/scheduleRun/action'];
+const TARGET_ACTIONS = ['Microsoft.ContainerRegistry/registries/write'];
+const ROLE_ASSIGNMENT_WRITE = 'Microsoft.Authorization/roleAssignments/write';
 
 /** A refusal, with the documentation link of its rule in the error table (`rule` when it is not named like the code). */
 function blocked(code: string, reason: string, hint: string, rule = code): CheckResult {

@@ -28,7 +28,7 @@ function target(cmd: Command): Command {
     .option('--task <name>', 'task name (default acr-trust-task)')
     .option('--role <role>', 'role for the task identity: AcrPush (default), AcrPull, "Container Registry Repository Writer", "Container Registry Repository Reader"')
     .option('--task-file <file>', 'your own task YAML instead of the built-in one')
-    .option('--sim-scenario <name>', 'with --target sim, how to seed a new simulated cloud: default, basic-sku, abac, two-registries, no-role-write')
+    .option('--sim-scenario <name>', 'with --target sim, how to seed a new simulated cloud: default, basic-sku, abac, two-registries, no-role-write, read-only')
     .addOption(new Option('--sim-speed <speed>', 'with --target sim: instant, or realistic (the default in a terminal)').choices(['instant', 'realistic']))
     .option('--endpoint <url>', "Resource Manager endpoint instead of Azure's: with --target sim, a `sim serve` running elsewhere (with --ca); with --target azure, any ARM endpoint, signed in to as Azure (e.g. a sim, with `sim az-env`'s variables)")
     .option('--ca <file>', "with --endpoint: the CA certificate to trust for it (a sim's caCertFile)");
@@ -79,7 +79,8 @@ export function buildProgram(): Command {
     .description('Start the simulated Azure and print one JSON line with its endpoint and CA certificate once it accepts connections.')
     .option('--port <n>', 'port to listen on (default: an ephemeral port)')
     .option('--state <file>', 'the cloud state file (default: ./.acr-trust/sim-cloud.json)')
-    .option('--scenario <name>', 'how to seed a new cloud: default, basic-sku, abac, two-registries, no-role-write')
+    .option('--scenario <name>', 'how to seed a new cloud: default, basic-sku, abac, two-registries, no-role-write, read-only, classroom (a training room: one resource group and registry per learner)')
+    .option('--learners <n>', 'with --scenario classroom: how many learners to seed, 1–500 (default 30)')
     .addOption(new Option('--speed <speed>', 'instant (tests) or realistic (demos)').choices(['instant', 'realistic']))
     .option('--faults <spec>', 'inject faults, e.g. "429=0.2,500=0.1,drop=0.05,latency=20,seed=7,routes=registries.*"')
     .action(async (opts) => (await import('./commands/sim.js')).serve(opts));
@@ -103,6 +104,7 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  keepGoingWhenThePipeCloses();
   const program = buildProgram();
   try {
     checkCommand(program, argv.slice(2));
@@ -111,6 +113,20 @@ export async function main(argv: string[]): Promise<void> {
     process.exitCode = exitCodeFor(e);
     // Ctrl-C: leave now, even if a cloud request is still in flight (it is idempotent; state is saved).
     if (process.exitCode === 130) process.exit(130);
+  }
+}
+
+/**
+ * `acr-trust … --json | head`: once the reader has gone, the rest of the output is dropped instead
+ * of crashing with EPIPE. The command still finishes its work and saves its state: stopping a
+ * cloud change half-way because a pager closed would be worse.
+ */
+function keepGoingWhenThePipeCloses(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      stream.write = (() => true) as typeof stream.write;
+    });
   }
 }
 

@@ -12,7 +12,13 @@
  * live step list (`LiveRenderer.asker`), which listr2 needs to keep the screen intact.
  * Ctrl-C at a prompt (inquirer's `ExitPromptError`, matched by name) becomes exit 130 with one line.
  */
-import { confirm, input, search, select } from '@inquirer/prompts';
+// The prompts acr-trust uses, each from its own package (`@inquirer/prompts` would load every prompt
+// inquirer has, the editor's charset detection and encodings too): select for the first question,
+// the others when a question needs them.
+import type confirmPrompt from '@inquirer/confirm';
+import type inputPrompt from '@inquirer/input';
+import type searchPrompt from '@inquirer/search';
+import select from '@inquirer/select';
 import type { NetworkSettings, Registry, ResourceGroup, Subscription } from '../azure/types.js';
 import { DEFAULT_ROLE, DEFAULT_TASK, KEYS, ROLES, type AnswerKey, type Inputs, type TargetKind } from '../engine/answers.js';
 import type { Step } from '../engine/step.js';
@@ -21,7 +27,19 @@ import type { RoleName } from '../../steps/world.js';
 import { describeNetwork, wrap } from './explain.js';
 
 /** Where a prompt reads keys and draws (inquirer's context): the terminal unless a test says otherwise. */
-export type PromptContext = NonNullable<Parameters<typeof input>[1]>;
+export type PromptContext = NonNullable<Parameters<typeof select>[1]>;
+
+async function input(config: Parameters<typeof inputPrompt>[0], context?: PromptContext): Promise<string> {
+  return (await import('@inquirer/input')).default(config, context);
+}
+
+async function search<V>(config: Parameters<typeof searchPrompt<V>>[0], context?: PromptContext): Promise<V> {
+  return (await import('@inquirer/search')).default(config, context);
+}
+
+async function confirm(config: Parameters<typeof confirmPrompt>[0], context?: PromptContext): Promise<boolean> {
+  return (await import('@inquirer/confirm')).default(config, context);
+}
 
 /** Asks one question: runs `question` with the context to draw in, and returns its answer. */
 export type Asker = <V>(question: (context: PromptContext) => Promise<V>) => Promise<V>;

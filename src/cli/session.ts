@@ -1,20 +1,30 @@
 /**
  * What every command that touches the cloud does first: resolve the answers, take the workdir,
  * and connect to the target — the embedded sim, a sim served elsewhere, or Azure — and what it
- * does last: stop the sim, release the workdir. Loaded only by those commands (it pulls in the
- * Azure SDK through the adapter).
+ * does last: stop the sim, release the workdir. Loaded only by those commands.
+ *
+ * The Azure adapter (and through it the SDK) and the sim are imported when the target is reached,
+ * not with this module: in a terminal the first question ("where should acr-trust run?") comes
+ * before either is needed, and appears without waiting for them.
  */
 import { readFileSync } from 'node:fs';
 import { timings, type Timing, type World } from '../../steps/world.js';
-import { connect, azureCredential, defaultSubscriptionFromAzCli, matchArmRule, readFailure, simCredential, type Cloud } from '../azure/index.js';
+import type { Cloud } from '../azure/index.js';
 import type { Explanation } from '../engine/events.js';
 import { completeAnswers, readInputs, saveAnswers, simDefaults, workflowAnswers, type Inputs, type ResolvedAnswers, type SimSpeed } from '../engine/answers.js';
 import type { StateStore } from '../engine/state.js';
 import { openWorkdir, workdirPaths, type WorkdirPaths } from '../engine/workdir.js';
 import { isAcrTrustError, usageError } from '../errors.js';
-import { readStateFile, SIM_SUBSCRIPTION_ID, startSim, type RunningSim } from '../sim/index.js';
+import type { RunningSim } from '../sim/index.js';
 import type { OutputEvent } from './render/index.js';
 import type { Terminal } from './terminal.js';
+
+type AzureAdapter = typeof import('../azure/index.js');
+type Sim = typeof import('../sim/index.js');
+/** The adapter, once imported (openSession has it before it returns; `explain` reads it). */
+let adapter: AzureAdapter | undefined;
+const loadAzure = async (): Promise<AzureAdapter> => (adapter ??= await import('../azure/index.js'));
+const loadSim = (): Promise<Sim> => import('../sim/index.js');
 
 /** The options every command shares, as commander parses them. */
 export interface CommonOptions {
@@ -82,7 +92,7 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   let { inputs } = readInputs({ flags: req.flags, file: opts.answers, saved: paths.answers, env: process.env });
   if (inputs.target || !req.ask) checkEndpointFlags(inputs.target ?? 'azure', opts);
   // Unattended, Azure's answers are complete before anything starts; the sim's defaults come from the sim.
-  const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(inputs) : undefined;
+  const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(await loadAzure(), inputs) : undefined;
 
   const workdir = openWorkdir(paths.dir, { command: req.command, persist: !req.dryRun });
   let target: Target | undefined;
@@ -145,7 +155,9 @@ interface Target {
 }
 
 async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal): Promise<Target> {
+  const az = await loadAzure();
   if (inputs.target !== 'sim') {
+    const { azureCredential, connect, defaultSubscriptionFromAzCli } = az;
     // --endpoint (and --ca): another Resource Manager, e.g. a sim that signs in like Azure
     // (`acr-trust sim az-env` prints the variables); the sign-in must trust its CA too.
     const endpoint = opts.endpoint;
@@ -153,32 +165,33 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
     const credential = azureCredential(ca ? { ca } : {});
     return {
       cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca }),
-      complete: completeAzureAnswers,
+      complete: (i) => completeAzureAnswers(az, i),
       defaultSubscription: defaultSubscriptionFromAzCli(),
       label: endpoint ? `Azure at ${endpoint}` : 'Azure',
     };
   }
-  return opts.endpoint ? servedSim(inputs, opts) : embeddedSim(inputs, paths, term);
+  const sims = await loadSim();
+  return opts.endpoint ? servedSim(az, sims, inputs, opts) : embeddedSim(az, sims, inputs, paths, term);
 }
 
-function completeAzureAnswers(inputs: Inputs): ResolvedAnswers {
-  return completeAnswers(inputs, { subscription: inputs.subscription ?? defaultSubscriptionFromAzCli() });
+function completeAzureAnswers(az: AzureAdapter, inputs: Inputs): ResolvedAnswers {
+  return completeAnswers(inputs, { subscription: inputs.subscription ?? az.defaultSubscriptionFromAzCli() });
 }
 
 /** The adapter for a simulated Azure at `endpoint`, trusting its CA. */
-function simClouds(endpoint: string, ca: string, speed: SimSpeed | undefined): Target['cloud'] {
-  const credential = simCredential();
-  return (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, pollIntervalMs: speed === 'instant' ? 10 : undefined });
+function simClouds(az: AzureAdapter, endpoint: string, ca: string, speed: SimSpeed | undefined): Target['cloud'] {
+  const credential = az.simCredential();
+  return (subscriptionId) => az.connect({ subscriptionId, credential, endpoint, ca, pollIntervalMs: speed === 'instant' ? 10 : undefined });
 }
 
 /** The sim inside this process, its cloud kept in the workdir so a resumed run sees the same one. */
-async function embeddedSim(inputs: Inputs, paths: WorkdirPaths, term: Terminal): Promise<Target> {
+async function embeddedSim(az: AzureAdapter, sims: Sim, inputs: Inputs, paths: WorkdirPaths, term: Terminal): Promise<Target> {
   const speed = (inputs.simSpeed as SimSpeed | undefined) ?? (term.tty ? 'realistic' : 'instant');
-  checkSimScenario(paths.simCloud, inputs.simScenario);
-  const sim = await startSim({ stateFile: paths.simCloud, scenario: inputs.simScenario, speed });
+  checkSimScenario(sims, paths.simCloud, inputs.simScenario);
+  const sim = await sims.startSim({ stateFile: paths.simCloud, scenario: inputs.simScenario, speed });
   const scenario = sim.state.scenario;
   return {
-    cloud: simClouds(sim.endpoint, sim.caCert, speed),
+    cloud: simClouds(az, sim.endpoint, sim.caCert, speed),
     complete: (i) => ({ ...completeAnswers(i, simDefaults(scenario, sim.subscriptionId)), simScenario: scenario }),
     defaultSubscription: sim.subscriptionId,
     speed,
@@ -188,12 +201,12 @@ async function embeddedSim(inputs: Inputs, paths: WorkdirPaths, term: Terminal):
 }
 
 /** A `sim serve` running elsewhere (--endpoint, --ca). */
-function servedSim(inputs: Inputs, opts: CommonOptions): Target {
+function servedSim(az: AzureAdapter, sims: Sim, inputs: Inputs, opts: CommonOptions): Target {
   const speed = inputs.simSpeed as SimSpeed | undefined;
   return {
-    cloud: simClouds(opts.endpoint!, readCa(opts.ca!), speed),
-    complete: (i) => completeAnswers(i, simDefaults(i.simScenario ?? 'default', SIM_SUBSCRIPTION_ID)),
-    defaultSubscription: SIM_SUBSCRIPTION_ID,
+    cloud: simClouds(az, opts.endpoint!, readCa(opts.ca!), speed),
+    complete: (i) => completeAnswers(i, simDefaults(i.simScenario ?? 'default', sims.SIM_SUBSCRIPTION_ID)),
+    defaultSubscription: sims.SIM_SUBSCRIPTION_ID,
     speed,
     label: `sim at ${opts.endpoint}`,
   };
@@ -249,9 +262,9 @@ function readCa(file: string): string {
 }
 
 /** The embedded sim keeps its cloud in the workdir; a different scenario needs a new workdir. */
-function checkSimScenario(stateFile: string, scenario: string | undefined): void {
+function checkSimScenario(sims: Sim, stateFile: string, scenario: string | undefined): void {
   if (!scenario) return;
-  const existing = readStateFile(stateFile);
+  const existing = sims.readStateFile(stateFile);
   if (existing && existing.scenario !== scenario) {
     throw usageError(
       `the workdir's simulated cloud was seeded with scenario ${existing.scenario}, not ${scenario}.`,
@@ -262,9 +275,9 @@ function checkSimScenario(stateFile: string, scenario: string | undefined): void
 
 /** A raw cloud error explained by the adapter's rules (AcrTrustErrors are already explained). */
 function explain(e: unknown): Explanation | undefined {
-  if (isAcrTrustError(e)) return undefined;
-  const f = readFailure(e);
-  const rule = matchArmRule(f);
+  if (isAcrTrustError(e) || !adapter) return undefined;
+  const f = adapter.readFailure(e);
+  const rule = adapter.matchArmRule(f);
   return rule ? { reason: `${rule.message}: ${f.message}`, hint: rule.hint, code: f.code, link: rule.link } : undefined;
 }
 

@@ -11,16 +11,17 @@
  * Every value is checked the way ARM checks it, with a message that says how to fix it.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
-import { parseDocument, stringify } from 'yaml';
 import type { Answers, RoleName } from '../../steps/world.js';
+import { TASK_FILE_HINT, taskFileProblem } from '../../steps/lib/task-yaml.js';
 import { usageError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 
 export const ROLES: readonly RoleName[] = ['AcrPush', 'AcrPull', 'Container Registry Repository Writer', 'Container Registry Repository Reader'];
 export const TARGETS = ['sim', 'azure'] as const;
 export const SIM_SPEEDS = ['instant', 'realistic'] as const;
-export const SIM_SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write'] as const;
+export const SIM_SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only'] as const;
 export const DEFAULT_TASK = 'acr-trust-task';
 export const DEFAULT_ROLE: RoleName = 'AcrPush';
 
@@ -45,7 +46,13 @@ interface KeySpec {
   choices?: readonly string[];
   /** Returns why the value is invalid, or undefined. */
   invalid?: (v: string) => string | undefined;
+  /** A deeper check of a valid value (a whole sentence), with `hint` to fix it. */
+  problem?: (v: string) => string | undefined;
+  hint?: string;
 }
+
+/** yaml is loaded when an answers file is read or written, not on the way to the first question. */
+const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 const REGISTRY_RULE = (v: string) =>
   /^[a-zA-Z0-9]{5,50}$/.test(v) ? undefined : 'ARM requires 5–50 letters and digits (no hyphens, dots or underscores), e.g. myregistry01';
@@ -85,6 +92,9 @@ export const KEYS: Record<AnswerKey, KeySpec> = {
     env: 'ACR_TRUST_TASK_FILE',
     what: 'task file',
     invalid: (v) => (existsSync(v) ? undefined : 'the file does not exist'),
+    // Read before anything changes: a broken task file is an input error, not a failed step.
+    problem: taskFileProblem,
+    hint: TASK_FILE_HINT,
   },
   target: { flag: '--target', env: 'ACR_TRUST_TARGET', what: 'target', choices: TARGETS },
   simScenario: { flag: '--sim-scenario', env: 'ACR_TRUST_SIM_SCENARIO', what: 'sim scenario', choices: SIM_SCENARIOS },
@@ -146,7 +156,8 @@ export function readAnswersFile(file: string): Inputs {
   } catch (e) {
     throw usageError(`cannot read the answers file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, 'Check the path given to --answers.');
   }
-  const doc = parseDocument(text);
+  // Aliases are YAML, but an answers file has no use for them: a bounded count stops alias bombs.
+  const doc = yaml().parseDocument(text, { uniqueKeys: true });
   const err = doc.errors[0];
   if (err) {
     const at = err.linePos?.[0];
@@ -155,7 +166,13 @@ export function readAnswersFile(file: string): Inputs {
       'Fix the file; JSON is accepted too.',
     );
   }
-  const data: unknown = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 20 });
+  } catch (e) {
+    // An alias to an anchor that does not exist (`registry: *x`), or one that expands too far.
+    throw usageError(`${file} is not valid YAML: ${(e as Error).message.split('\n')[0]}.`, 'Fix the file: write each answer as a plain value (no `*alias` or `&anchor`); JSON is accepted too.');
+  }
   if (data === null || data === undefined) return {};
   if (typeof data !== 'object' || Array.isArray(data)) {
     throw usageError(`${file} must be a mapping of answer keys to values.`, `Valid keys: ${KEY_NAMES.join(', ')}.`);
@@ -185,6 +202,8 @@ function checkValue(key: AnswerKey, v: string, from: string): void {
   }
   const why = spec.invalid?.(v);
   if (why) throw usageError(`"${v}" is not a valid ${spec.what}: ${why}.`, fix);
+  const problem = spec.problem?.(v);
+  if (problem) throw usageError(problem, spec.hint ?? fix);
 }
 
 /** Defaults that apply on the given target (the sim's scenario names, the subscription it serves). */
@@ -244,7 +263,7 @@ export function completeAnswers(inputs: Inputs, defaults: Defaults): ResolvedAns
 /** Writes the resolved answers as YAML that `--answers` replays. */
 export function saveAnswers(file: string, answers: ResolvedAnswers): void {
   const body = Object.fromEntries(KEY_NAMES.filter((k) => answers[k] !== undefined).map((k) => [k, answers[k]]));
-  writeFileAtomic(file, `# acr-trust answers — replay with: acr-trust run --answers ${file} --yes\n${stringify(body)}`);
+  writeFileAtomic(file, `# acr-trust answers — replay with: acr-trust run --answers ${file} --yes\n${yaml().stringify(body)}`);
 }
 
 /** The Answers the workflow's steps get (without the wizard's own keys). */

@@ -7,6 +7,7 @@
 import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { AcrTrustError } from '../errors.js';
+import { processAlive } from '../files.js';
 
 interface LockOwner {
   pid: number;
@@ -29,7 +30,7 @@ export function acquireLock(file: string, command = ''): Lock {
     if (tryCreate(file, me)) return lockHandle(file, me, tookOver);
     const owner = readOwner(file);
     if (owner === 'gone') continue; // released between our attempt and the read: try again
-    if (owner && owner.hostname === me.hostname && !isAlive(owner.pid)) {
+    if (owner && owner.hostname === me.hostname && !processAlive(owner.pid)) {
       tookOver = owner;
       removeIfUnchanged(file, owner);
       continue;
@@ -81,14 +82,6 @@ function removeIfUnchanged(file: string, owner: LockOwner): void {
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
 
 function lockHandle(file: string, me: LockOwner, tookOver: LockOwner | undefined): Lock {
   let held = true;

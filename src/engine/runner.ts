@@ -375,8 +375,10 @@ class Engine<W> {
       world: this.world,
       outputs: this.outputs,
       record: (outputs) => this.keep(step.id, outputs, persist),
-      progress: (text) => emit({ type: 'step-progress', id: step.id, text }),
-      detail: (line) => emit({ type: 'step-detail', id: step.id, line }),
+      // After Ctrl-C the step's request may still finish in the background (steps are idempotent);
+      // it is no longer reported: the run's summary is its last event.
+      progress: (text) => this.aborted || emit({ type: 'step-progress', id: step.id, text }),
+      detail: (line) => this.aborted || emit({ type: 'step-detail', id: step.id, line }),
       signal: this.signal,
       sleep: (ms) => this.sleepFn(ms, this.signal),
     };

@@ -8,8 +8,9 @@
  *
  * Every file is private to the user (0600, folder 0700) and written atomically.
  */
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { mkdirSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { usageError } from '../errors.js';
 import { acquireLock, type Lock } from './lock.js';
 import { StateStore } from './state.js';
 
@@ -48,7 +49,7 @@ export interface Workdir {
  */
 export function openWorkdir(dir: string | undefined, opts: { command: string; persist?: boolean }): Workdir {
   const paths = workdirPaths(dir);
-  mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
+  makeWorkdir(paths.dir);
   const lock = acquireLock(paths.lock, opts.command);
   try {
     const store = StateStore.load(paths.state, { persist: opts.persist });
@@ -57,4 +58,52 @@ export function openWorkdir(dir: string | undefined, opts: { command: string; pe
     lock.release();
     throw e;
   }
+}
+
+const WHY: Record<string, string> = {
+  ENOTDIR: 'a part of the path is a file, not a folder',
+  EEXIST: 'it is a file, not a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'the file system is read-only',
+  ENOENT: 'the file system does not allow a folder there',
+  ENOSPC: 'the disk is full',
+};
+
+/**
+ * Creates the workdir (0700) and any missing parents, one folder at a time: Node's recursive
+ * mkdir never returns under some pseudo file systems (/proc), and its errors name no cause.
+ */
+function makeWorkdir(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; ; d = dirname(d)) {
+    let st;
+    try {
+      st = statSync(d, { throwIfNoEntry: false });
+    } catch (e) {
+      // ENOTDIR: a file further up; EACCES: a folder we may not look into.
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      if (code === 'ENOTDIR') continue;
+      return refuse(dir, code);
+    }
+    if (st?.isDirectory()) break;
+    if (st) return refuse(dir, d === dir ? 'EEXIST' : 'ENOTDIR');
+    missing.unshift(d);
+    if (dirname(d) === d) break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d, { mode: 0o700 });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code ?? 'error';
+      if (code !== 'EEXIST' || !statSync(d, { throwIfNoEntry: false })?.isDirectory()) refuse(dir, code);
+    }
+  }
+}
+
+function refuse(dir: string, code: string): never {
+  throw usageError(
+    `cannot ${code === 'EEXIST' ? 'use' : 'create'} the workdir ${dir}: ${WHY[code] ?? code} (${code}).`,
+    'Give --workdir a folder you can write to (it is created if missing; default ./.acr-trust).',
+  );
 }

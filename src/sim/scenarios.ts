@@ -7,6 +7,9 @@
  *   abac            the registry uses ABAC repository permissions: AcrPush does nothing there
  *   two-registries  a second Premium registry `acrtrusttarget` for the cross-registry variant
  *   no-role-write   the caller is only Contributor: creating role assignments is refused (403)
+ *   read-only       the caller holds only Reader on the demo resource group: it may read
+ *                   everything, but every write (the task, the registry's network settings, the
+ *                   role assignment) is refused with ARM's 403 AuthorizationFailed
  *   classroom       a training room: besides the demo group, one resource group per learner —
  *                   `learner01` … `learnerNN`, each with its own Premium registry
  *                   `acrtrustlearner01` … — so N people run the whole workflow against one sim at
@@ -21,7 +24,7 @@ import { ROLE_GUIDS, roleDefinitionId } from './roles.js';
 import type { ArmResource, CloudState, Speed } from './store.js';
 import { key } from './store.js';
 
-export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'classroom'] as const;
+export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only', 'classroom'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const SIM_SUBSCRIPTION_ID = '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c';
@@ -97,9 +100,11 @@ export function seedScenario(name: string, speed: Speed, now = Date.now(), opts:
     );
   }
 
-  const canWrite = scenario !== 'no-role-write';
-  const callerRole = canWrite ? ROLE_GUIDS.Owner : ROLE_GUIDS.Contributor;
-  const callerScope = `/subscriptions/${sub}`;
+  // The caller's role (caller.ts derives what it may do from the two switches below).
+  const readOnly = scenario === 'read-only';
+  const canWrite = scenario !== 'no-role-write' && !readOnly;
+  const callerRole = canWrite ? ROLE_GUIDS.Owner : readOnly ? ROLE_GUIDS.Reader : ROLE_GUIDS.Contributor;
+  const callerScope = readOnly ? `/subscriptions/${sub}/resourceGroups/${DEMO_RESOURCE_GROUP}` : `/subscriptions/${sub}`;
   const callerAssignment: ArmResource = {
     id: `${callerScope}/providers/Microsoft.Authorization/roleAssignments/${CALLER_ASSIGNMENT}`,
     name: CALLER_ASSIGNMENT,
@@ -123,7 +128,7 @@ export function seedScenario(name: string, speed: Speed, now = Date.now(), opts:
   return {
     version: 1,
     tenantId: SIM_TENANT_ID,
-    caller: { principalId: SIM_CALLER_ID, canWriteRoleAssignments: canWrite },
+    caller: { principalId: SIM_CALLER_ID, canWriteRoleAssignments: canWrite, ...(readOnly ? { canWriteResources: false } : {}) },
     speed,
     roleDelayMs: defaultRoleDelayMs(speed),
     subscriptions: [{ subscriptionId: sub, displayName: 'Simulated subscription', state: 'Enabled' }],

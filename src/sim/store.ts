@@ -78,8 +78,10 @@ export interface Operation {
 export interface CloudState {
   version: 1;
   tenantId: string;
-  /** The signed-in caller (any bearer token is this principal). */
-  caller: { principalId: string; canWriteRoleAssignments: boolean };
+  /** The signed-in caller (any bearer token is this principal). Its role follows from the two
+   *  switches (caller.ts): Owner, Contributor, or Reader when `canWriteResources` is false (absent
+   *  in older state files: true). */
+  caller: { principalId: string; canWriteRoleAssignments: boolean; canWriteResources?: boolean };
   speed: Speed;
   /** How long after its creation a role assignment takes effect for runs (sim ms). */
   roleDelayMs: number;

@@ -129,7 +129,7 @@ describe('role assignments and permissions', () => {
   }));
 
   it('reports whether the caller may write role assignments', async () => {
-    for (const [scenario, can] of [['default', true], ['no-role-write', false]] as const) {
+    for (const [scenario, can] of [['default', true], ['no-role-write', false], ['read-only', false]] as const) {
       await withCloud(scenario, async (cloud, sim) => {
         const registry = (await cloud.getRegistry(RG, REGISTRY))!;
         const p = await cloud.callerPermissions(registry.id);

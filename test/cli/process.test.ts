@@ -2,11 +2,12 @@
  * The CLI as a process: one process per workdir, Ctrl-C, crashes at any moment followed by a plain
  * re-run, a sim served by another process, and what `--help` and `steps` load.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, cliAsync, expectNoStack, simCloud, startCli, STEP_IDS, taskRoleAssignments, tempDir } from './helpers.js';
+import { BIN, cleanEnv, cli, cliAsync, expectNoStack, simCloud, startCli, STEP_IDS, taskRoleAssignments, tempDir } from './helpers.js';
 
 const realistic = (wd: string) => ['run', '--target', 'sim', '--yes', '--sim-speed', 'realistic', '--workdir', wd, '--json'];
 
@@ -43,6 +44,21 @@ describe('one process per workdir', () => {
     writeFileSync(join(wd, 'lock'), JSON.stringify({ pid: 2 ** 22 + 12345, hostname: hostname(), since: '2025-01-01T00:00:00Z' }));
     const r = cli(['run', '--target', 'sim', '--yes', '--workdir', wd]);
     expect(r.status, r.stderr).toBe(0);
+  });
+});
+
+describe('a reader that goes away (`acr-trust … --json | head -1`)', () => {
+  it('drops the rest of the output without a stack trace, and the run still finishes and saves its state', () => {
+    const wd = join(tempDir(), 'wd');
+    const r = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${BIN}" run --target sim --yes --sim-speed instant --workdir "${wd}" --json | head -1`], {
+      encoding: 'utf8',
+      env: cleanEnv(),
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ event: 'start', command: 'run' });
+    const state = JSON.parse(readFileSync(join(wd, 'state.json'), 'utf8'));
+    for (const id of STEP_IDS) expect(['done', 'applied'], id).toContain(state.steps[id]?.status);
   });
 });
 

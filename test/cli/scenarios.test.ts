@@ -4,7 +4,8 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, expectNoStack, registryNamed, simCloud, tempDir } from './helpers.js';
+import { seedScenario } from '../../src/sim/scenarios.js';
+import { cli, expectNoStack, networkSettings, registryNamed, simCloud, simRequests, tempDir } from './helpers.js';
 
 const runScenario = (scenario: string, extra: string[] = []) => {
   const wd = join(tempDir(), 'wd');
@@ -38,6 +39,19 @@ describe('sim scenarios', () => {
     expectNoStack(r);
     expect(r.stderr).toContain('roleAssignments/write');
     expect(r.stderr).toMatch(/Owner|User Access Administrator/);
+  });
+
+  it('read-only: stops at preflight before any write, naming the missing permissions and whom to ask', () => {
+    const { wd, r } = runScenario('read-only');
+    expect(r.status).toBe(1);
+    expectNoStack(r);
+    expect(r.stderr).toMatch(/^acr-trust: stopped at preflight \(blocked\): You may not change registry acrtrustdemo: your roles do not grant .*Microsoft\.ContainerRegistry\/registries\/write/);
+    expect(r.stderr).toContain('Microsoft.ContainerRegistry/registries/tasks/write');
+    expect(r.stderr).toContain('Ask for Contributor');
+    expect(simRequests(wd).filter((q) => q.write)).toEqual([]); // not even attempted
+    const cloud = simCloud(wd);
+    expect(cloud.tasks).toEqual({});
+    expect(networkSettings(registryNamed(cloud, 'acrtrustdemo'))).toBe(networkSettings(registryNamed(seedScenario('read-only', 'instant'), 'acrtrustdemo')));
   });
 
   it('two-registries: the task in one registry reaches the other, closed one; exit 0', () => {

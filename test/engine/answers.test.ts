@@ -99,6 +99,27 @@ describe('answers validation', () => {
     expect(e.message).toMatch(/is not valid YAML \(line \d+, column \d+\)/);
   });
 
+  it('an alias to nothing, or one that expands too far, is exit 2 "not valid YAML"', () => {
+    for (const text of ['subscription: *nowhere\n', `a: &a ["x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nregistry: *c\n`]) {
+      const e = usage(() => readAnswersFile(file(text)));
+      expect(e.message).toMatch(/is not valid YAML: .*alias/i);
+      expect(e.hint).toMatch(/^Fix the file/);
+    }
+  });
+
+  it('duplicate keys are exit 2: which one wins would be a guess', () => {
+    expect(usage(() => readAnswersFile(file('registry: abcde1\nregistry: abcde2\n'))).message).toMatch(/not valid YAML.*[Uu]nique|not valid YAML.*duplicate/);
+  });
+
+  it('a task file that is not a task is refused with the answers, before anything runs', () => {
+    const task = file('version: v1.1.0\n', 'task.yaml');
+    const e = usage(() => readInputs({ flags: { taskFile: task }, env: {} }));
+    expect(e.message).toMatch(/is not an ACR task: it needs a non-empty `steps:` list/);
+    expect(e.hint).toMatch(/leave out --task-file/);
+    const good = file('version: v1.1.0\nsteps:\n  - cmd: bash echo {{.Run.ID}}\n', 'good.yaml');
+    expect(readInputs({ flags: { taskFile: good }, env: {} }).inputs.taskFile).toBe(good);
+  });
+
   it('a missing answers file is exit 2', () => {
     expect(usage(() => readAnswersFile('/nonexistent/answers.yaml')).message).toContain('ENOENT');
   });

@@ -110,3 +110,51 @@ describe('state', () => {
     expect(existsSync(paths.state)).toBe(false);
   });
 });
+
+describe('a workdir that cannot be made', () => {
+  const cases: [string, (dir: string) => string, RegExp][] = [
+    ['a regular file', (dir) => plainFile(dir), /cannot use the workdir .*: it is a file, not a folder \(EEXIST\)/],
+    ['under a regular file', (dir) => join(plainFile(dir), 'wd'), /cannot create the workdir .*: a part of the path is a file, not a folder \(ENOTDIR\)/],
+    ['deeper under a regular file', (dir) => join(plainFile(dir), 'a', 'b'), /cannot create the workdir .*: a part of the path is a file, not a folder \(ENOTDIR\)/],
+    // Node's recursive mkdir never returns here; one folder at a time fails at once.
+    ['under /proc', () => '/proc/acr-trust-workdir-test/wd', /cannot create the workdir .*\(ENOENT\)/],
+  ];
+  for (const [what, path, message] of cases) {
+    it(`${what}: exit 2 naming the cause, with how to fix it`, () => {
+      const e = thrown(() => openWorkdir(path(tempDir()), { command: 'run' }));
+      expect(e.exitCode).toBe(2);
+      expect(e.message).toMatch(message);
+      expect(e.hint).toContain('--workdir');
+    });
+  }
+
+  it('missing parents are made, each one private', () => {
+    const base = tempDir();
+    const wd = openWorkdir(join(base, 'a', 'b', 'wd'), { command: 'run' });
+    wd.close();
+    for (const d of ['a', 'a/b', 'a/b/wd']) expect(mode(join(base, d))).toBe(0o700);
+  });
+});
+
+describe('temp files of writes cut short', () => {
+  it('the next write removes those of processes no longer running, and keeps a live one', () => {
+    const paths = workdirPaths(tempDir());
+    const wd = openWorkdir(paths.dir, { command: 'run' });
+    const stale = `${paths.state}.${deadPid()}.tmp`;
+    const live = `${paths.state}.${process.ppid}.tmp`; // a running process other than this one
+    const otherFile = `${paths.answers}.${deadPid()}.tmp`;
+    for (const f of [stale, live, otherFile]) writeFileSync(f, '{"version":1,"st');
+    wd.store.update('preflight', { status: 'running' });
+    wd.close();
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(otherFile)).toBe(true); // answers.yaml was not written
+    expect(JSON.parse(readFileSync(paths.state, 'utf8')).steps.preflight.status).toBe('running');
+  });
+});
+
+function plainFile(dir: string): string {
+  const file = join(dir, 'plain-file');
+  writeFileSync(file, 'x');
+  return file;
+}

@@ -2,9 +2,6 @@
  * Every rule of the explanation table (src/azure/errors.ts `errorRules`), triggered for real on the
  * simulated Azure — through the binary where a user can meet it, through the adapter where the
  * workflow avoids it on purpose — with the message, the suggestion and the link the user sees.
- *
- * The one rule no test triggers is the generic `AuthorizationFailed` (a refusal of something other
- * than a role assignment): the sim refuses nothing else (see the report of issue 4).
  */
 import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -12,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorRules, roleAssignmentName, ruleById, toAcrTrustError, type ErrorRule } from '../../src/azure/index.js';
 import { startSim, type RunningSim } from '../../src/sim/index.js';
+import { seedScenario } from '../../src/sim/scenarios.js';
 import { REGISTRY, RG, rejection, simCloud } from '../azure/sim-cloud.js';
-import { cliAsync, expectNoStack, jsonLines, registryNamed, tempDir, type Result } from '../cli/helpers.js';
+import { cliAsync, expectNoStack, jsonLines, networkSettings, registryNamed, simCloud as workdirCloud, simRequests, tempDir, type Result } from '../cli/helpers.js';
 import { sdkClients } from '../helpers/sim.js';
 
 const triggered = new Set<string>();
@@ -119,6 +117,59 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
     const r = rule('RoleAssignmentWriteDenied');
     const res = await run(join(tempDir(), 'wd'), ['--sim-scenario', 'no-role-write']);
     expectStopped(res, 'preflight', 'blocked', 'You may not create role assignments on registry acrtrustdemo (Microsoft.Authorization/roleAssignments/write).', 'Ask for Owner, User Access Administrator', r.link);
+  });
+
+  describe('AuthorizationFailed (a write other than a role assignment): a caller with Reader only (read-only)', () => {
+    /** The refused run left the cloud as seeded and recorded no step as done. */
+    function expectNothingChanged(wd: string): void {
+      const cloud = workdirCloud(wd);
+      const seeded = seedScenario('read-only', 'instant');
+      expect(cloud.tasks).toEqual({});
+      expect(cloud.runs).toEqual({});
+      expect(Object.keys(cloud.roleAssignments)).toEqual(Object.keys(seeded.roleAssignments));
+      expect(networkSettings(registryNamed(cloud, 'acrtrustdemo'))).toBe(networkSettings(registryNamed(seeded, 'acrtrustdemo')));
+      // Every write the sim was asked for, it refused.
+      expect(simRequests(wd).filter((q) => q.write && q.status < 400)).toEqual([]);
+      const state = JSON.parse(readFileSync(join(wd, 'state.json'), 'utf8'));
+      for (const step of Object.values<any>(state.steps)) expect(step.status).toMatch(/^(failed|blocked|skipped)$/);
+    }
+
+    it("past preflight, the task PUT: ARM's 403 in the user's terms, ARM's code kept, nothing changed", async () => {
+      const r = rule('AuthorizationFailed');
+      const wd = join(tempDir(), 'wd');
+      const res = await run(wd, ['--sim-scenario', 'read-only', '--from', 'create-task']);
+      expectStopped(res, 'create-task', 'failed', `Could not create task acr-trust-task in registry acrtrustdemo: ${r.message} (AuthorizationFailed).`, r.hint, r.link);
+      expect(res.stdout).toMatch(/✗ failed Could not create task .* \[AuthorizationFailed\]/);
+      // The refusal was ARM's, for the action the step needed.
+      expect(simRequests(wd).filter((q) => q.write)).toEqual([expect.objectContaining({ method: 'PUT', name: 'tasks.create', status: 403 })]);
+      expectNothingChanged(wd);
+    });
+
+    it('past preflight, the PATCH of the registry\'s publicNetworkAccess: the same explanation, the registry untouched', async () => {
+      const r = rule('AuthorizationFailed');
+      const wd = join(tempDir(), 'wd');
+      const res = await run(wd, ['--sim-scenario', 'read-only', '--only', 'disable-public-access']);
+      expectStopped(res, 'disable-public-access', 'failed', `Could not update publicNetworkAccess on registry acrtrustdemo: ${r.message} (AuthorizationFailed).`, r.hint, r.link);
+      expect(simRequests(wd).filter((q) => q.write)).toEqual([expect.objectContaining({ method: 'PATCH', name: 'registries.update', status: 403 })]);
+      expectNothingChanged(wd);
+    });
+
+    it('found first by preflight, before any write: the missing permissions named, the same link', async () => {
+      const r = rule('AuthorizationFailed');
+      const wd = join(tempDir(), 'wd');
+      const res = await run(wd, ['--sim-scenario', 'read-only']);
+      expectStopped(
+        res,
+        'preflight',
+        'blocked',
+        'You may not change registry acrtrustdemo: your roles do not grant Microsoft.ContainerRegistry/registries/tasks/write, Microsoft.ContainerRegistry/registries/scheduleRun/action, Microsoft.ContainerRegistry/registries/write, Microsoft.Authorization/roleAssignments/write.',
+        'Ask for Contributor on the registry or the resource group, and Owner, User Access Administrator',
+        r.link,
+      );
+      expect(res.stdout).toContain('[AuthorizationFailed]');
+      expect(simRequests(wd).filter((q) => q.write)).toEqual([]);
+      expectNothingChanged(wd);
+    });
   });
 
   it('SubscriptionNotFound: a subscription the sim does not have', async () => {
@@ -278,9 +329,9 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
 });
 
 describe('coverage of the table', () => {
-  it('every rule is triggered above, except AuthorizationFailed on something other than a role assignment (the sim never refuses that)', () => {
+  it('every rule is triggered above', () => {
     const untriggered = errorRules.map((r) => r.id).filter((id) => !triggered.has(id));
-    expect(untriggered).toEqual(['AuthorizationFailed']);
+    expect(untriggered).toEqual([]);
   });
 });
 

@@ -164,6 +164,7 @@ describe('cloud faults', () => {
       }
       for (const k of Object.values(byKind)) k.retryAfterSeconds = [...k.retryAfterSeconds];
       fig.cloudFaults = {
+        maxReruns,
         workflows: trials.length,
         completed: trials.filter((t) => t.attempts.at(-1)!.status === 0).length,
         duplicateTasks: trials.filter((t) => t.tasks > 1).length,

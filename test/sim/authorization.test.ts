@@ -197,3 +197,64 @@ describe('permissions', () => {
       expect(perms[0]!.notActions).toEqual(expect.arrayContaining(['Microsoft.Authorization/*/Write', 'Microsoft.Authorization/*/Delete']));
     }));
 });
+
+describe('a read-only caller (scenario read-only: Reader on the resource group)', () => {
+  const refusal = (oid: string, action: string, scope: string) =>
+    `The client '${oid}' with object id '${oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`;
+
+  it('reads everything, holds Reader on the resource group, and its permissions say so', () =>
+    withSim({ scenario: 'read-only' }, async (sim) => {
+      const { authorization, registries } = sdkClients(sim);
+      expect(await registries.registries.get(RG, 'acrtrustdemo')).toMatchObject({ name: 'acrtrustdemo', publicNetworkAccess: 'Enabled' });
+      const mine = [];
+      for await (const a of authorization.roleAssignments.listForScope(registryScope(sim.subscriptionId), { filter: `principalId eq '${sim.state.caller.principalId}'` })) mine.push(a);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ scope: `/subscriptions/${sim.subscriptionId}/resourceGroups/${RG}`, roleDefinitionId: roleId(sim.subscriptionId, ROLE_GUIDS.Reader) });
+      const perms = [];
+      for await (const p of authorization.permissions.listForResource(RG, 'Microsoft.ContainerRegistry', '', 'registries', 'acrtrustdemo')) perms.push(p);
+      expect(perms).toEqual([{ actions: ['*/read'], notActions: [], dataActions: [], notDataActions: [] }]);
+    }));
+
+  it('is refused every write with 403 AuthorizationFailed naming the action and the scope, and nothing changes', () =>
+    withSim({ scenario: 'read-only' }, async (sim) => {
+      const { authorization, registries } = sdkClients(sim);
+      const oid = sim.state.caller.principalId;
+      const scope = registryScope(sim.subscriptionId);
+      const before = structuredClone(sim.state.registries);
+
+      const patch = await rejection(registries.registries.beginUpdateAndWait(RG, 'acrtrustdemo', { publicNetworkAccess: 'Disabled', networkRuleSet: { defaultAction: 'Deny' } }));
+      expect(patch).toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
+      expect(patch.message).toBe(refusal(oid, 'Microsoft.ContainerRegistry/registries/write', scope));
+
+      const task = await rejection(
+        registries.tasks.beginCreateAndWait(RG, 'acrtrustdemo', 'some-task', {
+          location: 'eastus',
+          platform: { os: 'Linux' },
+          step: { type: 'EncodedTask', encodedTaskContent: Buffer.from('version: v1.1.0\nsteps:\n  - cmd: mcr.microsoft.com/hello-world\n').toString('base64') },
+        } as any),
+      );
+      expect(task).toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
+      expect(task.message).toBe(refusal(oid, 'Microsoft.ContainerRegistry/registries/tasks/write', `${scope}/tasks/some-task`));
+
+      // An action names the resource it acts on, not the action's own path segment.
+      const run = await rawRequest(sim, 'POST', `${scope}/scheduleRun?api-version=2019-06-01-preview`, { body: { type: 'TaskRunRequest', taskId: `${scope}/tasks/some-task` } });
+      expect(run.status).toBe(403);
+      expect(run.body.error).toEqual({ code: 'AuthorizationFailed', message: refusal(oid, 'Microsoft.ContainerRegistry/registries/scheduleRun/action', scope) });
+
+      // Checked before the resource provider: a write to a registry that does not exist is refused too.
+      const create = await rejection(registries.registries.beginCreateAndWait(RG, 'newregistry1', { location: 'eastus', sku: { name: 'Premium' } }));
+      expect(create).toMatchObject({ statusCode: 403, code: 'AuthorizationFailed' });
+
+      const role = await rejection(authorization.roleAssignments.create(scope, guid(1), { roleDefinitionId: roleId(sim.subscriptionId, ROLE_GUIDS.AcrPush), principalId: PRINCIPAL, principalType: 'ServicePrincipal' }));
+      expect(role.message).toBe(refusal(oid, 'Microsoft.Authorization/roleAssignments/write', `${scope}/providers/Microsoft.Authorization/roleAssignments/${guid(1)}`));
+
+      const group = await rawRequest(sim, 'PUT', `/subscriptions/${sim.subscriptionId}/resourcegroups/another-group?api-version=2021-04-01`, { body: { location: 'eastus' } });
+      expect(group.body.error).toEqual({ code: 'AuthorizationFailed', message: refusal(oid, 'Microsoft.Resources/subscriptions/resourceGroups/write', `/subscriptions/${sim.subscriptionId}/resourcegroups/another-group`) });
+
+      expect(sim.state.registries).toEqual(before);
+      expect(sim.state.tasks).toEqual({});
+      expect(sim.state.runs).toEqual({});
+      expect(Object.keys(sim.state.roleAssignments)).toHaveLength(1);
+      expect(Object.keys(sim.state.resourceGroups)).toHaveLength(1);
+    }));
+});

@@ -19,7 +19,7 @@ describe('scenarios', () => {
     expect(Object.values(s.resourceGroups)).toEqual([{ subscriptionId: s.subscriptions[0]!.subscriptionId, name: 'acr-trust-demo', location: 'eastus' }]);
   });
 
-  it('basic-sku, abac, two-registries, no-role-write vary one thing each', () => {
+  it('basic-sku, abac, two-registries, no-role-write, read-only vary one thing each', () => {
     expect(registry(seedScenario('basic-sku', 'instant')).sku).toEqual({ name: 'Basic', tier: 'Basic' });
     expect(registry(seedScenario('abac', 'instant')).properties.roleAssignmentMode).toBe('AbacRepositoryPermissions');
     const two = seedScenario('two-registries', 'instant');
@@ -27,6 +27,13 @@ describe('scenarios', () => {
     const noWrite = seedScenario('no-role-write', 'instant');
     expect(noWrite.caller.canWriteRoleAssignments).toBe(false);
     expect(Object.values(noWrite.roleAssignments)[0]!.properties.roleDefinitionId).toMatch(new RegExp(`${ROLE_GUIDS.Contributor}$`));
+    const readOnly = seedScenario('read-only', 'instant');
+    expect(readOnly.caller).toMatchObject({ canWriteRoleAssignments: false, canWriteResources: false });
+    expect(Object.values(readOnly.roleAssignments)[0]!.properties).toMatchObject({
+      roleDefinitionId: expect.stringMatching(new RegExp(`${ROLE_GUIDS.Reader}$`)),
+      scope: `/subscriptions/${readOnly.subscriptions[0]!.subscriptionId}/resourceGroups/acr-trust-demo`,
+    });
+    expect(registry(seedScenario('read-only', 'instant', 0))).toEqual(registry(seedScenario('default', 'instant', 0))); // only the caller differs
   });
 
   it('realistic speed delays role propagation', () => {

@@ -208,6 +208,7 @@ describe('preflight blocks with the reason and the remedy', () => {
     ['basic-sku', {}, 'SkuNotPremium', /--sku Premium/],
     ['abac', {}, 'AbacRegistry', /Container Registry Repository Writer/],
     ['no-role-write', {}, 'AuthorizationFailed', /Owner.*User Access Administrator/],
+    ['read-only', {}, 'AuthorizationFailed', /Contributor.*Owner/],
     ['default', { registry: 'nosuchregistry', targetRegistry: 'nosuchregistry' }, 'ResourceNotFound', /az acr list/],
     ['default', { resourceGroup: 'nosuchgroup' }, 'ResourceGroupNotFound', /az group list/],
   ] as const;

@@ -30,6 +30,7 @@ import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { usageError } from '../../errors.js';
+import { processAlive } from '../../files.js';
 import { endpointFileFor, readEndpointFile } from '../../sim/index.js';
 import { DEFAULT_STATE_FILE } from './sim.js';
 
@@ -116,7 +117,7 @@ function resolveTarget(opts: AzEnvOptions): SimTarget {
   const record = readEndpointFile(file);
   const start = `Start one in another terminal — \`acr-trust sim serve --state ${opts.state ?? DEFAULT_STATE_FILE}\` — or pass --endpoint URL --ca FILE.`;
   if (!record) throw usageError(`No running sim for ${stateFile}: ${file} does not exist.`, start);
-  if (!alive(record.pid)) throw usageError(`The sim that served ${stateFile} (pid ${record.pid}) is not running any more.`, start);
+  if (!processAlive(record.pid)) throw usageError(`The sim that served ${stateFile} (pid ${record.pid}) is not running any more.`, start);
   return { endpoint: checkEndpoint(record.endpoint), caFile: resolve(record.caCertFile), ca: readCa(record.caCertFile) };
 }
 
@@ -144,14 +145,6 @@ function readCa(file: string): string {
   return pem;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /** Refuses the user's own CLI configuration, and any folder az-env did not make. */
 function checkDir(dir: string): void {

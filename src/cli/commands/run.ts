@@ -7,8 +7,7 @@
  * After every run that may change something, `<workdir>/report.md` is written — while the embedded
  * sim is still up, to read the registry as the run left it.
  */
-import { workflow, type World } from '../../../steps/index.js';
-import { FINAL_RUN_STATUSES } from '../../azure/index.js';
+import type { World } from '../../../steps/index.js';
 import { runSteps, selectSteps, type RunOptions as EngineRunOptions, type RunReport, type Selection } from '../../engine/runner.js';
 import { isAcrTrustError, usageError } from '../../errors.js';
 import { onInterrupt, type Interrupt } from '../interrupt.js';
@@ -16,7 +15,6 @@ import { answerFlags, commandLine, shellLine, type AnswerFlags } from '../option
 import { concludeReport, type RunInFlight } from '../outcome.js';
 import { chooseRenderer, type OutputOptions, type Renderer } from '../render/index.js';
 import { interactionFor, openSession, startEvent, type CommonOptions, type Session } from '../session.js';
-import { writeReport } from '../report.js';
 import { terminal, type Terminal } from '../terminal.js';
 
 export interface RunOptions extends CommonOptions, AnswerFlags, Selection, OutputOptions {
@@ -25,10 +23,14 @@ export interface RunOptions extends CommonOptions, AnswerFlags, Selection, Outpu
   pause?: boolean;
 }
 
+/** The steps, and through them the Azure adapter: loaded after the questions, which need neither. */
+const loadWorkflow = async () => (await import('../../../steps/index.js')).workflow;
+
 export async function run(opts: RunOptions): Promise<void> {
   const term = terminal();
   const selection: Selection = { from: opts.from, only: opts.only, until: opts.until };
-  selectSteps(workflow, selection); // an unknown step id is exit 2 before anything starts
+  // An unknown step id is exit 2 before anything starts.
+  if (opts.from !== undefined || opts.only !== undefined || opts.until !== undefined) selectSteps(await loadWorkflow(), selection);
   const interaction = interactionFor('run', opts, term, { required: !opts.dryRun });
   checkPause(opts, term);
 
@@ -43,6 +45,7 @@ export async function run(opts: RunOptions): Promise<void> {
   });
   const interrupt = onInterrupt();
   try {
+    const workflow = await loadWorkflow();
     const render = await chooseRenderer(opts, term, { steps: workflow, world: session.world });
     render.emit(startEvent('run', session, opts.dryRun));
     const questions = await questionsWhileRunning(session, render, interrupt, { confirm: interaction === 'ask' && !opts.dryRun, pause: opts.pause });
@@ -62,7 +65,7 @@ export async function run(opts: RunOptions): Promise<void> {
     if (!opts.dryRun) {
       render.emit({
         type: 'handout',
-        report: await writeHandout(session, report),
+        report: await writeHandout(session, report, workflow),
         replay: interaction === 'ask' ? shellLine(['acr-trust', 'run', '--yes', '--answers', session.paths.answers]) : undefined,
       });
     }
@@ -120,7 +123,8 @@ async function questionsWhileRunning(
  * Writes `<workdir>/report.md` with the target registry as the run left it — unless the first step
  * already failed to read the cloud (no sign-in, no connection): asking again would only wait again.
  */
-async function writeHandout(session: Session, report: RunReport): Promise<string> {
+async function writeHandout(session: Session, report: RunReport, workflow: Awaited<ReturnType<typeof loadWorkflow>>): Promise<string> {
+  const { writeReport } = await import('../report.js');
   const { answers, cloud } = session.world;
   const unreachable = report.stoppedAt?.status === 'failed' && report.stoppedAt.id === workflow[0]!.id;
   const registryFinal = unreachable ? undefined : await cloud.getRegistry(answers.resourceGroup, answers.targetRegistry).catch(() => undefined);
@@ -148,5 +152,6 @@ async function runInFlight(session: Session, report: RunReport): Promise<RunInFl
   if (typeof runId !== 'string') return undefined;
   const { answers, cloud } = session.world;
   const run = await cloud.getRun(answers.resourceGroup, answers.registry, runId).catch(() => undefined);
+  const { FINAL_RUN_STATUSES } = await import('../../azure/index.js');
   return run && FINAL_RUN_STATUSES.includes(run.status) ? undefined : { runId, registry: answers.registry };
 }

@@ -9,11 +9,27 @@
  */
 import { resolve } from 'node:path';
 import { usageError } from '../../errors.js';
-import { endpointFileFor, readRequestLog, readStateFile, removeEndpointFile, requestLogFileFor, roleByGuid, startSim, writeEndpointFile, type ArmResource, type CloudState, type RequestRecord } from '../../sim/index.js';
+import {
+  DEFAULT_LEARNERS,
+  endpointFileFor,
+  readRequestLog,
+  readStateFile,
+  removeEndpointFile,
+  requestLogFileFor,
+  roleByGuid,
+  startSim,
+  writeEndpointFile,
+  type ArmResource,
+  type CloudState,
+  type RequestRecord,
+} from '../../sim/index.js';
 import { runView } from '../../sim/routes/runs.js';
 import { taskView } from '../../sim/routes/tasks.js';
 
 export const DEFAULT_STATE_FILE = './.acr-trust/sim-cloud.json';
+
+/** The most learners `sim serve --learners` seeds a classroom for. */
+export const MAX_SERVE_LEARNERS = 500;
 
 export interface ServeOptions {
   port?: string;
@@ -21,6 +37,8 @@ export interface ServeOptions {
   scenario?: string;
   speed?: 'instant' | 'realistic';
   faults?: string;
+  /** With --scenario classroom: how many learners to seed. */
+  learners?: string;
 }
 
 export interface ShowOptions {
@@ -36,13 +54,37 @@ function parsePort(value: string | undefined): number | undefined {
   return Number(value);
 }
 
+/**
+ * --learners: an integer from 1 to MAX_SERVE_LEARNERS, and only with the classroom scenario. Without
+ * --scenario the sim decides: a classroom state file checks the count against its own, a new cloud
+ * (seeded `default`) refuses it.
+ */
+function parseLearners(value: string | undefined, scenario: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > MAX_SERVE_LEARNERS) {
+    throw usageError(
+      `Invalid --learners '${value}': expected a whole number from 1 to ${MAX_SERVE_LEARNERS}.`,
+      `One resource group and registry are seeded per learner; omit --learners for ${DEFAULT_LEARNERS}.`,
+    );
+  }
+  if (scenario !== undefined && scenario !== 'classroom') {
+    throw usageError(
+      `--learners applies only to --scenario classroom, not '${scenario}'.`,
+      'Use --scenario classroom --learners N for a training room, or drop --learners.',
+    );
+  }
+  return Number(value);
+}
+
 export async function serve(opts: ServeOptions): Promise<void> {
   const port = parsePort(opts.port);
+  const learners = parseLearners(opts.learners, opts.scenario);
   const stateFile = resolve(opts.state ?? DEFAULT_STATE_FILE);
   const sim = await startSim({
     stateFile,
     ...(port !== undefined ? { port } : {}),
     ...(opts.scenario ? { scenario: opts.scenario } : {}),
+    ...(learners !== undefined ? { learners } : {}),
     ...(opts.speed ? { speed: opts.speed } : {}),
     ...(opts.faults ? { faults: opts.faults } : {}),
   });
@@ -88,6 +130,7 @@ export async function show(opts: ShowOptions): Promise<void> {
 function cloudView(state: CloudState) {
   return {
     scenario: state.scenario,
+    ...(state.learners !== undefined ? { learners: state.learners } : {}),
     speed: state.speed,
     tenantId: state.tenantId,
     subscriptions: state.subscriptions.map((s) => ({ id: `/subscriptions/${s.subscriptionId}`, subscriptionId: s.subscriptionId, tenantId: state.tenantId, displayName: s.displayName, state: s.state })),
@@ -113,7 +156,8 @@ function textListing(file: string, state: CloudState, view: ReturnType<typeof cl
     out.push('', `${title} (${items.length})`);
     for (const item of items) out.push(`  ${line(item)}`);
   };
-  out.push(`Simulated cloud: ${file}`, `  scenario ${state.scenario}, speed ${state.speed}, tenant ${state.tenantId}`);
+  const room = state.learners !== undefined ? ` (${state.learners} learners)` : '';
+  out.push(`Simulated cloud: ${file}`, `  scenario ${state.scenario}${room}, speed ${state.speed}, tenant ${state.tenantId}`);
   section('Subscriptions', view.subscriptions, (s) => `${s.displayName}  ${s.subscriptionId}  ${s.state}`);
   section('Resource groups', view.resourceGroups, (g) => `${g.name}  ${g.location}`);
   section('Registries', view.registries, (r: ArmResource) => {

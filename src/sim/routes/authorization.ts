@@ -14,7 +14,8 @@ import { ArmError, type SimRequest } from '../http.js';
 import type { RouteModule, SimContext } from '../context.js';
 import type { ArmResource } from '../store.js';
 import { key } from '../store.js';
-import { BUILT_IN_ROLES, roleByGuid, roleDefinitionId, roleDefinitionResource, ROLE_GUIDS } from '../roles.js';
+import { BUILT_IN_ROLES, roleByGuid, roleDefinitionId, roleDefinitionResource } from '../roles.js';
+import { callerRole, requirePermission } from '../caller.js';
 import { page, parseScope, requireResourceGroup, requireSubscription } from './common.js';
 
 /** 2022-04-01: @azure/arm-authorization 9.0.0 (role assignments, definitions, permissions) and az CLI. */
@@ -41,15 +42,6 @@ function checkScopeExists(sim: SimContext, scope: string): void {
   const p = parseScope(scope);
   if (p.resourceGroup) requireResourceGroup(sim, p.subscriptionId!, p.resourceGroup);
   else if (p.subscriptionId) requireSubscription(sim, p.subscriptionId);
-}
-
-function authorizationFailed(sim: SimContext, action: string, scope: string): ArmError {
-  const oid = sim.state.caller.principalId;
-  return new ArmError(
-    403,
-    'AuthorizationFailed',
-    `The client '${oid}' with object id '${oid}' does not have authorization to perform action '${action}' over scope '${scope}' or the scope is invalid. If access was recently granted, please refresh your credentials.`,
-  );
 }
 
 /** True when `inner` is `outer` or lies below it (`/a/b` is within `/a`). */
@@ -119,7 +111,7 @@ export const authorizationRoutes: RouteModule = (router, sim) => {
     const { scope, name, id, existing } = locate(req);
     if (!GUID.test(name)) throw new ArmError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`);
     checkScopeExists(sim, scope);
-    if (!sim.state.caller.canWriteRoleAssignments) throw authorizationFailed(sim, 'Microsoft.Authorization/roleAssignments/write', id);
+    requirePermission(sim, 'Microsoft.Authorization/roleAssignments/write', id);
 
     const props = req.body?.properties;
     if (typeof props !== 'object' || props === null) throw new ArmError(400, 'InvalidRequestContent', "The request content was invalid and could not be deserialized: 'Required property 'properties' not found in JSON.'.");
@@ -187,7 +179,7 @@ export const authorizationRoutes: RouteModule = (router, sim) => {
   router.on('DELETE', one, { name: 'roleAssignments.delete', write: true, ...assignments }, (req) => {
     const { scope, id, existing } = locate(req);
     checkScopeExists(sim, scope);
-    if (!sim.state.caller.canWriteRoleAssignments) throw authorizationFailed(sim, 'Microsoft.Authorization/roleAssignments/delete', id);
+    requirePermission(sim, 'Microsoft.Authorization/roleAssignments/delete', id);
     if (!existing) return { status: 204 };
     delete sim.state.roleAssignments[key(id)];
     sim.changed();
@@ -223,12 +215,12 @@ export const authorizationRoutes: RouteModule = (router, sim) => {
     return { status: 200, body: page(BUILT_IN_ROLES.filter(keep).map((r) => roleDefinitionResource(sub, r))) };
   });
 
-  // The caller's effective permissions at a resource group or resource: Owner-like when it may
-  // write role assignments, else Contributor's (everything but Microsoft.Authorization writes).
+  // The caller's effective permissions at a resource group or resource: its role's (caller.ts) —
+  // Owner's, Contributor's (everything but Microsoft.Authorization writes) or Reader's (`*/read`).
   router.on('GET', '/{*scope}/providers/Microsoft.Authorization/permissions', { name: 'permissions.list', apiVersions: PERMISSIONS_API_VERSIONS }, (req) => {
     const scope = canonicalScope(req.params.scope!);
     checkScopeExists(sim, scope);
-    const role = roleByGuid(sim.state.caller.canWriteRoleAssignments ? ROLE_GUIDS.Owner : ROLE_GUIDS.Contributor)!;
+    const role = callerRole(sim.state);
     return { status: 200, body: page([{ actions: role.actions, notActions: role.notActions, dataActions: [], notDataActions: [] }]) };
   });
 };

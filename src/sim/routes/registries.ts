@@ -16,6 +16,7 @@
  */
 import { ArmError, type SimRequest } from '../http.js';
 import type { RouteModule, SimContext } from '../context.js';
+import { requirePermission, scopeOf } from '../caller.js';
 import type { ArmResource } from '../store.js';
 import { key } from '../store.js';
 import { page, requireResourceGroup, requireSubscription, resourceGroupId } from './common.js';
@@ -248,6 +249,7 @@ export const registriesRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('PUT', one, { name: 'registries.create', apiVersions, write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/write', scopeOf(req));
     const { rg, name, registry: existing } = lookup(req);
     if (!/^[a-zA-Z0-9]{5,50}$/.test(name)) {
       throw new ArmError(400, 'InvalidResourceName', `Resource name ${name} is invalid. The name can contain only letters and numbers, and must be between 5 and 50 characters long.`);
@@ -281,6 +283,7 @@ export const registriesRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('PATCH', one, { name: 'registries.update', apiVersions, write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/write', scopeOf(req));
     const { rg, name, registry } = lookup(req);
     if (!registry) throw notFound(name, rg.name);
     const v = req.query.get('api-version');
@@ -299,6 +302,7 @@ export const registriesRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('DELETE', one, { name: 'registries.delete', apiVersions, write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/delete', scopeOf(req));
     const { registry } = lookup(req);
     if (!registry) return { status: 204 };
     const k = key(registry.id);

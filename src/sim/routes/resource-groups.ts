@@ -4,6 +4,7 @@
  *  without `--api-version` picks the newest non-preview version the provider lists. */
 import { ArmError } from '../http.js';
 import type { RouteModule, SimContext } from '../context.js';
+import { requirePermission, scopeOf } from '../caller.js';
 import type { ArmResource, ResourceGroup } from '../store.js';
 import { findResourceGroup, page, requireResourceGroup, requireSubscription, resourceGroupId, resourceGroupKey } from './common.js';
 import { PERMISSIONS_API_VERSIONS, ROLE_ASSIGNMENT_API_VERSIONS, ROLE_DEFINITION_API_VERSIONS } from './authorization.js';
@@ -114,6 +115,7 @@ export const resourceGroupsRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('PUT', `${base}/{resourceGroupName}`, { name: 'resourceGroups.createOrUpdate', apiVersions, write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.Resources/subscriptions/resourceGroups/write', scopeOf(req));
     const sub = requireSubscription(sim, req.params.subscriptionId!);
     const name = req.params.resourceGroupName!;
     if (!/^[-\w._()]{1,90}$/.test(name) || name.endsWith('.')) {

@@ -23,6 +23,7 @@
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ArmError, type SimRequest, type SimResponse } from '../http.js';
 import type { RouteModule, SimContext } from '../context.js';
+import { requirePermission, scopeOf } from '../caller.js';
 import type { ArmResource, RunRecord } from '../store.js';
 import { key } from '../store.js';
 import { planRun, sourceLoginMode, customEntries, type RunSubject } from '../rules.js';
@@ -333,6 +334,7 @@ export const runsRoutes: RouteModule = (router, sim) => {
   };
 
   router.on('POST', `${REGISTRY_PATH}/scheduleRun`, { apiVersions, name: 'registries.scheduleRun', write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/scheduleRun/action', scopeOf(req, 'scheduleRun'));
     const record = schedule(sim, req);
     return { status: 200, body: runView(record, sim.now()) };
   });
@@ -364,6 +366,7 @@ export const runsRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('PATCH', one, { apiVersions, name: 'runs.update', write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/runs/write', scopeOf(req));
     const { record } = requireRun(req);
     const archive = req.body?.isArchiveEnabled;
     if (archive !== undefined && typeof archive !== 'boolean') throw invalid("Error converting value to type 'Boolean'. Path 'isArchiveEnabled'");
@@ -380,6 +383,7 @@ export const runsRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('POST', `${one}/cancel`, { apiVersions, name: 'runs.cancel', write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/runs/cancel/action', scopeOf(req, 'cancel'));
     const { record } = requireRun(req);
     const elapsed = sim.now() - record.scheduledAt;
     // Canceling a finished run changes nothing (emulator choice: the service's answer is undocumented).

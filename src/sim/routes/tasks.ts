@@ -22,6 +22,7 @@
  */
 import { ArmError, type SimRequest } from '../http.js';
 import type { RouteModule, SimContext } from '../context.js';
+import { requirePermission, scopeOf } from '../caller.js';
 import type { ArmResource } from '../store.js';
 import { key } from '../store.js';
 import { page, requireResourceGroup } from './common.js';
@@ -270,6 +271,7 @@ export const tasksRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('PUT', one, { apiVersions, name: 'tasks.create', write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/tasks/write', scopeOf(req));
     const registry = requireRegistry(sim, req);
     const name = req.params.taskName!;
     checkName(name);
@@ -295,6 +297,7 @@ export const tasksRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('PATCH', one, { apiVersions, name: 'tasks.update', write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/tasks/write', scopeOf(req));
     const registry = requireRegistry(sim, req);
     const current = requireTask(sim, req, registry, req.params.taskName!);
     const body = req.body ?? {};
@@ -309,6 +312,7 @@ export const tasksRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('DELETE', one, { apiVersions, name: 'tasks.delete', write: true }, (req) => {
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/tasks/delete', scopeOf(req));
     const registry = requireRegistry(sim, req);
     const task = findTask(sim, registry, req.params.taskName!);
     if (!task) return { status: 204 };
