@@ -349,6 +349,8 @@ function render(p, run) {
     '- **`--json` printed lines after its `summary` line after Ctrl-C.** The interrupted step goes on in the background (its request may be in flight; steps are idempotent) but no longer reports. (`SIGINT during each step`)',
     '- **`acr-trust … --json | head` crashed with EPIPE.** Once the reader has gone the rest of the output is dropped; the command still finishes its work and saves its state.',
     '- **A process killed while writing left `<file>.<pid>.tmp` beside the file for good.** The next write to that file removes temps of processes no longer running.',
+    '- **A workdir the user may not write in was a stack trace** (EACCES from the lock): now exit 2, "cannot use the workdir … permission denied", with how to fix it. (the catalogue)',
+    '- **A disk that filled up during a run was a stack trace**, from the wizard\'s state or the embedded sim\'s cloud file. Now one line names the file and the cause (`no space left on device (ENOSPC)`), exit 1, no temp file is left, the file keeps its last whole version, and with room again the same command finishes. (`test/cli/disk-full.test.ts`, on a 40 KiB tmpfs)',
     '',
   );
   say(

@@ -1,23 +1,38 @@
 /** Small file helpers shared by the engine's workdir and the sim's state file. */
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { AcrTrustError } from './errors.js';
 
 /**
  * Writes `data` to `file` atomically: a temp file in the same folder, fsync, rename. The file is
  * private to the user (0600) — state and answers files may name principals and resources.
+ * `durable: false` skips the fsync (a crash of the machine may lose the write, never tear it).
+ * A write that fails (a full disk, a read-only folder) leaves the file as it was and is an
+ * AcrTrustError naming the file and the cause.
  */
-export function writeFileAtomic(file: string, data: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  removeStaleTemps(file);
+export function writeFileAtomic(file: string, data: string, { durable = true } = {}): void {
   const tmp = `${file}.${process.pid}.tmp`;
-  const fd = openSync(tmp, 'w', 0o600);
   try {
-    writeFileSync(fd, data);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    removeStaleTemps(file);
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeFileSync(fd, data);
+      if (durable) fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  } catch (e) {
+    // A full disk or a folder turned read-only: the file keeps its last whole version.
+    rmSync(tmp, { force: true });
+    const code = (e as NodeJS.ErrnoException).code;
+    if (!code) throw e;
+    const why = (e as Error).message.replace(/^\w+: /, '').replace(/, \w+(?: '.*')?$/, '');
+    throw new AcrTrustError(`cannot save ${file}: ${why} (${code}).`, {
+      hint: 'Free some disk space or fix the folder\'s permissions, then run the same command again: what was saved before is intact.',
+    });
   }
-  renameSync(tmp, file);
 }
 
 const swept = new Set<string>();

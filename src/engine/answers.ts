@@ -126,7 +126,7 @@ export function readInputs(src: AnswerSources): { inputs: Inputs; from: Provenan
   if (src.file) layers.push([src.file, readAnswersFile(src.file)]);
   if (src.saved && existsSync(src.saved)) {
     // An earlier run's answers apply only to the same target: sim names never leak into Azure.
-    const saved = readAnswersFile(src.saved);
+    const saved = readAnswersFile(src.saved, { saved: true });
     const target = layers.map(([, l]) => l.target).find(Boolean) ?? envLayer.target;
     if (!target || !saved.target || saved.target === target) layers.push([src.saved, saved]);
   }
@@ -149,12 +149,15 @@ export function readInputs(src: AnswerSources): { inputs: Inputs; from: Provenan
 }
 
 /** Reads an answers file (YAML or JSON). Bad syntax, unknown keys and wrong types are exit 2. */
-export function readAnswersFile(file: string): Inputs {
+export function readAnswersFile(file: string, { saved = false } = {}): Inputs {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw usageError(`cannot read the answers file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`, 'Check the path given to --answers.');
+    throw usageError(
+      `cannot read the ${saved ? 'saved answers' : 'answers file'} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}.`,
+      saved ? 'It is the workdir\'s own copy: make it readable to you, or use another --workdir.' : 'Check the path given to --answers.',
+    );
   }
   // Aliases are YAML, but an answers file has no use for them: a bounded count stops alias bombs.
   const doc = yaml().parseDocument(text, { uniqueKeys: true });

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { usageError } from '../errors.js';
+import { isAcrTrustError, usageError } from '../errors.js';
 import { acquireLock, type Lock } from './lock.js';
 import { StateStore } from './state.js';
 
@@ -50,13 +50,24 @@ export interface Workdir {
 export function openWorkdir(dir: string | undefined, opts: { command: string; persist?: boolean }): Workdir {
   const paths = workdirPaths(dir);
   makeWorkdir(paths.dir);
-  const lock = acquireLock(paths.lock, opts.command);
+  const lock = takeLock(paths, opts.command);
   try {
     const store = StateStore.load(paths.state, { persist: opts.persist });
     return { paths, store, lock, close: () => lock.release() };
   } catch (e) {
     lock.release();
     throw e;
+  }
+}
+
+/** The workdir's lock; a folder we may not write in (EACCES, a read-only file system) is exit 2. */
+function takeLock(paths: WorkdirPaths, command: string): Lock {
+  try {
+    return acquireLock(paths.lock, command);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (isAcrTrustError(e) || !code) throw e;
+    return refuse(paths.dir, code, 'use');
   }
 }
 
@@ -101,9 +112,9 @@ function makeWorkdir(dir: string): void {
   }
 }
 
-function refuse(dir: string, code: string): never {
+function refuse(dir: string, code: string, verb = code === 'EEXIST' ? 'use' : 'create'): never {
   throw usageError(
-    `cannot ${code === 'EEXIST' ? 'use' : 'create'} the workdir ${dir}: ${WHY[code] ?? code} (${code}).`,
+    `cannot ${verb} the workdir ${dir}: ${WHY[code] ?? code} (${code}).`,
     'Give --workdir a folder you can write to (it is created if missing; default ./.acr-trust).',
   );
 }

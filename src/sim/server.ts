@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { AcrTrustError } from '../errors.js';
+import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import { certificateFilesFor, loadOrCreateCertificates } from './cert.js';
 import type { RouteModule, SimContext } from './context.js';
 import { FaultInjector, parseFaultSpec, type FaultKind } from './faults.js';
@@ -108,7 +108,11 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   const flushLog = () => {
     if (logTimer) clearTimeout(logTimer);
     logTimer = undefined;
-    if (requestLogFile) writeRequestLog(requestLogFile, requests);
+    try {
+      if (requestLogFile) writeRequestLog(requestLogFile, requests);
+    } catch {
+      // The request log is for `sim show`, not part of the cloud: a full disk must not stop the sim.
+    }
   };
   const record = (r: RequestRecord) => {
     requests.push(r);
@@ -367,6 +371,7 @@ function faultResponse(kind: Exclude<FaultKind, 'drop'>, retryAfterSeconds: numb
 
 function internalError(e: unknown): SimResponse {
   // A bug in a route: answer like ARM, but keep the stack on the sim's stderr for whoever debugs it.
-  process.stderr.write(`sim: route failed: ${(e as Error)?.stack ?? String(e)}\n`);
+  // An expected failure (its state file cannot be saved: a full disk) is only answered.
+  if (!isAcrTrustError(e)) process.stderr.write(`sim: route failed: ${(e as Error)?.stack ?? String(e)}\n`);
   return new ArmError(500, 'InternalServerError', `The simulated Azure failed to handle the request: ${(e as Error)?.message ?? String(e)}`).toResponse();
 }

@@ -6,8 +6,7 @@
  * A state file that cannot be read as a cloud is never overwritten or "repaired": the user may
  * have pointed `--state` at the wrong file, so we stop with exit 2 and name it.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { AcrTrustError } from '../errors.js';
 import { writeFileAtomic } from '../files.js';
 import type { CloudState } from './store.js';
@@ -25,10 +24,7 @@ import type { CloudState } from './store.js';
  * simulated training cloud that is a fair price; the wizard's own state keeps its fsync.
  */
 export function replaceFile(file: string, data: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, data, { mode: 0o600 });
-  renameSync(tmp, file);
+  writeFileAtomic(file, data, { durable: false });
 }
 
 /** One answered request, as the sim's request log keeps it. */

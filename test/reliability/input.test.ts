@@ -212,6 +212,8 @@ const catalogue: BadInput[] = [
   // a workdir that cannot be written
   { what: 'a workdir under a regular file', base: 'none', args: (c) => ['run', '--target', 'sim', '--yes', '--workdir', join(c.file('plain-file', 'x'), 'wd')], exit: 2, message: /cannot (create|use) the workdir/i, fix: /--workdir/ },
   { what: 'a workdir that is a regular file', base: 'none', args: (c) => ['run', '--target', 'sim', '--yes', '--workdir', c.file('plain-file', 'x')], exit: 2, message: /cannot (create|use) the workdir/i, fix: /--workdir/ },
+  // sysfs refuses new files even to root (EACCES; EROFS where /sys is mounted read-only)
+  { what: 'a workdir the user may not write in', base: 'none', args: () => ['run', '--target', 'sim', '--yes', '--workdir', '/sys/kernel'], exit: 2, message: /cannot use the workdir \/sys\/kernel: (permission denied \(EACCES\)|the file system is read-only \(EROFS\))/, fix: /--workdir/ },
   { what: 'a workdir under /proc', base: 'none', args: () => ['run', '--target', 'sim', '--yes', '--workdir', '/proc/acr-trust-wd'], exit: 2, message: /cannot (create|use) the workdir/i, fix: /--workdir/, timeoutMs: 8_000 },
 ];
 

@@ -27,8 +27,11 @@ export async function reset(opts: CommonOptions & AnswerFlags): Promise<void> {
       await render.close?.();
     }
     concludeReport(report, session.paths.dir, commandLine());
-  } finally {
+  } catch (e) {
     interrupt.dispose();
-    await session.close();
+    await session.close().catch(() => {}); // a failure to close (a full disk) must not hide this one
+    throw e;
   }
+  interrupt.dispose();
+  await session.close();
 }

@@ -70,10 +70,13 @@ export async function run(opts: RunOptions): Promise<void> {
       });
     }
     concludeReport(report, session.paths.dir, commandLine(), report.outcome === 'interrupted' ? await runInFlight(session, report) : undefined);
-  } finally {
+  } catch (e) {
     interrupt.dispose();
-    await session.close();
+    await session.close().catch(() => {}); // a failure to close (a full disk) must not hide this one
+    throw e;
   }
+  interrupt.dispose();
+  await session.close();
 }
 
 /** `--pause` waits for Enter: it needs someone at a terminal (it works with --yes, which settles only the answers). */
