@@ -79,6 +79,8 @@ const WHY: Record<string, string> = {
   EROFS: 'the file system is read-only',
   ENOENT: 'the file system does not allow a folder there',
   ENOSPC: 'the disk is full',
+  ENAMETOOLONG: 'a name in the path is too long',
+  ELOOP: 'the path loops through symbolic links',
 };
 
 /**

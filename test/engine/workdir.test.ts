@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -118,6 +118,8 @@ describe('a workdir that cannot be made', () => {
     ['deeper under a regular file', (dir) => join(plainFile(dir), 'a', 'b'), /cannot create the workdir .*: a part of the path is a file, not a folder \(ENOTDIR\)/],
     // Node's recursive mkdir never returns here; one folder at a time fails at once.
     ['under /proc', () => '/proc/acr-trust-workdir-test/wd', /cannot create the workdir .*\(ENOENT\)/],
+    ['a name too long', (dir) => join(dir, 'a'.repeat(300)), /cannot create the workdir .*: a name in the path is too long \(ENAMETOOLONG\)/],
+    ['a loop of symbolic links', (dir) => loop(dir), /cannot create the workdir .*: the path loops through symbolic links \(ELOOP\)/],
   ];
   for (const [what, path, message] of cases) {
     it(`${what}: exit 2 naming the cause, with how to fix it`, () => {
@@ -152,6 +154,12 @@ describe('temp files of writes cut short', () => {
     expect(JSON.parse(readFileSync(paths.state, 'utf8')).steps.preflight.status).toBe('running');
   });
 });
+
+function loop(dir: string): string {
+  symlinkSync(join(dir, 'b'), join(dir, 'a'));
+  symlinkSync(join(dir, 'a'), join(dir, 'b'));
+  return join(dir, 'a');
+}
 
 function plainFile(dir: string): string {
   const file = join(dir, 'plain-file');
