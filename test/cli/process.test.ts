@@ -38,6 +38,21 @@ describe('one process per workdir', () => {
     expect(resumed.stdout).toMatch(/✓ done task acr-trust-task has system identity .*\(recorded /);
   });
 
+  it('SIGTERM (a closing terminal, a service manager) is Ctrl-C: the state saved, one line, exit 130; a re-run resumes', async () => {
+    const wd = join(tempDir(), 'wd');
+    const victim = startCli(realistic(wd));
+    await victim.afterLines(12);
+    victim.child.kill('SIGTERM');
+    const { code } = await victim.exit;
+    expect(code).toBe(130);
+    expect(victim.stderr).toMatch(/^acr-trust: interrupted — progress is saved in .*; run `acr-trust run .*` again to resume\.\n$/);
+    expect(JSON.parse(victim.lines.at(-1)!)).toMatchObject({ event: 'summary', outcome: 'interrupted' });
+    const state = JSON.parse(readFileSync(join(wd, 'state.json'), 'utf8'));
+    expect(state.steps.preflight.status).toBe('done');
+    const resumed = cli(['run', '--target', 'sim', '--yes', '--workdir', wd]);
+    expect(resumed.status, resumed.stderr).toBe(0);
+  });
+
   it('a lock left by a dead process is taken over', () => {
     const wd = join(tempDir(), 'wd');
     expect(cli(['run', '--target', 'sim', '--yes', '--workdir', wd, '--until', 'preflight']).status).toBe(0);
