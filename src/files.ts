@@ -1,4 +1,5 @@
 /** Small file helpers shared by the engine's workdir and the sim's state file. */
+import { createRequire } from 'node:module';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { AcrTrustError } from './errors.js';
@@ -67,6 +68,12 @@ export function processAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
 }
+
+/**
+ * The yaml library (answers files, task files), loaded on first use: `--help`, `steps` and the way
+ * to the first question do without it.
+ */
+export const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 export function readJsonFile<T>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;

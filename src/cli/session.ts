@@ -139,6 +139,21 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   }
 }
 
+/**
+ * Runs `body` with the session open, then closes it (the embedded sim stopped, the workdir freed).
+ * When `body` fails, a failure to close — the sim cannot save its cloud on a full disk — does not
+ * hide the error the user must see.
+ */
+export async function closingAfter(session: Session, body: () => Promise<void>): Promise<void> {
+  try {
+    await body();
+  } catch (e) {
+    await session.close().catch(() => {});
+    throw e;
+  }
+  await session.close();
+}
+
 /** Where the commands go and as whom: the embedded sim, a sim served elsewhere, or Azure. */
 interface Target {
   /** The adapter for one subscription of this target. */

@@ -11,12 +11,11 @@
  * Every value is checked the way ARM checks it, with a message that says how to fix it.
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type { Answers, RoleName } from '../../steps/world.js';
 import { TASK_FILE_HINT, taskFileProblem } from '../../steps/lib/task-yaml.js';
 import { usageError } from '../errors.js';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic, yaml } from '../files.js';
 
 export const ROLES: readonly RoleName[] = ['AcrPush', 'AcrPull', 'Container Registry Repository Writer', 'Container Registry Repository Reader'];
 export const TARGETS = ['sim', 'azure'] as const;
@@ -50,9 +49,6 @@ interface KeySpec {
   problem?: (v: string) => string | undefined;
   hint?: string;
 }
-
-/** yaml is loaded when an answers file is read or written, not on the way to the first question. */
-const yaml = (): typeof import('yaml') => createRequire(import.meta.url)('yaml') as typeof import('yaml');
 
 const REGISTRY_RULE = (v: string) =>
   /^[a-zA-Z0-9]{5,50}$/.test(v) ? undefined : 'ARM requires 5–50 letters and digits (no hyphens, dots or underscores), e.g. myregistry01';

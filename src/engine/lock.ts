@@ -82,7 +82,6 @@ function removeIfUnchanged(file: string, owner: LockOwner): void {
   }
 }
 
-
 function lockHandle(file: string, me: LockOwner, tookOver: LockOwner | undefined): Lock {
   let held = true;
   return {

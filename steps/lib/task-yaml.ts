@@ -4,11 +4,8 @@
  * PUSH it to the target registry, so the run exercises the target's network rules and the role.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { usageError } from '../../src/errors.js';
-
-/** yaml is loaded when a task file is checked, not whenever the steps are imported (`acr-trust steps` starts without it). */
-const parseYaml = (text: string): unknown => (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+import { yaml } from '../../src/files.js';
 
 export const BUILT_IN_TASK_FILE = 'acr-trust-task.yaml';
 const SAMPLE_CONTEXT = 'https://github.com/Azure-Samples/acr-build-helloworld-node.git#main';
@@ -53,7 +50,7 @@ export function taskFileProblem(taskFile: string): string | undefined {
   let doc: unknown;
   try {
     // Go templates are rendered by ACR before the YAML is read; a placeholder keeps the shape.
-    doc = parseYaml(text.replace(/\{\{[^}]*\}\}/g, 'x'));
+    doc = yaml().parse(text.replace(/\{\{[^}]*\}\}/g, 'x'));
   } catch (e) {
     return `The task file ${taskFile} is not valid YAML: ${(e as Error).message.split('\n')[0]}`;
   }

@@ -25,6 +25,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jsonLines } from '../cli/helpers.js';
 import { acrTrust, cleanEnv, findAz, serve, tmp, type Served } from './helpers.js';
 
 const AZ = findAz();
@@ -169,10 +170,7 @@ describe.skipIf(!AZ)(`the article's workflow with the Azure CLI alone${AZ ? '' :
     const status = acrTrust(['status', ...wizardFlags]);
     expect(status.status, status.stderr).toBe(0);
     const checks = Object.fromEntries(
-      status.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l))
+      jsonLines(status.stdout)
         .filter((e) => e.event === 'check')
         .map((e) => [e.id, { live: e.live.status, holds: e.holds, ...(e.supersededBy ? { supersededBy: e.supersededBy } : {}) }]),
     );
@@ -200,10 +198,7 @@ describe.skipIf(!AZ)(`the article's workflow with the Azure CLI alone${AZ ? '' :
     const run = acrTrust(['run', '--yes', ...wizardFlags]);
     expect(run.status, run.stderr).toBe(0);
     const steps = Object.fromEntries(
-      run.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l))
+      jsonLines(run.stdout)
         .filter((e) => e.event === 'step')
         .map((e) => [e.id, e.status]),
     );

@@ -13,13 +13,12 @@ import { basename, join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { rawRequest } from '../helpers/sim.js';
-import { cliAsync, expectNoStack, STEP_IDS, tempDir } from '../cli/helpers.js';
+import { mulberry32 } from '../../src/sim/faults.js';
+import { cliAsync, expectNoStack, networkSettings, STEP_IDS, tempDir } from '../cli/helpers.js';
 import {
   convergence,
   figures,
-  networkOf,
   pool,
-  prng,
   readText,
   serveSim,
   simShow,
@@ -69,7 +68,7 @@ describe.concurrent('crashes and interruptions', () => {
       const n = 47;
       const speed = size('instant', 'realistic');
       const span = 20_500;
-      const random = prng(20250601);
+      const random = mulberry32(20250601);
       type Moment = { from: string; delay: number };
       const moments: Moment[] = size(
         ['create-task', 'add-credential', 'run-task'].map((step) => ({ from: `the start of ${step}`, delay: Math.round(random() * 30) })),
@@ -183,7 +182,7 @@ describe.concurrent('crashes and interruptions', () => {
     'SIGKILL of the sim while writes flow: its state file parses, holds every acknowledged write, and a restarted sim serves it',
     async () => {
       const n = size(2, 30);
-      const random = prng(7);
+      const random = mulberry32(7);
       const trials = await pool(Array.from({ length: n }, (_, i) => i), size(3, 4), async (i) => {
         const dir = tempDir();
         const stateFile = join(dir, 'cloud.json');
@@ -456,8 +455,8 @@ describe.concurrent('crashes and interruptions', () => {
             inFlight,
             reset: reset.status,
             resetErr: reset.stderr,
-            restored: networkOf(registry) === original,
-            network: networkOf(registry),
+            restored: networkSettings(registry) === original,
+            network: networkSettings(registry),
             original,
             tasks: cloud.tasks.length,
             assignments: cloud.roleAssignments.filter((a) => a.properties.principalType !== 'User').length,
@@ -506,5 +505,5 @@ async function customOriginals(sim: ServedSim): Promise<string> {
   });
   if (r.status >= 300) throw new Error(`could not set the original settings: ${r.status} ${r.text}`);
   const got = await rawRequest(target, 'GET', `${REGISTRY_PATH}${API}`);
-  return networkOf(got.body);
+  return networkSettings(got.body);
 }

@@ -63,18 +63,6 @@ export async function pool<T, R>(items: readonly T[], concurrency: number, fn: (
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** A deterministic PRNG (mulberry32), so a campaign's kill moments reproduce. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 // ---- a sim served by another process ------------------------------------------------------------
 
 export interface ServedSim {
@@ -170,17 +158,6 @@ export function convergence(cloud: CloudView): { tasks: number; assignments: num
   if (assignments.length !== 1) problems.push(`${assignments.length} service-principal role assignments`);
   if (forTask.length !== 1) problems.push(`${forTask.length} role assignments for the task's principal`);
   return { tasks: cloud.tasks.length, assignments: assignments.length, assignmentsForTask: forTask.length, problems };
-}
-
-/** The registry's network settings, as a reset must restore them (key order fixed). */
-export function networkOf(registry: any): string {
-  const p = registry.properties;
-  return JSON.stringify({
-    publicNetworkAccess: p.publicNetworkAccess,
-    networkRuleBypassOptions: p.networkRuleBypassOptions,
-    networkRuleBypassAllowedForTasks: p.networkRuleBypassAllowedForTasks,
-    networkRuleSet: p.networkRuleSet,
-  });
 }
 
 // ---- a wizard we can stop at a chosen moment ------------------------------------------------------

@@ -9,7 +9,7 @@ import { onInterrupt } from '../interrupt.js';
 import { answerFlags, commandLine, type AnswerFlags } from '../options.js';
 import { concludeReport } from '../outcome.js';
 import { chooseRenderer } from '../render/index.js';
-import { interactionFor, openSession, startEvent, type CommonOptions } from '../session.js';
+import { closingAfter, interactionFor, openSession, startEvent, type CommonOptions } from '../session.js';
 import { terminal } from '../terminal.js';
 
 export async function reset(opts: CommonOptions & AnswerFlags): Promise<void> {
@@ -17,21 +17,19 @@ export async function reset(opts: CommonOptions & AnswerFlags): Promise<void> {
   const interaction = interactionFor('reset', opts, term);
   const session = await openSession({ command: 'reset', opts, flags: answerFlags(opts), term, ask: interaction === 'ask' });
   const interrupt = onInterrupt();
-  try {
-    const render = await chooseRenderer(opts, term, { steps: [...workflow].reverse(), world: session.world });
-    render.emit(startEvent('reset', session));
-    let report;
+  await closingAfter(session, async () => {
     try {
-      report = await undoSteps(workflow, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
+      const render = await chooseRenderer(opts, term, { steps: [...workflow].reverse(), world: session.world });
+      render.emit(startEvent('reset', session));
+      let report;
+      try {
+        report = await undoSteps(workflow, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
+      } finally {
+        await render.close?.();
+      }
+      concludeReport(report, session.paths.dir, commandLine());
     } finally {
-      await render.close?.();
+      interrupt.dispose();
     }
-    concludeReport(report, session.paths.dir, commandLine());
-  } catch (e) {
-    interrupt.dispose();
-    await session.close().catch(() => {}); // a failure to close (a full disk) must not hide this one
-    throw e;
-  }
-  interrupt.dispose();
-  await session.close();
+  });
 }

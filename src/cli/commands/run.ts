@@ -14,7 +14,7 @@ import { onInterrupt, type Interrupt } from '../interrupt.js';
 import { answerFlags, commandLine, shellLine, type AnswerFlags } from '../options.js';
 import { concludeReport, type RunInFlight } from '../outcome.js';
 import { chooseRenderer, type OutputOptions, type Renderer } from '../render/index.js';
-import { interactionFor, openSession, startEvent, type CommonOptions, type Session } from '../session.js';
+import { closingAfter, interactionFor, openSession, startEvent, type CommonOptions, type Session } from '../session.js';
 import { terminal, type Terminal } from '../terminal.js';
 
 export interface RunOptions extends CommonOptions, AnswerFlags, Selection, OutputOptions {
@@ -44,39 +44,37 @@ export async function run(opts: RunOptions): Promise<void> {
     ask: interaction === 'ask',
   });
   const interrupt = onInterrupt();
-  try {
-    const workflow = await loadWorkflow();
-    const render = await chooseRenderer(opts, term, { steps: workflow, world: session.world });
-    render.emit(startEvent('run', session, opts.dryRun));
-    const questions = await questionsWhileRunning(session, render, interrupt, { confirm: interaction === 'ask' && !opts.dryRun, pause: opts.pause });
-    let report: RunReport;
+  await closingAfter(session, async () => {
     try {
-      report = await runSteps(workflow, session.world, session.store, {
-        ...selection,
-        ...questions,
-        dryRun: opts.dryRun,
-        signal: interrupt.signal,
-        emit: render.emit,
-        explain: session.explain,
-      });
+      const workflow = await loadWorkflow();
+      const render = await chooseRenderer(opts, term, { steps: workflow, world: session.world });
+      render.emit(startEvent('run', session, opts.dryRun));
+      const questions = await questionsWhileRunning(session, render, interrupt, { confirm: interaction === 'ask' && !opts.dryRun, pause: opts.pause });
+      let report: RunReport;
+      try {
+        report = await runSteps(workflow, session.world, session.store, {
+          ...selection,
+          ...questions,
+          dryRun: opts.dryRun,
+          signal: interrupt.signal,
+          emit: render.emit,
+          explain: session.explain,
+        });
+      } finally {
+        await render.close?.();
+      }
+      if (!opts.dryRun) {
+        render.emit({
+          type: 'handout',
+          report: await writeHandout(session, report, workflow),
+          replay: interaction === 'ask' ? shellLine(['acr-trust', 'run', '--yes', '--answers', session.paths.answers]) : undefined,
+        });
+      }
+      concludeReport(report, session.paths.dir, commandLine(), report.outcome === 'interrupted' ? await runInFlight(session, report) : undefined);
     } finally {
-      await render.close?.();
+      interrupt.dispose();
     }
-    if (!opts.dryRun) {
-      render.emit({
-        type: 'handout',
-        report: await writeHandout(session, report, workflow),
-        replay: interaction === 'ask' ? shellLine(['acr-trust', 'run', '--yes', '--answers', session.paths.answers]) : undefined,
-      });
-    }
-    concludeReport(report, session.paths.dir, commandLine(), report.outcome === 'interrupted' ? await runInFlight(session, report) : undefined);
-  } catch (e) {
-    interrupt.dispose();
-    await session.close().catch(() => {}); // a failure to close (a full disk) must not hide this one
-    throw e;
-  }
-  interrupt.dispose();
-  await session.close();
+  });
 }
 
 /** `--pause` waits for Enter: it needs someone at a terminal (it works with --yes, which settles only the answers). */

@@ -12,6 +12,7 @@ import { usageError } from '../../errors.js';
 import {
   DEFAULT_LEARNERS,
   endpointFileFor,
+  MAX_LEARNERS,
   readRequestLog,
   readStateFile,
   removeEndpointFile,
@@ -27,9 +28,6 @@ import { runView } from '../../sim/routes/runs.js';
 import { taskView } from '../../sim/routes/tasks.js';
 
 export const DEFAULT_STATE_FILE = './.acr-trust/sim-cloud.json';
-
-/** The most learners `sim serve --learners` seeds a classroom for. */
-export const MAX_SERVE_LEARNERS = 500;
 
 export interface ServeOptions {
   port?: string;
@@ -55,15 +53,15 @@ function parsePort(value: string | undefined): number | undefined {
 }
 
 /**
- * --learners: an integer from 1 to MAX_SERVE_LEARNERS, and only with the classroom scenario. Without
+ * --learners: an integer from 1 to MAX_LEARNERS, and only with the classroom scenario. Without
  * --scenario the sim decides: a classroom state file checks the count against its own, a new cloud
  * (seeded `default`) refuses it.
  */
 function parseLearners(value: string | undefined, scenario: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > MAX_SERVE_LEARNERS) {
+  if (!/^\d+$/.test(value.trim()) || Number(value) < 1 || Number(value) > MAX_LEARNERS) {
     throw usageError(
-      `Invalid --learners '${value}': expected a whole number from 1 to ${MAX_SERVE_LEARNERS}.`,
+      `Invalid --learners '${value}': expected a whole number from 1 to ${MAX_LEARNERS}.`,
       `One resource group and registry are seeded per learner; omit --learners for ${DEFAULT_LEARNERS}.`,
     );
   }
