@@ -18,9 +18,11 @@ const yaml = 'version: v1.1.0\nsteps:\n  - cmd: $Registry/hello-world\n';
 /** An HTTP CONNECT proxy on loopback that records the targets it tunnels to. */
 async function connectProxy(): Promise<{ url: string; targets: string[]; close(): Promise<void> }> {
   const targets: string[] = [];
+  const tunnels = new Set<import('node:net').Socket>();
   const server = createServer((_req, res) => res.writeHead(405).end());
   server.on('connect', (req, client, head) => {
     targets.push(req.url ?? '');
+    tunnels.add(client);
     const [host, port] = (req.url ?? '').split(':');
     const upstream = netConnect(Number(port), host!, () => {
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
@@ -37,6 +39,7 @@ async function connectProxy(): Promise<{ url: string; targets: string[]; close()
     targets,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const t of tunnels) t.destroy();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
@@ -61,6 +64,7 @@ describe('the run log', () => {
         import { fetchRunLog } from ${JSON.stringify(join(ROOT, 'dist/src/azure/run-log.js'))};
         try { process.stdout.write(await fetchRunLog(process.env.LINK, { doing: 'read the log' })); }
         catch (e) { process.stderr.write(e.message); process.exitCode = 1; }
+        process.exit(); // the proxy agent keeps its connection alive
       `;
       const env = { ...process.env, HTTPS_PROXY: proxy.url, NO_PROXY: '', no_proxy: '', NODE_EXTRA_CA_CERTS: caFile, LINK: link };
       const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
