@@ -24,6 +24,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAccess } from './access.js';
 import { benchClassroom } from './classroom.js';
 import { benchSim } from './sim.js';
 import { benchCert } from './cert.js';
@@ -249,6 +250,7 @@ results.startup = startup();
 results.interactive = await interactive().catch((e) => ({ skipped: `could not measure: ${e.message.slice(0, 200)}` }));
 results.sim = await benchSim();
 results.cert = benchCert();
+results.access = benchAccess();
 results.fullRun = fullRun();
 results.fullRun.floor = { ...FLOOR, byRoute: FLOOR_FULL_RUN };
 if (!short) results.classroom = await benchClassroom({ learners: LEARNERS });
@@ -271,6 +273,7 @@ const rows = [
       ]),
   ['sim start-up (with certificate)', `${results.sim.startupMs} ms`, '', '< 300 ms'],
   ['sim certificate (@peculiar/x509)', `first mint ${results.cert.firstMintMs} ms`, `in a fresh process (library load); again ${results.cert.mintAgainMs} ms; restart reusing the files ${results.cert.reuseStartMs} ms (first start of a process ${results.cert.firstReuseStartMs} ms)`, 'once per room'],
+  ['run decision per registry access', `${results.access.decideAccessUs} µs`, `planned run ${results.access.plannedRunUsPerAccess} µs per access (${results.access.roleAssignments} role assignments)`, '< 1000 µs'],
   ['sim request latency', `median ${results.sim.medianRequestMs} ms`, `p99 ${results.sim.p99RequestMs} ms`, 'median < 2 ms'],
   ['full run on the sim (instant)', `${fr.wallMs} ms`, `fastest ${fr.minWallMs} ms; CPU ${fr.cpuMs} ms; peak RSS ${fr.peakRssMb} MB; SDK ${results.sdkBundle ? 'bundle' : 'packages (no bundle built)'}`, '< 1500 ms, < 150 MB'],
   ['ARM requests, full run', `${fr.requests.requests}`, `floor ${FLOOR.requests}; writes ${fr.requests.writes} (floor ${FLOOR.writes})`, 'at the floor'],
@@ -297,6 +300,7 @@ writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null,
 const gross = [];
 if (results.startup.helpRatio > 6) gross.push(`--help takes ${results.startup.helpRatio}× node -e 0`);
 if (results.startup.stepsRatio > 6) gross.push(`steps takes ${results.startup.stepsRatio}× node -e 0`);
+if (results.access.decideAccessUs > 1000) gross.push(`the run decision takes ${results.access.decideAccessUs} µs per access (more than a millisecond)`);
 if (it.firstQuestionRatio > 6) gross.push(`the first question takes ${it.firstQuestionRatio}× a bare prompt`);
 if (fr.rerun.writes > 0) gross.push(`a no-op re-run wrote ${fr.rerun.writes} times`);
 if (fr.verify.writes > 0) gross.push(`verify wrote ${fr.verify.writes} times`);
