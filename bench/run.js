@@ -24,6 +24,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAccess } from './access.js';
 import { benchClassroom } from './classroom.js';
 import { benchSim } from './sim.js';
 
@@ -247,6 +248,7 @@ results.startup = startup();
 // with the reason; the interactive tests judge whether the prompts work.
 results.interactive = await interactive().catch((e) => ({ skipped: `could not measure: ${e.message.slice(0, 200)}` }));
 results.sim = await benchSim();
+results.access = benchAccess();
 results.fullRun = fullRun();
 results.fullRun.floor = { ...FLOOR, byRoute: FLOOR_FULL_RUN };
 if (!short) results.classroom = await benchClassroom({ learners: LEARNERS });
@@ -268,6 +270,7 @@ const rows = [
         ['first question, run --target sim', `${it.simFirstQuestionMs} ms`, 'spawn → subscription picker (sim up, SDK loaded)', ''],
       ]),
   ['sim start-up (with certificate)', `${results.sim.startupMs} ms`, '', '< 300 ms'],
+  ['run decision per registry access', `${results.access.decideAccessUs} µs`, `planned run ${results.access.plannedRunUsPerAccess} µs per access (${results.access.roleAssignments} role assignments)`, '< 1000 µs'],
   ['sim request latency', `median ${results.sim.medianRequestMs} ms`, `p99 ${results.sim.p99RequestMs} ms`, 'median < 2 ms'],
   ['full run on the sim (instant)', `${fr.wallMs} ms`, `fastest ${fr.minWallMs} ms; CPU ${fr.cpuMs} ms; peak RSS ${fr.peakRssMb} MB; SDK ${results.sdkBundle ? 'bundle' : 'packages (no bundle built)'}`, '< 1500 ms, < 150 MB'],
   ['ARM requests, full run', `${fr.requests.requests}`, `floor ${FLOOR.requests}; writes ${fr.requests.writes} (floor ${FLOOR.writes})`, 'at the floor'],
@@ -294,6 +297,7 @@ writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null,
 const gross = [];
 if (results.startup.helpRatio > 6) gross.push(`--help takes ${results.startup.helpRatio}× node -e 0`);
 if (results.startup.stepsRatio > 6) gross.push(`steps takes ${results.startup.stepsRatio}× node -e 0`);
+if (results.access.decideAccessUs > 1000) gross.push(`the run decision takes ${results.access.decideAccessUs} µs per access (more than a millisecond)`);
 if (it.firstQuestionRatio > 6) gross.push(`the first question takes ${it.firstQuestionRatio}× a bare prompt`);
 if (fr.rerun.writes > 0) gross.push(`a no-op re-run wrote ${fr.rerun.writes} times`);
 if (fr.verify.writes > 0) gross.push(`verify wrote ${fr.verify.writes} times`);

@@ -57,6 +57,7 @@ export function buildProgram(): Command {
     .option('--dry-run', 'check every step and show what would change and the az commands; change nothing')
     .option('--explain', "before each step, say why it exists, the az command and the portal path; after it, the evidence")
     .option('--pause', 'wait for Enter before each step (for presenters; needs a terminal)')
+    .option('--new-workdir', "start a new workflow in the workdir even if it belongs to another cloud (the earlier files move to <workdir>/earlier-<time>/)")
     .action(async (opts) => (await import('./commands/run.js')).run(opts));
 
   json(target(common(program.command('status'))))

@@ -62,6 +62,7 @@ const RESULT: Record<StepStatus, string> = {
   failed: 'failed',
   skipped: 'skipped',
   undone: 'undone',
+  unchanged: 'nothing to undo (checked now)',
 };
 
 export function renderReport<W>(input: ReportInput<W>): string {

@@ -199,8 +199,8 @@ export async function undoSteps<W>(steps: readonly Step<W>[], world: W, store: S
     const t0 = engine.now();
     let r: StepResult;
     try {
-      await engine.abortable(step.undo(engine.context(step)));
-      r = engine.result(step, 'undone', 'undone', t0);
+      const did = await engine.abortable(step.undo(engine.context(step)));
+      r = engine.result(step, did.changed ? 'undone' : 'unchanged', did.evidence, t0);
     } catch (e) {
       if (engine.aborted) {
         outcome = 'interrupted';

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, cli, cliAsync, expectNoStack, simCloud, startCli, STEP_IDS, taskRoleAssignments, tempDir } from './helpers.js';
+import { BIN, cleanEnv, cli, cliAsync, expectNoStack, simCloud, startCli, STEP_IDS, taskRoleAssignments, tempDir, withServedSim } from './helpers.js';
 
 const realistic = (wd: string) => ['run', '--target', 'sim', '--yes', '--sim-speed', 'realistic', '--workdir', wd, '--json'];
 
@@ -150,28 +150,6 @@ describe('--target azure --endpoint --ca: a sim signed in to as Azure', () => {
       expect(requests.filter((x: any) => x.status === 401)).toEqual([]);
     }));
 });
-
-interface ServedSim {
-  dir: string;
-  stateFile: string;
-  endpoint: string;
-  caCertFile: string;
-  subscriptionId: string;
-}
-
-/** Runs `fn` with a `sim serve` (instant) of its own, in another process, stopped afterwards. */
-async function withServedSim(fn: (sim: ServedSim) => Promise<void>): Promise<void> {
-  const dir = tempDir();
-  const stateFile = join(dir, 'cloud.json');
-  const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant']);
-  await server.afterLines(1);
-  try {
-    await fn({ dir, stateFile, ...JSON.parse(server.lines[0]!) });
-  } finally {
-    server.child.kill('SIGTERM');
-    await server.exit;
-  }
-}
 
 /** The served sim writes its request log every 250 ms. */
 const flushed = () => new Promise((resolve) => setTimeout(resolve, 600));

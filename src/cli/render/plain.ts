@@ -26,6 +26,7 @@ const MARK: Record<StepStatus, string> = {
   done: '✓',
   applied: '✓',
   undone: '✓',
+  unchanged: '·',
   'would-change': '~',
   skipped: '-',
   blocked: '✗',
@@ -43,7 +44,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
   const line = (s = '') => out.write(s + '\n');
   const lastProgress = new Map<string, string>();
   const paint = (status: StepStatus | 'error' | 'pending', s: string) =>
-    status === 'done' || status === 'applied' || status === 'undone'
+    status === 'done' || status === 'applied' || status === 'undone' || status === 'unchanged'
       ? p.ok(s)
       : status === 'blocked' || status === 'failed' || status === 'error'
         ? p.bad(s)
@@ -145,8 +146,9 @@ function conclusion(results: StepResult[], outcome: string): string {
   if (results.some((r) => r.status === 'would-change')) {
     return `Dry run: ${count('would-change')} step(s) would change; nothing was changed.`;
   }
-  if (outcome === 'complete' && count('undone') > 0) {
-    return `Reset: ${count('undone')} step(s) undone; the workdir's state is marked reset.`;
+  if (outcome === 'complete' && (count('undone') > 0 || count('unchanged') > 0)) {
+    const nothing = count('unchanged');
+    return `Reset: ${count('undone')} step(s) undone${nothing ? `, ${nothing} had nothing to undo (checked now)` : ''}; the workdir's state is marked reset.`;
   }
   if (outcome === 'complete') {
     const changed = count('applied');
