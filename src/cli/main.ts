@@ -85,6 +85,8 @@ export function buildProgram(): Command {
     .command('serve')
     .description('Start the simulated Azure and print one JSON line with its endpoint and CA certificate once it accepts connections.')
     .option('--port <n>', 'port to listen on (default: an ephemeral port)')
+    .option('--host <address>', 'address to listen on: 127.0.0.1 (default, this machine only), 0.0.0.0 or :: (every interface, for a room), or one address')
+    .option('--san <name>', 'another host name or address the certificate must cover (repeatable); with --host 0.0.0.0 this machine\'s addresses are covered already', (v: string, all: string[] = []) => [...all, v])
     .option('--state <file>', 'the cloud state file (default: ./.acr-trust/sim-cloud.json)')
     .option('--scenario <name>', 'how to seed a new cloud: default, basic-sku, abac, two-registries, no-role-write, read-only, classroom (a training room: one resource group and registry per learner)')
     .option('--learners <n>', 'with --scenario classroom: how many learners to seed, 1–500 (default 30)')
