@@ -80,6 +80,12 @@ export function buildProgram(): Command {
     .description('List the steps in order, with why each one exists.')
     .action(async (opts) => (await import('./commands/steps.js')).steps(opts));
 
+  json(target(common(program.command('doctor'))))
+    .description("Why does my task fail? Read the task, its registries, roles and last runs; decide every registry access it makes (exit 0 healthy, 3 a problem found, 1 something could not be read).")
+    .option('--run', 'then schedule one run of the task and follow it, to confirm (asks first in a terminal)')
+    .option('--fix', "then apply the fixes as the workflow's own steps, recorded in the workdir so `reset` undoes them (after showing them)")
+    .action(async (opts) => (await import('./commands/doctor.js')).doctor(opts));
+
   const sim = program.command('sim').description('The simulated Azure: an HTTPS stand-in for Azure Resource Manager that needs no account.');
   sim
     .command('serve')

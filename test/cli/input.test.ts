@@ -59,7 +59,7 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
       expect(r.status, args.join(' ')).toBe(2);
       expectNoStack(r);
       expect(r.stderr).toMatch(/^acr-trust: unknown command "frob"\n/);
-      expect(r.stderr).toContain('Commands: run (the default), status, verify, reset, export, steps, sim, help.');
+      expect(r.stderr).toContain('Commands: run (the default), status, verify, reset, export, steps, doctor, sim, help.');
       expect(r.stderr).not.toContain('too many arguments');
       expect(r.stdout).toBe('');
     }
