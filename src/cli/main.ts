@@ -20,6 +20,12 @@ function common(cmd: Command): Command {
 function target(cmd: Command): Command {
   return cmd
     .addOption(new Option('--target <target>', 'where to run: the simulated Azure or real Azure (default azure)').choices(['sim', 'azure']))
+    .addOption(
+      new Option(
+        '--goal <goal>',
+        'setup: stop after run-task, the task reaching the registry through the bypass (for a registry in use); demo: go on to the negative test, trusted services off (default on the sim; required with --target azure --yes)',
+      ).choices(['setup', 'demo']),
+    )
     .option('--answers <file>', 'answers file (YAML or JSON) with the keys below in camelCase, e.g. resourceGroup')
     .option('--subscription <id>', 'subscription id (default: AZURE_SUBSCRIPTION_ID, then the az CLI default)')
     .option('--resource-group <name>', 'resource group of the registries')
