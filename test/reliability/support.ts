@@ -171,6 +171,8 @@ export interface Victim {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves with the line once a `--json` line matches (or undefined when the process ended first). */
   waitFor(match: (event: any) => boolean): Promise<any | undefined>;
+  /** Resolves once the n-th stdout line has arrived (or the process ended first). */
+  nthLine(n: number): Promise<void>;
   /** The id of the last step that started (per the `--json` stream). */
   currentStep(): string | undefined;
 }
@@ -183,9 +185,14 @@ export function startWizard(args: string[], env: NodeJS.ProcessEnv = {}): Victim
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const waiters: { match: (e: any) => boolean; resolve: (e: any) => void }[] = [];
+  const lineWaiters: { n: number; resolve: () => void }[] = [];
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   createInterface({ input: child.stdout }).on('line', (text) => {
     lines.push({ t: Date.now() - started, text });
+    for (const w of lineWaiters.filter((w) => lines.length >= w.n)) {
+      lineWaiters.splice(lineWaiters.indexOf(w), 1);
+      w.resolve();
+    }
     let event: any;
     try {
       event = JSON.parse(text);
@@ -201,6 +208,7 @@ export function startWizard(args: string[], env: NodeJS.ProcessEnv = {}): Victim
   });
   void exit.then(() => {
     for (const w of waiters.splice(0)) w.resolve(undefined);
+    for (const w of lineWaiters.splice(0)) w.resolve();
   });
   return {
     child,
@@ -219,6 +227,10 @@ export function startWizard(args: string[], env: NodeJS.ProcessEnv = {}): Victim
       }
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(undefined);
       return new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+    nthLine(n) {
+      if (lines.length >= n || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise((resolve) => lineWaiters.push({ n, resolve }));
     },
     currentStep() {
       for (let i = lines.length - 1; i >= 0; i--) {
