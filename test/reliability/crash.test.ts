@@ -152,28 +152,36 @@ describe.concurrent('crashes and interruptions', () => {
   it(
     'SIGKILL between a write request and its response (a sim that is slow to answer writes): a plain re-run converges',
     async () => {
-      const offsets = size([250], [250, 600, 950]);
+      // Triggered by the request itself: the wizard runs with the Azure SDK's request log on
+      // (AZURE_LOG_LEVEL=info, stderr merged into stdout in order), and is killed when it has
+      // logged the k-th write request (PUT, PATCH, POST, DELETE) after the step's start, while the
+      // sim holds that write for 1500 ms before handling it. The SDK logs a request before it signs
+      // and sends it, so the kill waits 500 ms more for the request to reach the sim; the sim's log
+      // then shows whether it was in flight.
+      const nth = size([1], [1, 2]);
       const steps = size(['create-task'], WRITE_STEPS);
-      const cases = steps.flatMap((step) => offsets.map((offset) => ({ step, offset })));
-      const trials = await pool(cases, size(3, 6), async ({ step, offset }) => {
+      const cases = steps.flatMap((step) => nth.map((k) => ({ step, k })));
+      const trials = await pool(cases, size(3, 6), async ({ step, k }) => {
         const dir = tempDir();
         // The campaign runs it at realistic speed; CI at instant speed (the slow writes are what matter here).
         const speed = size('instant', 'realistic');
-        const sim = await serveSim(join(dir, 'cloud.json'), { speed, faults: `latency=${size(600, 1200)},routes=${WRITE_ROUTES}` });
+        const sim = await serveSim(join(dir, 'cloud.json'), { speed, faults: `latency=1500,routes=${WRITE_ROUTES}` });
         try {
           const wd = join(dir, 'wd');
-          const victim = startWizard(['run', '--target', 'sim', ...sim.flags, '--sim-speed', speed, '--yes', '--workdir', wd, '--json']);
+          const victim = startWizard(['run', '--target', 'sim', ...sim.flags, '--sim-speed', speed, '--yes', '--workdir', wd, '--json'], { AZURE_LOG_LEVEL: 'info' }, { mergeStderr: true });
           const started = await victim.waitFor((e) => e.event === 'step-start' && e.id === step);
-          await sleep(offset);
+          const from = victim.lines.findIndex((l) => l.text.startsWith('{"event":"step-start"') && l.text.includes(`"id":"${step}"`));
+          const write = await victim.nthMatch(/^\s*"method": "(PUT|PATCH|POST|DELETE)"/, k, from + 1);
+          await Promise.race([sleep(500), victim.exit]);
           const killedAt = Date.now();
-          const killedIn = victim.currentStep();
           victim.child.kill('SIGKILL');
           await victim.exit;
+          const killedIn = victim.currentStep();
           const again = await rerun(wd, [...sim.flags]);
           await sim.stop();
           const cloud = await simShow(sim.stateFile);
           const inFlight = writesInFlight(cloud.requests, killedAt);
-          return { step, offset, reached: Boolean(started), killedIn, inFlight: inFlight.map((r) => `${r.method} ${r.name}`), rerun: again.status, rerunErr: again.stderr, ...convergence(cloud) };
+          return { step, k, reached: Boolean(started && write), killedIn, inFlight: inFlight.map((r) => `${r.method} ${r.name}`), rerun: again.status, rerunErr: again.stderr, ...convergence(cloud) };
         } finally {
           await sim.kill();
         }
@@ -188,13 +196,13 @@ describe.concurrent('crashes and interruptions', () => {
         duplicateRoleAssignments: trials.filter((t) => t.assignments > 1 || t.assignmentsForTask > 1).length,
       };
       for (const t of trials) {
-        const at = `killed ${t.offset} ms into ${t.step}`;
+        const at = `killed on write ${t.k} from the start of ${t.step}`;
         expect(t.reached, at).toBe(true);
         expect(t.rerun, `${at}: ${t.rerunErr}`).toBe(0);
         expect(t.problems, at).toEqual([]);
       }
-      // The point of this part: most kills did land between a write and its answer.
-      expect(midWrite.length).toBeGreaterThanOrEqual(Math.ceil(trials.length * 0.75));
+      // The point of this part: every kill landed between a write and its answer (by the sim's log).
+      expect(midWrite.length).toBe(trials.length);
     },
     timeout(150_000, 1_800_000),
   );
