@@ -130,8 +130,10 @@ async function interactive() {
  *   verification — after each write a step's check reads the resource again, fresh (the task after
  *     its PUT and its credential PATCH, the assignments after the PUT, the registry after each of
  *     its three PATCHes); a run's verification is following it (above);
- *   long-running operations — each registry PATCH answers 201 + Azure-AsyncOperation: one status
- *     poll, then the SDK's final GET of the registry (its LRO protocol for PATCH);
+ *   long-running operations — none: a registry PATCH answers 200 with the final registry, as real
+ *     Azure does (recordings test_acr_with_public_network_access*, test/sim/replay/);
+ *   credentials — a task's answers show a credential entry as null (as Azure's do), so the
+ *     credential step's check reads it through listDetails once;
  *   writes — the task (PUT), the role assignment (PUT), the credential (task PATCH), three registry
  *     PATCHes (task bypass on, public access off, trusted services off — trusted services are already
  *     on for a new registry) and two scheduled runs.
@@ -139,11 +141,11 @@ async function interactive() {
 const FLOOR_FULL_RUN = {
   'subscriptions.get': 1,
   'resourceGroups.get': 1,
-  'registries.get': 1 + 3 + 3,
+  'registries.get': 1 + 3,
   'permissions.list': 1,
   'tasks.get': 1 + 2,
   'roleAssignments.list': 1 + 1,
-  'operations.status': 3,
+  'tasks.listDetails': 1,
   'runs.get': 2,
   'runs.getLogSasUrl': 2,
   'logs.rawtext': 2,

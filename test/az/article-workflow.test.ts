@@ -142,7 +142,7 @@ describe.skipIf(!AZ)(`the article's workflow with the Azure CLI alone${AZ ? '' :
     expect(run.stdout).toContain(`Successfully logged into ${LOGIN_SERVER}`);
     expect(run.stdout).toContain('Hello from Docker!');
     expect(run.stdout).toMatch(/Run ID: ca1 was successful after \d+s/);
-    expect(azJson('acr', 'task', 'show-run', '-r', REG, '--run-id', 'ca1')).toMatchObject({ runId: 'ca1', status: 'Succeeded', task: TASK, runType: 'AutoRun' });
+    expect(azJson('acr', 'task', 'show-run', '-r', REG, '--run-id', 'ca1')).toMatchObject({ runId: 'ca1', status: 'Succeeded', task: TASK, runType: 'QuickRun' });
   });
 
   it('7. turns trusted services off; az acr show (2022-02-01-preview) still reads the registry', () => {
