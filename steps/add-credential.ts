@@ -52,10 +52,13 @@ export const addCredential: Step<World> = {
 
   async undo(ctx) {
     const { loginServer, added } = outputsOf(ctx, 'add-credential');
-    if (!loginServer || !added) return;
     const { answers: a, cloud } = ctx.world;
-    if (!(await readTask(ctx))) return;
+    if (!loginServer || !added) return { changed: false, evidence: `acr-trust added no credential to task ${a.task} (as recorded): nothing to undo` };
+    const task = await readTask(ctx);
+    if (!task) return { changed: false, evidence: `task ${a.task} not found in ${a.registry}: nothing to undo` };
+    if (credentialFor(task, loginServer) === undefined) return { changed: false, evidence: `task ${a.task} has no credential for ${loginServer}: nothing to undo` };
     await cloud.removeTaskCredential(a.resourceGroup, a.registry, a.task, loginServer);
+    return { changed: true, evidence: `removed the ${loginServer} credential from task ${a.task}` };
   },
 };
 

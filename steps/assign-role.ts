@@ -78,10 +78,18 @@ export const assignRole: Step<World> = {
     }
   },
 
-  // Deletes the assignment only if acr-trust created it (an existing grant stays).
+  // Deletes the assignment only if acr-trust created it (an existing grant stays), and only when it is still there.
   async undo(ctx) {
     const { roleAssignmentId, created } = outputsOf(ctx, 'assign-role');
-    if (roleAssignmentId && created) await ctx.world.cloud.deleteRoleAssignment(roleAssignmentId);
+    const { answers: a } = ctx.world;
+    if (!roleAssignmentId || !created) return { changed: false, evidence: `acr-trust created no role assignment (as recorded): nothing to undo` };
+    const found = await findAssignment(ctx);
+    const live = 'blocked' in found ? undefined : found.assignment;
+    if (!live || !sameId(live.id, roleAssignmentId)) {
+      return { changed: false, evidence: `role assignment ${roleAssignmentId.split('/').pop()} (${a.role} on ${a.targetRegistry}) not found: nothing to undo` };
+    }
+    await ctx.world.cloud.deleteRoleAssignment(roleAssignmentId);
+    return { changed: true, evidence: `deleted the ${a.role} assignment on ${a.targetRegistry} (created by acr-trust)` };
   },
 };
 

@@ -79,9 +79,12 @@ export const createTask: Step<World> = {
 
   // Deletes the task only if acr-trust created it: a task the user brought stays.
   async undo(ctx) {
-    if (!outputsOf(ctx, 'create-task').created) return;
     const { answers: a, cloud } = ctx.world;
+    const task = await readTask(ctx);
+    if (!task) return { changed: false, evidence: `task ${a.task} not found in ${a.registry}: nothing to undo` };
+    if (!outputsOf(ctx, 'create-task').created) return { changed: false, evidence: `task ${a.task} was not created by acr-trust: left as it is` };
     await cloud.deleteTask(a.resourceGroup, a.registry, a.task);
+    return { changed: true, evidence: `deleted task ${a.task} (created by acr-trust)` };
   },
 };
 

@@ -130,12 +130,15 @@ export const preflight: Step<World> = {
   // Restores the target registry's original network settings exactly, PATCHing only what differs.
   async undo(ctx) {
     const original = outputsOf(ctx, 'preflight').original;
-    if (!original) return;
     const { answers: a, cloud } = ctx.world;
+    if (!original) return { changed: false, evidence: `no original network settings recorded: nothing to undo` };
     const target = await cloud.getRegistry(a.resourceGroup, a.targetRegistry);
-    if (!target) return;
+    if (!target) return { changed: false, evidence: `registry ${a.targetRegistry} not found: nothing to undo` };
     const patch = networkDiff(networkSettingsOf(target), original);
-    if (Object.keys(patch).length > 0) await patchTarget(ctx, patch);
+    const fields = Object.keys(patch);
+    if (fields.length === 0) return { changed: false, evidence: `registry ${a.targetRegistry} has its original network settings (checked now)` };
+    await patchTarget(ctx, patch);
+    return { changed: true, evidence: `restored ${fields.join(', ')} on ${a.targetRegistry}` };
   },
 };
 

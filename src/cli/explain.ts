@@ -64,6 +64,8 @@ export function explainResult(r: StepResult, width = EXPLAIN_WIDTH): string[] {
       return labelled('Evidence:', `${r.evidence} — changed by this run${time}`, width);
     case 'undone':
       return labelled('Undone:', `${r.evidence}${time}`, width);
+    case 'unchanged':
+      return labelled('Nothing to undo:', `${r.evidence}${time}`, width);
     case 'would-change':
       return labelled('Would:', `${r.evidence}${time}`, width);
     case 'skipped':

@@ -8,12 +8,13 @@
  * before either is needed, and appears without waiting for them.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { timings, type Timing, type World } from '../../steps/world.js';
 import type { Cloud } from '../azure/index.js';
 import type { Explanation } from '../engine/events.js';
 import { completeAnswers, readInputs, saveAnswers, simDefaults, workflowAnswers, type Inputs, type ResolvedAnswers, type SimSpeed } from '../engine/answers.js';
-import type { StateStore } from '../engine/state.js';
-import { openWorkdir, workdirPaths, type WorkdirPaths } from '../engine/workdir.js';
+import type { CloudBinding, StateStore } from '../engine/state.js';
+import { boundCloud, openWorkdir, workdirPaths, type WorkdirPaths } from '../engine/workdir.js';
 import { isAcrTrustError, usageError } from '../errors.js';
 import type { RunningSim } from '../sim/index.js';
 import type { OutputEvent } from './render/index.js';
@@ -36,6 +37,10 @@ export interface CommonOptions {
   json?: boolean;
   /** false with --no-color. */
   color?: boolean;
+  /** The named Azure cloud (AzureUSGovernment …), when the CLI offers a flag for it. */
+  cloud?: string;
+  /** `--new-workdir` (run): begin a new workflow in the workdir, whatever cloud it belonged to. */
+  newWorkdir?: boolean;
 }
 
 export interface SessionRequest {
@@ -50,6 +55,8 @@ export interface SessionRequest {
   saveAnswers?: boolean;
   /** Interactive mode (see `interactionFor`): ask in the terminal what flags and files left open. */
   ask?: boolean;
+  /** `run`: on Azure the goal (setup or demo) must be given; it is never guessed. */
+  requireGoal?: boolean;
 }
 
 export interface Session {
@@ -87,14 +94,20 @@ export function interactionFor(command: string, opts: CommonOptions, term: Termi
 }
 
 export async function openSession(req: SessionRequest): Promise<Session> {
-  const { opts, term } = req;
-  const paths = workdirPaths(opts.workdir);
-  let { inputs } = readInputs({ flags: req.flags, file: opts.answers, saved: paths.answers, env: process.env });
+  const { term } = req;
+  const paths = workdirPaths(req.opts.workdir);
+  const startOver = Boolean(req.opts.newWorkdir);
+  const read = readInputs({ flags: req.flags, file: req.opts.answers, saved: startOver ? undefined : paths.answers, env: process.env });
+  let inputs = read.inputs;
+  // The workdir's own cloud, unless the user starts over: it fills what is not given and refuses another.
+  const bound = startOver ? undefined : boundCloud(paths);
+  const opts = bound ? useBoundCloud(bound, inputs, read.from, req.opts, paths) : req.opts;
   if (inputs.target || !req.ask) checkEndpointFlags(inputs.target ?? 'azure', opts);
   // Unattended, Azure's answers are complete before anything starts; the sim's defaults come from the sim.
-  const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(await loadAzure(), inputs) : undefined;
+  const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(await loadAzure(), inputs, req.requireGoal) : undefined;
 
-  const workdir = openWorkdir(paths.dir, { command: req.command, persist: !req.dryRun });
+  const workdir = openWorkdir(paths.dir, { command: req.command, persist: !req.dryRun, startOver });
+  if (workdir.earlier) process.stderr.write(`acr-trust: starting over — the earlier workflow's files are in ${workdir.earlier} (\`acr-trust reset --workdir ${workdir.earlier}\` undoes what it changed).\n`);
   let target: Target | undefined;
   try {
     if (req.ask) {
@@ -104,14 +117,15 @@ export async function openSession(req: SessionRequest): Promise<Session> {
       inputs = await askAnswers(inputs, {
         lists: async (kind) => {
           checkEndpointFlags(kind, opts);
-          const t = (target = await reachTarget({ ...inputs, target: kind }, opts, paths, term));
+          const t = (target = await reachTarget({ ...inputs, target: kind }, opts, paths, term, req.requireGoal));
           return cloudLists(t.cloud(inputs.subscription ?? t.defaultSubscription ?? ''), (sub) => t.cloud(sub));
         },
       });
     }
-    target ??= await reachTarget(inputs, opts, paths, term);
+    target ??= await reachTarget(inputs, opts, paths, term, req.requireGoal);
     const answers = azureAnswers ?? target.complete(inputs);
     checkSameTarget(workdir.store, answers, paths.dir);
+    workdir.store.bindOnFirstRecord(bindingOf(answers, opts));
     if (req.saveAnswers) saveAnswers(paths.answers, answers);
     const cloud = target.cloud(answers.subscription);
     const speed = target.speed;
@@ -169,7 +183,7 @@ interface Target {
   label: string;
 }
 
-async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal): Promise<Target> {
+async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal, requireGoal = false): Promise<Target> {
   const az = await loadAzure();
   if (inputs.target !== 'sim') {
     const { azureCredential, connect, defaultSubscriptionFromAzCli } = az;
@@ -180,7 +194,7 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
     const credential = azureCredential(ca ? { ca } : {});
     return {
       cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca }),
-      complete: (i) => completeAzureAnswers(az, i),
+      complete: (i) => completeAzureAnswers(az, i, requireGoal),
       defaultSubscription: defaultSubscriptionFromAzCli(),
       label: endpoint ? `Azure at ${endpoint}` : 'Azure',
     };
@@ -189,8 +203,8 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
   return opts.endpoint ? servedSim(az, sims, inputs, opts) : embeddedSim(az, sims, inputs, paths, term);
 }
 
-function completeAzureAnswers(az: AzureAdapter, inputs: Inputs): ResolvedAnswers {
-  return completeAnswers(inputs, { subscription: inputs.subscription ?? az.defaultSubscriptionFromAzCli() });
+function completeAzureAnswers(az: AzureAdapter, inputs: Inputs, requireGoal = false): ResolvedAnswers {
+  return completeAnswers(inputs, { subscription: inputs.subscription ?? az.defaultSubscriptionFromAzCli() }, { requireGoal });
 }
 
 /** The adapter for a simulated Azure at `endpoint`, trusting its CA. */
@@ -251,6 +265,68 @@ function checkSameTarget(store: StateStore, a: ResolvedAnswers, dir: string): vo
   store.state.target = target;
 }
 
+/** The cloud these answers and options reach, as a workdir records it. */
+function bindingOf(a: ResolvedAnswers, opts: CommonOptions): Omit<CloudBinding, 'at'> {
+  return {
+    target: a.target,
+    subscription: a.subscription,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...(opts.ca ? { ca: resolve(opts.ca) } : {}),
+    ...(opts.cloud ? { cloud: opts.cloud } : {}),
+  };
+}
+
+/** The cloud of a binding in a user's words: "the simulated Azure at https://… (CA …)". */
+export function describeCloud(c: Partial<CloudBinding>, workdir: string): string {
+  const where =
+    c.target === 'sim'
+      ? c.endpoint
+        ? `the simulated Azure at ${c.endpoint}${c.ca ? ` (CA ${c.ca})` : ''}`
+        : `the embedded simulated Azure kept in ${workdir}`
+      : `${c.cloud ? `Azure cloud ${c.cloud}` : 'Azure'}${c.endpoint ? ` at ${c.endpoint}${c.ca ? ` (CA ${c.ca})` : ''}` : ''}`;
+  return c.subscription ? `${where}, subscription ${c.subscription}` : where;
+}
+
+/**
+ * A workdir belongs to the cloud its workflow changed (`state.cloud`): what the command does not
+ * say is taken from there — target, subscription, endpoint, CA, cloud name — and anything said
+ * differently is exit 2 naming both clouds (a later command must never act on another cloud while
+ * believing it acts on the workdir's). Fills `inputs` in place; returns the options to use.
+ * @param from where each input came from (a value from the workdir's own answers.yaml agrees).
+ */
+export function useBoundCloud(bound: CloudBinding, inputs: Inputs, from: Partial<Record<string, string>>, opts: CommonOptions, paths: WorkdirPaths): CommonOptions {
+  const differs: string[] = [];
+  const given = (key: 'target' | 'subscription') => inputs[key] !== undefined && from[key] !== paths.answers;
+  if (given('target') && inputs.target !== bound.target) differs.push(`--target ${inputs.target}`);
+  if (given('subscription') && inputs.subscription!.toLowerCase() !== bound.subscription.toLowerCase()) differs.push(`subscription ${inputs.subscription} (from ${from.subscription})`);
+  const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+  if (opts.endpoint !== undefined && (bound.endpoint === undefined || !sameUrl(opts.endpoint, bound.endpoint))) differs.push(`--endpoint ${opts.endpoint}`);
+  if (opts.ca !== undefined && bound.ca !== undefined && resolve(opts.ca) !== bound.ca && !sameFile(resolve(opts.ca), bound.ca)) differs.push(`--ca ${resolve(opts.ca)}`);
+  if (opts.cloud !== undefined && (bound.cloud ?? 'AzureCloud').toLowerCase() !== opts.cloud.toLowerCase()) differs.push(`--cloud ${opts.cloud}`);
+  if (differs.length > 0) {
+    const asked = { ...bound, ...(given('target') ? { target: inputs.target } : {}), ...(given('subscription') ? { subscription: inputs.subscription } : {}) };
+    if (opts.endpoint !== undefined) asked.endpoint = opts.endpoint;
+    else if (given('target') && inputs.target !== bound.target) delete asked.endpoint;
+    asked.ca = opts.ca !== undefined ? resolve(opts.ca) : asked.endpoint === bound.endpoint ? bound.ca : undefined;
+    if (opts.cloud !== undefined) asked.cloud = opts.cloud;
+    throw usageError(
+      `the workdir ${paths.dir} belongs to ${describeCloud(bound, paths.dir)}; this command names ${describeCloud(asked, paths.dir)} (${differs.join(', ')}).`,
+      `Drop those flags to act on the workdir's cloud; use another --workdir for the other cloud; or start this workdir over with \`acr-trust run --new-workdir\` (run \`acr-trust reset\` first if its workflow changed something you want back).`,
+    );
+  }
+  inputs.target ??= bound.target;
+  inputs.subscription ??= bound.subscription;
+  return { ...opts, endpoint: opts.endpoint ?? bound.endpoint, ca: opts.ca ?? bound.ca, cloud: opts.cloud ?? bound.cloud };
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return readFileSync(a, 'utf8') === readFileSync(b, 'utf8');
+  } catch {
+    return false;
+  }
+}
+
 /**
  * --endpoint points at another Resource Manager: with --target sim a `sim serve` (and --ca, its
  * CA, always), with --target azure any ARM endpoint (--ca when its certificate is not publicly
@@ -305,6 +381,7 @@ export function startEvent(command: string, session: Session, dryRun?: boolean):
     workdir: session.paths.dir,
     target: session.targetLabel,
     answers: {
+      goal: a.goal,
       subscription: a.subscription,
       resourceGroup: a.resourceGroup,
       registry: a.registry,

@@ -12,9 +12,11 @@ import type { Outputs } from './step.js';
  * - `blocked`: its check says it cannot proceed (reason + hint); the run stops there.
  * - `failed`: apply threw, or the outcome did not hold in time after apply; the run stops there.
  * - `skipped`: outside the selection (`--from`, `--only`, `--until`).
- * - `undone`: `reset` ran its undo.
+ * - `undone`: `reset` ran its undo and it changed the cloud back.
+ * - `unchanged`: `reset` looked, live, and found nothing of the workflow's to put back (the
+ *   resource is gone, was never created by acr-trust, or already as it was).
  */
-export type StepStatus = 'done' | 'applied' | 'would-change' | 'blocked' | 'failed' | 'skipped' | 'undone';
+export type StepStatus = 'done' | 'applied' | 'would-change' | 'blocked' | 'failed' | 'skipped' | 'undone' | 'unchanged';
 
 /** A failure or blocker, explained for a user: what is wrong, what to do, where to read more. */
 export interface Explanation {

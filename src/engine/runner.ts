@@ -29,6 +29,8 @@ export interface Selection {
   only?: string;
   /** Stop after this step. */
   until?: string;
+  /** Why steps outside the selection are skipped, when not the flags above (e.g. "not part of --goal setup"). */
+  note?: string;
 }
 
 export interface EngineOptions {
@@ -197,8 +199,8 @@ export async function undoSteps<W>(steps: readonly Step<W>[], world: W, store: S
     const t0 = engine.now();
     let r: StepResult;
     try {
-      await engine.abortable(step.undo(engine.context(step)));
-      r = engine.result(step, 'undone', 'undone', t0);
+      const did = await engine.abortable(step.undo(engine.context(step)));
+      r = engine.result(step, did.changed ? 'undone' : 'unchanged', did.evidence, t0);
     } catch (e) {
       if (engine.aborted) {
         outcome = 'interrupted';
@@ -425,6 +427,7 @@ function blockedProblem(c: Extract<CheckResult, { status: 'blocked' }>): Explana
 }
 
 function selectionNote(sel: Selection): string {
+  if (sel.note) return sel.note;
   if (sel.only) return `not selected (--only ${sel.only})`;
   return `not selected (${[sel.from && `--from ${sel.from}`, sel.until && `--until ${sel.until}`].filter(Boolean).join(' ')})`;
 }

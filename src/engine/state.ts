@@ -30,6 +30,31 @@ export interface WorkflowState {
   steps: Record<string, StepRecord>;
   /** The outputs as they were before the last `reset`, so a second reset can still undo. */
   lastReset?: { at: string; outputs: Record<string, Outputs> };
+  /**
+   * The cloud this workdir belongs to, recorded the first time a command records anything about
+   * it (see `StateStore.bindOnFirstRecord`); later commands use it and refuse another one.
+   */
+  cloud?: CloudBinding;
+}
+
+/**
+ * Which cloud a workdir was made against: enough to reach the same one again without flags.
+ * - `target`: `sim` or `azure`;
+ * - `endpoint`: the Resource Manager URL given with `--endpoint` (absent: the embedded sim for
+ *   `sim`, the cloud's own Resource Manager for `azure`);
+ * - `ca`: the absolute path of the CA certificate file given with `--ca` (its path, not its text:
+ *   a restarted `sim serve` with the same state file keeps its CA);
+ * - `subscription`: the subscription id the steps acted in;
+ * - `cloud`: the named Azure cloud (AzureCloud, AzureUSGovernment …) when one was chosen.
+ */
+export interface CloudBinding {
+  target: string;
+  endpoint?: string;
+  ca?: string;
+  subscription: string;
+  cloud?: string;
+  /** When it was recorded (ISO 8601). */
+  at: string;
 }
 
 export function freshState(now = new Date()): WorkflowState {
@@ -42,11 +67,24 @@ export class StateStore {
    * @param file where the state lives.
    * @param persist false for a dry run: the state changes in memory only.
    */
+  /** The cloud to record with the first step record, when the state has none yet. */
+  private binding?: Omit<CloudBinding, 'at'>;
+
   constructor(
     readonly file: string,
     readonly state: WorkflowState,
     private readonly persist = true,
   ) {}
+
+  /**
+   * Records `binding` as the workdir's cloud together with the first step record that this
+   * command saves (a step done or applied, or outputs such as preflight's original settings, or
+   * the `created` mark written before a create) — so a run that cannot even reach its cloud binds
+   * nothing, and a dry run (which saves nothing) never binds. A state already bound keeps its cloud.
+   */
+  bindOnFirstRecord(binding: Omit<CloudBinding, 'at'>): void {
+    if (!this.state.cloud) this.binding = binding;
+  }
 
   /** Reads `file`, or starts a fresh state when it does not exist. A corrupt file is exit 2, untouched. */
   static load(file: string, opts: { persist?: boolean } = {}): StateStore {
@@ -73,6 +111,11 @@ export class StateStore {
     const next: StepRecord = { ...prev, ...patch, outputs: { ...prev.outputs, ...withoutSecrets(patch.outputs ?? {}) } };
     for (const k of Object.keys(next) as (keyof StepRecord)[]) if (next[k] === undefined) delete next[k];
     this.state.steps[id] = next;
+    const recordsTheCloud = next.status === 'done' || next.status === 'applied' || Object.keys(patch.outputs ?? {}).length > 0;
+    if (this.binding && !this.state.cloud && recordsTheCloud) {
+      this.state.cloud = { ...this.binding, at: new Date().toISOString() };
+      this.binding = undefined;
+    }
     this.save();
     return next;
   }
@@ -98,6 +141,10 @@ function parseState(file: string, text: string): WorkflowState {
   const s = data as Partial<WorkflowState> | null;
   if (!s || typeof s !== 'object' || s.version !== 1 || !s.steps || typeof s.steps !== 'object' || Array.isArray(s.steps)) {
     throw bad('is not an acr-trust state file (version 1 with a "steps" object)');
+  }
+  const c = s.cloud as Partial<CloudBinding> | undefined;
+  if (c !== undefined && (!c || typeof c !== 'object' || typeof c.target !== 'string' || typeof c.subscription !== 'string')) {
+    throw bad('has a malformed "cloud" record (it needs a target and a subscription)');
   }
   for (const [id, r] of Object.entries(s.steps)) {
     if (!r || typeof r !== 'object' || typeof r.status !== 'string' || !r.outputs || typeof r.outputs !== 'object') {

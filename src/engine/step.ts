@@ -20,6 +20,12 @@ export type CheckResult =
    *  points at the documentation. */
   | { status: 'blocked'; reason: string; hint: string; code?: string; link?: string; outputs?: Outputs };
 
+/** What an undo did: `changed` when it wrote to the cloud; `evidence` what it read and did, for a user. */
+export interface UndoOutcome {
+  changed: boolean;
+  evidence: string;
+}
+
 /** How long to re-check after `apply` until `check` reports done, with exponential backoff. */
 export interface SettleRule {
   /** Give up after this long (ms) and fail the step with `waitingFor` in the message. */
@@ -65,8 +71,12 @@ export interface Step<W> {
   apply(ctx: StepContext<W>): Promise<Outputs | void>;
   /** Re-check after apply until done; without it, one check follows apply. */
   readonly settle?: SettleRule;
-  /** Reverses the step (for `reset`). Idempotent. Steps with nothing to undo omit it. */
-  undo?(ctx: StepContext<W>): Promise<void>;
+  /**
+   * Reverses the step (for `reset`). Idempotent. Steps with nothing to undo omit it. It says what
+   * it found live and did: `changed: false` when there was nothing of the workflow's to put back
+   * ("task legacy not found: nothing to undo") — never "undone" for something it did not change.
+   */
+  undo?(ctx: StepContext<W>): Promise<UndoOutcome>;
   /** Whether apply can cut other clients off (asks for confirmation in a terminal). */
   readonly risky?: string;
   /**

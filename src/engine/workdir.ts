@@ -8,11 +8,11 @@
  *
  * Every file is private to the user (0600, folder 0700) and written atomically.
  */
-import { mkdirSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { isAcrTrustError, usageError } from '../errors.js';
 import { acquireLock, type Lock } from './lock.js';
-import { StateStore } from './state.js';
+import { freshState, StateStore, type CloudBinding } from './state.js';
 
 export const DEFAULT_WORKDIR = '.acr-trust';
 
@@ -39,6 +39,8 @@ export interface Workdir {
   paths: WorkdirPaths;
   store: StateStore;
   lock: Lock;
+  /** With `startOver`: the folder the earlier workflow's files were moved to (itself a workdir). */
+  earlier?: string;
   /** Releases the lock. Safe to call twice. */
   close(): void;
 }
@@ -46,18 +48,47 @@ export interface Workdir {
 /**
  * Creates the workdir if needed, takes its lock, and loads the state (a corrupt state file is
  * exit 2 and the lock is released). `persist: false` (dry run) keeps state changes in memory.
+ * `startOver` (`--new-workdir`): the workflow begins afresh — a real run first moves the earlier
+ * files (state, answers, the embedded sim's cloud, the report) into `earlier-<time>/` inside the
+ * workdir, which stays a workdir of its own (`acr-trust reset --workdir …/earlier-<time>` undoes
+ * what that workflow changed); a dry run just starts from an empty state in memory.
  */
-export function openWorkdir(dir: string | undefined, opts: { command: string; persist?: boolean }): Workdir {
+export function openWorkdir(dir: string | undefined, opts: { command: string; persist?: boolean; startOver?: boolean }): Workdir {
   const paths = workdirPaths(dir);
   makeWorkdir(paths.dir);
   const lock = takeLock(paths, opts.command);
   try {
-    const store = StateStore.load(paths.state, { persist: opts.persist });
-    return { paths, store, lock, close: () => lock.release() };
+    const persist = opts.persist ?? true;
+    const earlier = opts.startOver && persist ? moveAside(paths) : undefined;
+    const store = opts.startOver && !persist ? new StateStore(paths.state, freshState(), false) : StateStore.load(paths.state, { persist });
+    return { paths, store, lock, earlier, close: () => lock.release() };
   } catch (e) {
     lock.release();
     throw e;
   }
+}
+
+/**
+ * The cloud the workdir belongs to (see `CloudBinding`), read without taking the lock — the state
+ * file is replaced whole, so a reader sees the old or the new one. Undefined when nothing is
+ * recorded yet; a corrupt state file is exit 2.
+ */
+export function boundCloud(paths: WorkdirPaths): CloudBinding | undefined {
+  if (!existsSync(paths.state)) return undefined;
+  return StateStore.load(paths.state, { persist: false }).state.cloud;
+}
+
+/** The files a workflow leaves in its workdir (the lock stays: it is ours now). */
+const WORKFLOW_FILES = /^(state\.json|answers\.yaml|report\.md|sim-cloud(\..+)?\.(json|pem))$/;
+
+/** Moves the earlier workflow's files into `earlier-<time>/`; undefined when there were none. */
+function moveAside(paths: WorkdirPaths): string | undefined {
+  const files = readdirSync(paths.dir).filter((f) => WORKFLOW_FILES.test(f));
+  if (files.length === 0) return undefined;
+  const earlier = join(paths.dir, `earlier-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(earlier, { mode: 0o700 });
+  for (const f of files) renameSync(join(paths.dir, f), join(earlier, basename(f)));
+  return earlier;
 }
 
 /** The workdir's lock; a folder we may not write in (EACCES, a read-only file system) is exit 2. */

@@ -3,7 +3,7 @@
  * target registry share their check, apply, settle and undo here; each step file says only which
  * property, which value and why.
  */
-import type { CheckResult, Outputs, SettleRule, Step } from '../../src/engine/step.js';
+import type { CheckResult, Outputs, SettleRule, Step, UndoOutcome } from '../../src/engine/step.js';
 import type { NetworkPatch, NetworkSettings, Registry } from '../../src/azure/index.js';
 import type { World } from '../world.js';
 import { outputsOf, readTargetRegistry, registryMissing, type Ctx } from './context.js';
@@ -42,12 +42,15 @@ export function setsRegistryProperty<P extends NetworkProperty>(
       await patchTarget(ctx, { [property]: value } as NetworkPatch);
     },
     settle,
-    async undo(ctx): Promise<void> {
+    async undo(ctx): Promise<UndoOutcome> {
       const original = outputsOf(ctx, 'preflight').original;
-      if (!original) return;
+      const name = ctx.world.answers.targetRegistry;
+      if (!original) return { changed: false, evidence: `no original settings recorded: nothing to undo` };
       const registry = await readTargetRegistry(ctx);
-      if (!registry || registry[property] === original[property]) return;
+      if (!registry) return { changed: false, evidence: `registry ${name} not found: nothing to undo` };
+      if (registry[property] === original[property]) return { changed: false, evidence: `${property} = ${String(original[property])} on ${name}, as before (checked now)` };
       await patchTarget(ctx, { [property]: original[property] } as NetworkPatch);
+      return { changed: true, evidence: `${property} back to ${String(original[property])} on ${name} (was ${String(registry[property])})` };
     },
   };
 }

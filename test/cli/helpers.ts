@@ -134,3 +134,25 @@ export function expectNoStack(r: Result): void {
     throw new Error(`unexpected stack trace:\n${r.stderr}`);
   }
 }
+
+export interface ServedSim {
+  dir: string;
+  stateFile: string;
+  endpoint: string;
+  caCertFile: string;
+  subscriptionId: string;
+}
+
+/** Runs `fn` with a `sim serve` (instant) of its own, in another process, stopped afterwards. */
+export async function withServedSim(fn: (sim: ServedSim) => Promise<void>): Promise<void> {
+  const dir = tempDir();
+  const stateFile = join(dir, 'cloud.json');
+  const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant']);
+  await server.afterLines(1);
+  try {
+    await fn({ dir, stateFile, ...JSON.parse(server.lines[0]!) });
+  } finally {
+    server.child.kill('SIGTERM');
+    await server.exit;
+  }
+}

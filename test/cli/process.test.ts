@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, cleanEnv, cli, cliAsync, expectNoStack, simCloud, startCli, STEP_IDS, taskRoleAssignments, tempDir } from './helpers.js';
+import { BIN, cleanEnv, cli, cliAsync, expectNoStack, simCloud, startCli, STEP_IDS, taskRoleAssignments, tempDir, withServedSim } from './helpers.js';
 
 const realistic = (wd: string) => ['run', '--target', 'sim', '--yes', '--sim-speed', 'realistic', '--workdir', wd, '--json'];
 
@@ -135,7 +135,7 @@ describe('--target azure --endpoint --ca: a sim signed in to as Azure', () => {
         AZURE_TENANT_ID: 'adfs',
         AZURE_AUTHORITY_HOST: endpoint,
       };
-      const args = ['run', '--target', 'azure', '--endpoint', endpoint, '--ca', caCertFile, '--yes', '--subscription', subscriptionId, '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--workdir', join(dir, 'wd'), '--json'];
+      const args = ['run', '--target', 'azure', '--goal', 'demo', '--endpoint', endpoint, '--ca', caCertFile, '--yes', '--subscription', subscriptionId, '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--workdir', join(dir, 'wd'), '--json'];
       const r = await cliAsync(args, { env });
       expect(r.status, r.stderr).toBe(0);
       const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -150,28 +150,6 @@ describe('--target azure --endpoint --ca: a sim signed in to as Azure', () => {
       expect(requests.filter((x: any) => x.status === 401)).toEqual([]);
     }));
 });
-
-interface ServedSim {
-  dir: string;
-  stateFile: string;
-  endpoint: string;
-  caCertFile: string;
-  subscriptionId: string;
-}
-
-/** Runs `fn` with a `sim serve` (instant) of its own, in another process, stopped afterwards. */
-async function withServedSim(fn: (sim: ServedSim) => Promise<void>): Promise<void> {
-  const dir = tempDir();
-  const stateFile = join(dir, 'cloud.json');
-  const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant']);
-  await server.afterLines(1);
-  try {
-    await fn({ dir, stateFile, ...JSON.parse(server.lines[0]!) });
-  } finally {
-    server.child.kill('SIGTERM');
-    await server.exit;
-  }
-}
 
 /** The served sim writes its request log every 250 ms. */
 const flushed = () => new Promise((resolve) => setTimeout(resolve, 600));

@@ -31,8 +31,10 @@ export function setCounter(name: string, want = 1, extra: Partial<Step<CounterWo
       world.values[name] = want;
     },
     async undo({ world }) {
-      if (world.values[name] !== undefined) world.writes.push(`unset ${name}`);
+      if (world.values[name] === undefined) return { changed: false, evidence: `${name} is unset: nothing to undo` };
+      world.writes.push(`unset ${name}`);
       delete world.values[name];
+      return { changed: true, evidence: `unset ${name}` };
     },
     ...extra,
   };

@@ -377,6 +377,13 @@ describe('undoSteps', () => {
     const again = await undoSteps(steps, world, StateStore.load(file), { emit: () => {} });
     expect(again.outcome).toBe('complete');
     expect(seen).toEqual([{ original: 0 }, { original: 0 }]);
+    // Nothing left to put back: the second reset says so for each step, and changes nothing.
+    expect(again.results.map((r) => [r.id, r.status, r.evidence])).toEqual([
+      ['set-c', 'skipped', 'nothing to undo'],
+      ['set-b', 'unchanged', 'b is unset: nothing to undo'],
+      ['set-a', 'unchanged', 'a is unset: nothing to undo'],
+    ]);
+    expect(world.writes).toEqual(['unset b', 'unset a']);
   });
 });
 

@@ -4,14 +4,17 @@
  */
 import { timings, workflow, type World } from '../../../steps/index.js';
 import { completeAnswers, readInputs, simDefaults, workflowAnswers, type ResolvedAnswers } from '../../engine/answers.js';
-import { workdirPaths } from '../../engine/workdir.js';
+import { boundCloud, workdirPaths } from '../../engine/workdir.js';
 import { SIM_SUBSCRIPTION_ID } from '../../sim/scenarios.js';
 import { answerFlags, type AnswerFlags } from '../options.js';
-import type { CommonOptions } from '../session.js';
+import { useBoundCloud, type CommonOptions } from '../session.js';
 
 export async function exportScript(opts: CommonOptions & AnswerFlags): Promise<void> {
   const paths = workdirPaths(opts.workdir);
-  const { inputs } = readInputs({ flags: answerFlags(opts), file: opts.answers, saved: paths.answers, env: process.env });
+  const { inputs, from } = readInputs({ flags: answerFlags(opts), file: opts.answers, saved: paths.answers, env: process.env });
+  // The workdir's cloud: its subscription and target when none is given; another one is exit 2.
+  const bound = boundCloud(paths);
+  if (bound) useBoundCloud(bound, inputs, from, opts, paths);
   const answers =
     inputs.target === 'sim'
       ? completeAnswers(inputs, simDefaults(inputs.simScenario ?? 'default', SIM_SUBSCRIPTION_ID))

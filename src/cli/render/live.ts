@@ -103,6 +103,7 @@ const VERDICT: Record<StepStatus, string> = {
   done: 'already held',
   applied: 'changed',
   undone: 'undone',
+  unchanged: 'nothing to undo',
   'would-change': 'would change',
   skipped: 'skipped',
   blocked: 'blocked',

@@ -26,6 +26,7 @@ const MARK: Record<StepStatus, string> = {
   done: '✓',
   applied: '✓',
   undone: '✓',
+  unchanged: '·',
   'would-change': '~',
   skipped: '-',
   blocked: '✗',
@@ -43,7 +44,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
   const line = (s = '') => out.write(s + '\n');
   const lastProgress = new Map<string, string>();
   const paint = (status: StepStatus | 'error' | 'pending', s: string) =>
-    status === 'done' || status === 'applied' || status === 'undone'
+    status === 'done' || status === 'applied' || status === 'undone' || status === 'unchanged'
       ? p.ok(s)
       : status === 'blocked' || status === 'failed' || status === 'error'
         ? p.bad(s)
@@ -122,6 +123,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
         case 'handout':
           line(`Report: ${e.report}`);
           if (e.replay) line(`Replay these answers unattended: ${p.bold(e.replay)}`);
+          for (const n of e.next ?? []) line(`${n.label}: ${p.bold(n.command)}`);
           return;
         case 'step-info':
           line(`${p.dim(`${String(e.index).padStart(2)}.`)} ${p.bold(e.id)} — ${e.title}`);
@@ -144,8 +146,9 @@ function conclusion(results: StepResult[], outcome: string): string {
   if (results.some((r) => r.status === 'would-change')) {
     return `Dry run: ${count('would-change')} step(s) would change; nothing was changed.`;
   }
-  if (outcome === 'complete' && count('undone') > 0) {
-    return `Reset: ${count('undone')} step(s) undone; the workdir's state is marked reset.`;
+  if (outcome === 'complete' && (count('undone') > 0 || count('unchanged') > 0)) {
+    const nothing = count('unchanged');
+    return `Reset: ${count('undone')} step(s) undone${nothing ? `, ${nothing} had nothing to undo (checked now)` : ''}; the workdir's state is marked reset.`;
   }
   if (outcome === 'complete') {
     const changed = count('applied');

@@ -28,7 +28,8 @@ import type { RouteModule, SimContext } from '../context.js';
 import { requirePermission, scopeOf } from '../caller.js';
 import type { ArmResource, RunRecord } from '../store.js';
 import { key } from '../store.js';
-import { planRun, sourceLoginMode, customEntries, type RunSubject } from '../rules.js';
+import { customEntries, sourceLoginMode } from '../../model/access.js';
+import { planRun, runFacts, type RunSubject } from '../rules.js';
 import { collectValues, programForDockerBuild, programForStep, type ProgramResult, type RunVariables } from '../task-yaml.js';
 import { page } from './common.js';
 import { stampSystemData } from '../system-data.js';
@@ -205,8 +206,8 @@ export function schedule(sim: SimContext, req: SimRequest): RunRecord {
     // A run without a given agent configuration runs on the default agent (2 CPUs), and its
     // answers say so (recording test_acr_taskrun: a DockerBuildRequest without one).
     agentConfiguration: s.agentConfiguration ?? { cpu: 2 },
-    sourceRegistryAuth: sourceLoginMode(s.subject),
-    customRegistries: customEntries(s.subject).map((c) => c.server),
+    sourceRegistryAuth: sourceLoginMode(runFacts(s.subject)),
+    customRegistries: customEntries(runFacts(s.subject)).map((c) => c.server),
     outputImages: [],
     provisioningState: 'Succeeded',
     isArchiveEnabled: req.body?.isArchiveEnabled === true,

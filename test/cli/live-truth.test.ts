@@ -1,0 +1,105 @@
+/**
+ * Issue 11 §1–3 through the binary: a workdir belongs to one cloud; a re-run checks every step
+ * live and repairs drift; reset puts back exactly what was there before, also on a task the user
+ * already had.
+ */
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { cli, cliAsync, expectNoStack, jsonLines, registryNamed, tempDir, withServedSim } from './helpers.js';
+
+/** The served sim persists its cloud a moment after each change. */
+const flushed = () => new Promise((resolve) => setTimeout(resolve, 600));
+const servedCloud = (stateFile: string) => JSON.parse(readFileSync(stateFile, 'utf8'));
+
+describe('§1 a workdir belongs to one cloud', () => {
+  it('reset, status and verify without --endpoint act on the served sim the run changed; another cloud is exit 2 naming both; --new-workdir starts over', () =>
+    withServedSim(async ({ dir, stateFile, endpoint, caCertFile, subscriptionId }) => {
+      const wd = join(dir, 'wd');
+      const run = cli(['run', '--target', 'sim', '--endpoint', endpoint, '--ca', caCertFile, '--sim-speed', 'instant', '--yes', '--workdir', wd]);
+      expect(run.status, run.stderr).toBe(0);
+      const state = JSON.parse(readFileSync(join(wd, 'state.json'), 'utf8'));
+      expect(state.cloud).toMatchObject({ target: 'sim', endpoint, ca: caCertFile, subscription: subscriptionId });
+      await flushed();
+      expect(registryNamed(servedCloud(stateFile), 'acrtrustdemo').properties.publicNetworkAccess).toBe('Disabled');
+
+      // status and verify with no cloud flags: the served sim, not a fresh embedded one.
+      const status = cli(['status', '--workdir', wd]);
+      expect(status.status, status.stderr).toBe(0);
+      expect(status.stdout).toContain(`target sim at ${endpoint}`);
+      const verify = cli(['verify', '--workdir', wd, '--target', 'sim']);
+      expect(verify.status, verify.stderr).toBe(0);
+      expect(verify.stdout).toContain('All 10 steps hold.');
+      expect(existsSync(join(wd, 'sim-cloud.json'))).toBe(false);
+
+      // Another cloud named explicitly: exit 2, both clouds named, nothing started.
+      const other = cli(['verify', '--workdir', wd, '--target', 'sim', '--endpoint', 'https://127.0.0.1:1', '--ca', caCertFile]);
+      expect(other.status).toBe(2);
+      expectNoStack(other);
+      expect(other.stderr).toContain(`belongs to the simulated Azure at ${endpoint}`);
+      expect(other.stderr).toContain('names the simulated Azure at https://127.0.0.1:1');
+      expect(other.stderr).toContain('--new-workdir');
+      const azure = cli(['reset', '--yes', '--workdir', wd, '--target', 'azure']);
+      expect(azure.status).toBe(2);
+      expect(azure.stderr).toContain(`belongs to the simulated Azure at ${endpoint}`);
+      expect(azure.stderr).toContain('names Azure');
+      const embedded = cli(['status', '--workdir', wd, '--subscription', '00000000-0000-0000-0000-00000000beef']);
+      expect(embedded.status).toBe(2);
+      expect(embedded.stderr).toContain('subscription 00000000-0000-0000-0000-00000000beef');
+      const exported = cli(['export', '--workdir', wd, '--target', 'azure']);
+      expect(exported.status).toBe(2);
+      expect(exported.stderr).toContain(`belongs to the simulated Azure at ${endpoint}`);
+
+      // reset with no cloud flags undoes the run on the served sim.
+      const reset = cli(['reset', '--yes', '--workdir', wd]);
+      expect(reset.status, reset.stderr).toBe(0);
+      expect(reset.stdout).toContain(`target sim at ${endpoint}`);
+      expect(reset.stdout).toContain('deleted task acr-trust-task (created by acr-trust)');
+      await flushed();
+      const cloud = servedCloud(stateFile);
+      expect(registryNamed(cloud, 'acrtrustdemo').properties.publicNetworkAccess).toBe('Enabled');
+      expect(Object.values(cloud.tasks)).toEqual([]);
+      expect(existsSync(join(wd, 'sim-cloud.json'))).toBe(false);
+
+      // A second reset finds nothing to put back and says so, step by step; it reports no "undone".
+      const again = cli(['reset', '--yes', '--workdir', wd]);
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toContain('task acr-trust-task not found in acrtrustdemo: nothing to undo');
+      expect(again.stdout).toContain('registry acrtrustdemo has its original network settings (checked now)');
+      expect(again.stdout).not.toMatch(/✓ undone/);
+      expect(again.stdout).toContain('Reset: 0 step(s) undone, 8 had nothing to undo (checked now)');
+
+      // Starting over deliberately: the earlier files move aside, the new cloud is recorded.
+      const fresh = cli(['run', '--target', 'sim', '--yes', '--workdir', wd, '--new-workdir', '--until', 'preflight']);
+      expect(fresh.status, fresh.stderr).toBe(0);
+      expect(fresh.stderr).toContain('starting over');
+      expect(fresh.stdout).toContain('target embedded sim');
+      const earlier = readdirSync(wd).filter((f) => f.startsWith('earlier-'));
+      expect(earlier).toHaveLength(1);
+      expect(JSON.parse(readFileSync(join(wd, earlier[0]!, 'state.json'), 'utf8')).cloud.endpoint).toBe(endpoint);
+      expect(JSON.parse(readFileSync(join(wd, 'state.json'), 'utf8')).cloud).toMatchObject({ target: 'sim' });
+      expect(JSON.parse(readFileSync(join(wd, 'state.json'), 'utf8')).cloud.endpoint).toBeUndefined();
+    }));
+
+  it('a run that never reached its cloud binds nothing; a dry run binds nothing', async () => {
+    const wd = join(tempDir(), 'wd');
+    const dry = await cliAsync(['run', '--target', 'sim', '--yes', '--workdir', wd, '--dry-run', '--json']);
+    expect(dry.status, dry.stderr).toBe(0);
+    expect(existsSync(join(wd, 'state.json'))).toBe(false);
+    const unreachable = await cliAsync(['run', '--target', 'sim', '--yes', '--workdir', wd, '--endpoint', 'https://127.0.0.1:1', '--ca', caOf(wd)]);
+    expect(unreachable.status).not.toBe(0);
+    const state = existsSync(join(wd, 'state.json')) ? JSON.parse(readFileSync(join(wd, 'state.json'), 'utf8')) : {};
+    expect(state.cloud).toBeUndefined();
+    // So the embedded sim may still be chosen for this workdir.
+    const ok = await cliAsync(['run', '--target', 'sim', '--yes', '--workdir', wd, '--until', 'preflight', '--json']);
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(jsonLines(ok.stdout)[0].target).toContain('embedded sim');
+  });
+});
+
+/** A CA file for an endpoint nobody listens on (the workdir's own folder holds it). */
+function caOf(wd: string): string {
+  const file = join(wd, '..', 'ca.pem');
+  writeFileSync(file, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  return file;
+}
