@@ -29,6 +29,7 @@ import { benchClassroom } from './classroom.js';
 import { benchDoctor } from './doctor.js';
 import { benchSim } from './sim.js';
 import { benchCert } from './cert.js';
+import { benchFidelity } from './fidelity.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/acr-trust.js');
@@ -254,6 +255,7 @@ results.interactive = await interactive().catch((e) => ({ skipped: `could not me
 results.sim = await benchSim();
 results.cert = benchCert();
 results.access = benchAccess();
+results.fidelity = await benchFidelity();
 results.fullRun = fullRun();
 results.fullRun.floor = { ...FLOOR, byRoute: FLOOR_FULL_RUN };
 results.doctor = await benchDoctor({ samples: short ? 1 : 3 });
@@ -278,6 +280,7 @@ const rows = [
   ['sim start-up (with certificate)', `${results.sim.startupMs} ms`, '', '< 300 ms'],
   ['sim certificate (@peculiar/x509)', `first mint ${results.cert.firstMintMs} ms`, `in a fresh process (library load); again ${results.cert.mintAgainMs} ms; restart reusing the files ${results.cert.reuseStartMs} ms (first start of a process ${results.cert.firstReuseStartMs} ms)`, 'once per room'],
   ['run decision per registry access', `${results.access.decideAccessUs} µs`, `planned run ${results.access.plannedRunUsPerAccess} µs per access (${results.access.roleAssignments} role assignments)`, '< 1000 µs'],
+  ...results.fidelity.recordings.map((f) => [`replay ${f.recording}`, `${f.inScope} in scope`, `status ${f.status}, LRO ${f.lro}, shape ${f.shape}; ${f.outOfScope} out of scope skipped; ${f.unexplained} unexplained (${f.client})`, '0 unexplained']),
   ['sim request latency', `median ${results.sim.medianRequestMs} ms`, `p99 ${results.sim.p99RequestMs} ms`, 'median < 2 ms'],
   ['full run on the sim (instant)', `${fr.wallMs} ms`, `fastest ${fr.minWallMs} ms; CPU ${fr.cpuMs} ms; peak RSS ${fr.peakRssMb} MB; SDK ${results.sdkBundle ? 'bundle' : 'packages (no bundle built)'}`, '< 1500 ms, < 150 MB'],
   ['ARM requests, full run', `${fr.requests.requests}`, `floor ${FLOOR.requests}; writes ${fr.requests.writes} (floor ${FLOOR.writes})`, 'at the floor'],
@@ -315,6 +318,7 @@ if (fr.requests.requests > FLOOR.requests * 2) gross.push(`a full run made ${fr.
 if (fr.rerun.requests > FLOOR.rerun + 5) gross.push(`a no-op re-run made ${fr.rerun.requests} requests (floor ${FLOOR.rerun})`);
 if (fr.verify.requests > FLOOR.verify * 2) gross.push(`verify made ${fr.verify.requests} requests (floor ${FLOOR.verify})`);
 if (results.doctor.writes > 0 || results.doctor.requests > results.doctor.floor) gross.push(`a cold doctor made ${results.doctor.requests} requests, ${results.doctor.writes} writes (floor ${results.doctor.floor}, no writes)`);
+if (results.fidelity.total.unexplained > 0) gross.push(`the sim differs from recorded Azure traffic in ${results.fidelity.total.unexplained} unexplained ways (test/sim/replay)`);
 if (room && room.completed < room.learners) gross.push(`only ${room.completed} of ${room.learners} learners completed`);
 if (gross.length) {
   console.error(`bench: gross regression: ${gross.join('; ')}`);

@@ -6,11 +6,9 @@
  * own refusal (400 InvalidApiVersionParameter). Skipped only when `az` is not installed.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLIENT_API_VERSIONS } from '../../src/sim/api-versions.js';
-import { acrTrust, cleanEnv, findAz, serve, tmp, type Served } from './helpers.js';
+import { azSession, findAz, type Served } from './helpers.js';
 
 const AZ = findAz();
 const REG_PATH = (sub: string) => `/subscriptions/${sub}/resourceGroups/acr-trust-demo/providers/Microsoft.ContainerRegistry/registries/acrtrustdemo`;
@@ -25,14 +23,7 @@ describe.skipIf(!AZ)('newer az CLIs’ api-versions, sent with az rest', () => {
   };
 
   beforeAll(async () => {
-    const dir = tmp();
-    const home = join(dir, 'home');
-    mkdirSync(home);
-    const state = join(dir, 'sim-cloud.json');
-    sim = await serve(['--state', state]);
-    const prepared = acrTrust(['sim', 'az-env', '--state', state, '--dir', join(dir, 'azure-cli'), '--json'], cleanEnv());
-    if (prepared.status !== 0) throw new Error(`sim az-env exited ${prepared.status}: ${prepared.stderr}`);
-    env = cleanEnv({ ...JSON.parse(prepared.stdout).env, HOME: home });
+    ({ sim, env } = await azSession());
   }, 30_000);
 
   afterAll(async () => {
