@@ -55,7 +55,7 @@ describe('ARM refusals by code', () => {
     await withSim({ scenario: 'tasks-not-allowed' }, async (sim) => {
       const cloud = simCloud(sim);
       const e = await rejection(cloud.scheduleRun(DEMO_RESOURCE_GROUP, DEMO_REGISTRY, 'whatever'));
-      expect([e.code, e.statusCode]).toEqual(['TasksOperationsNotAllowed', 400]);
+      expect([e.code, e.options.statusCode]).toEqual(['TasksOperationsNotAllowed', 400]);
       expect(e.message).toMatch(/ACR Tasks are not allowed in this subscription/);
       expect(e.hint).toMatch(/Waiting will not change it/);
       // Other routes answer normally.
