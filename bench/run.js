@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { benchAccess } from './access.js';
 import { benchClassroom } from './classroom.js';
 import { benchSim } from './sim.js';
+import { benchCert } from './cert.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/acr-trust.js');
@@ -248,6 +249,7 @@ results.startup = startup();
 // with the reason; the interactive tests judge whether the prompts work.
 results.interactive = await interactive().catch((e) => ({ skipped: `could not measure: ${e.message.slice(0, 200)}` }));
 results.sim = await benchSim();
+results.cert = benchCert();
 results.access = benchAccess();
 results.fullRun = fullRun();
 results.fullRun.floor = { ...FLOOR, byRoute: FLOOR_FULL_RUN };
@@ -270,6 +272,7 @@ const rows = [
         ['first question, run --target sim', `${it.simFirstQuestionMs} ms`, 'spawn → subscription picker (sim up, SDK loaded)', ''],
       ]),
   ['sim start-up (with certificate)', `${results.sim.startupMs} ms`, '', '< 300 ms'],
+  ['sim certificate (@peculiar/x509)', `first mint ${results.cert.firstMintMs} ms`, `in a fresh process (library load); again ${results.cert.mintAgainMs} ms; restart reusing the files ${results.cert.reuseStartMs} ms (first start of a process ${results.cert.firstReuseStartMs} ms)`, 'once per room'],
   ['run decision per registry access', `${results.access.decideAccessUs} µs`, `planned run ${results.access.plannedRunUsPerAccess} µs per access (${results.access.roleAssignments} role assignments)`, '< 1000 µs'],
   ['sim request latency', `median ${results.sim.medianRequestMs} ms`, `p99 ${results.sim.p99RequestMs} ms`, 'median < 2 ms'],
   ['full run on the sim (instant)', `${fr.wallMs} ms`, `fastest ${fr.minWallMs} ms; CPU ${fr.cpuMs} ms; peak RSS ${fr.peakRssMb} MB; SDK ${results.sdkBundle ? 'bundle' : 'packages (no bundle built)'}`, '< 1500 ms, < 150 MB'],
