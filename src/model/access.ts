@@ -623,8 +623,6 @@ export interface ExplainNames {
   task?: string;
   /** The task's registry (for az acr task commands). */
   taskRegistry?: string;
-  /** The role a fix would assign. */
-  role?: string;
 }
 
 /** A refusal in the user's terms: what is wrong, and the command that fixes it. */
@@ -671,11 +669,15 @@ export function explainRefusal(verdict: Extract<AccessVerdict, { allowed: false 
         what: `the task reaches ${n.loginServer} without any credential for it`,
         fix: `az acr task credential add -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity [system]`,
       };
-    case 'role-missing':
+    case 'role-missing': {
+      const abac = verdict.evidence.includes('roleAssignmentMode=AbacRepositoryPermissions');
+      const push = verdict.evidence.some((e) => e.startsWith('no role granting push'));
+      const role = abac ? (push ? 'Container Registry Repository Writer' : 'Container Registry Repository Reader') : push ? 'AcrPush' : 'AcrPull';
       return {
-        what: `the task's identity has no role on registry ${n.registry} that allows this (${verdict.evidence.find((e) => e.startsWith('roleAssignmentMode=')) ?? 'legacy roles'})`,
-        fix: `assign ${n.role ?? 'AcrPush'} to the task's principal on registry ${n.registry} (az rest --method put …/roleAssignments/<uuid>?api-version=2022-04-01 with principalType ServicePrincipal)`,
+        what: `the task's identity has no role on registry ${n.registry} that allows it to ${push ? 'push' : 'pull'} (${abac ? 'an ABAC registry honours only the Container Registry Repository roles' : 'legacy registry permissions'})`,
+        fix: `assign ${role} to the task's principal on registry ${n.registry} (az rest --method put …/roleAssignments/<uuid>?api-version=2022-04-01 with principalType ServicePrincipal)`,
       };
+    }
     case 'role-not-yet-effective':
       return { what: "the task's role on the registry exists but has not taken effect yet", fix: 'Wait a few minutes and run the task again.' };
     case 'public-registry-push':

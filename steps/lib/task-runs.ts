@@ -121,7 +121,7 @@ export async function judgeLive(ctx: Ctx): Promise<LiveJudgement | undefined> {
   if (verdict.allowed || waitMayCure(verdict.cause)) return { verdict };
   return {
     verdict,
-    explanation: explainRefusal(verdict, { registry: target.name, loginServer: target.loginServer, task: a.task, taskRegistry: a.registry, role: a.role }),
+    explanation: explainRefusal(verdict, { registry: target.name, loginServer: target.loginServer, task: a.task, taskRegistry: a.registry }),
   };
 }
 
@@ -152,13 +152,17 @@ export function taskRunFacts(t: Task, homeLoginServer: string): RunFacts {
   };
 }
 
-/** The error for a run refused by the registry's configuration: the real cause and its fix, at once. */
+/**
+ * The error for a run refused by the registry's configuration: the log's explanation (ARM's line
+ * kept), then the cause the settings show and its fix — at once, since waiting will not cure it.
+ */
 export function configurationError(finished: FinishedRun, judged: LiveJudgement): AcrTrustError {
   const { run, diagnosis } = finished;
-  const said = diagnosis ? ` The log says: ${diagnosis.line}` : '';
-  return new AcrTrustError(`Run ${run.runId} ${run.status}: ${judged.explanation!.what}. Waiting will not change that, so acr-trust does not run it again.${said}`, {
+  const { what, fix } = judged.explanation!;
+  const said = diagnosis ? `${diagnosis.rule.message}. The log says: ${diagnosis.line}` : run.runErrorMessage ?? 'the registry refused it';
+  return new AcrTrustError(`Run ${run.runId} ${run.status}: ${said} — the settings show why: ${what}; waiting will not change that, so the run is not retried.`, {
     code: diagnosis?.rule.id ?? (judged.verdict.allowed ? undefined : judged.verdict.cause),
-    hint: `Fix: ${judged.explanation!.fix}`,
+    hint: `Fix: ${fix}.${diagnosis ? ` ${diagnosis.rule.hint}` : ''}`,
     link: diagnosis?.rule.link,
   });
 }
