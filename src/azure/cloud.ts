@@ -517,7 +517,7 @@ class ArmCloud implements Cloud {
         // The link is a secret (a SAS URL): it goes to the fetch and nowhere else. (node:https is
         // loaded here, not at start-up: `acr-trust steps` imports this module and never fetches.)
         const { fetchRunLog } = await import('./run-log.js');
-        return fetchRunLog(link, { ca: this.ca, signal, doing });
+        return fetchRunLog(link, { ca: this.ca, signal, doing, retry: this.opts.retry });
       },
       (log) => log !== '' && this.cache.has(run),
     );
