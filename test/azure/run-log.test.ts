@@ -18,7 +18,7 @@ const yaml = 'version: v1.1.0\nsteps:\n  - cmd: $Registry/hello-world\n';
 /** An HTTP CONNECT proxy on loopback that records the targets it tunnels to. */
 async function connectProxy(): Promise<{ url: string; targets: string[]; close(): Promise<void> }> {
   const targets: string[] = [];
-  const tunnels = new Set<import('node:net').Socket>();
+  const tunnels = new Set<import('node:stream').Duplex>();
   const server = createServer((_req, res) => res.writeHead(405).end());
   server.on('connect', (req, client, head) => {
     targets.push(req.url ?? '');
