@@ -723,6 +723,7 @@ function toTask(t: SdkTask): Task {
     principalId: t.identity?.principalId,
     userAssignedIdentities: Object.keys(t.identity?.userAssignedIdentities ?? {}),
     sourceRegistryLoginMode: t.credentials?.sourceRegistry?.loginMode,
+    ...((t.credentials?.sourceRegistry as { identity?: string } | undefined)?.identity ? { sourceRegistryIdentity: (t.credentials!.sourceRegistry as { identity: string }).identity } : {}),
     customRegistries,
     stepType: t.step?.type,
     status: t.status,
