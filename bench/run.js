@@ -26,6 +26,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchAccess } from './access.js';
 import { benchClassroom } from './classroom.js';
+import { benchDoctor } from './doctor.js';
 import { benchSim } from './sim.js';
 import { benchCert } from './cert.js';
 
@@ -253,6 +254,7 @@ results.cert = benchCert();
 results.access = benchAccess();
 results.fullRun = fullRun();
 results.fullRun.floor = { ...FLOOR, byRoute: FLOOR_FULL_RUN };
+results.doctor = await benchDoctor({ samples: short ? 1 : 3 });
 if (!short) results.classroom = await benchClassroom({ learners: LEARNERS });
 results.benchSeconds = round((performance.now() - t0) / 1000);
 
@@ -279,6 +281,8 @@ const rows = [
   ['ARM requests, full run', `${fr.requests.requests}`, `floor ${FLOOR.requests}; writes ${fr.requests.writes} (floor ${FLOOR.writes})`, 'at the floor'],
   ['ARM requests, no-op re-run', `${fr.rerun.requests}`, `floor ${FLOOR.rerun}; writes ${fr.rerun.writes}`, 'writes 0, ≤ 1 read per resource'],
   ['ARM requests, verify', `${fr.verify.requests}`, `floor ${FLOOR.verify}; writes ${fr.verify.writes}`, '1 read per resource'],
+  ['ARM requests, cold doctor (2 registries)', `${results.doctor.requests}`, `floor ${results.doctor.floor} (5 reads + a failed run's log: link, blob); writes ${results.doctor.writes}`, '1 read per resource + 1 per run log'],
+  ['cold doctor on the sim', `${results.doctor.wallMs} ms`, `fastest ${results.doctor.fastestMs} ms; spawn → verdicts, a new process`, '< 1000 ms'],
   ...(room
     ? [
         [`classroom: ${room.learners} learners at once`, `${room.completed}/${room.learners} complete`, `in ${round(room.wallMs / 1000)} s; end states ok ${room.endStateOk}/${room.learners}; ${room.mode === 'cli' ? 'one CLI process each' : `in ${room.workers} processes (engine + steps)`}`, 'all complete'],
@@ -308,6 +312,7 @@ if (fr.requests.writes > FLOOR.writes * 2) gross.push(`a full run wrote ${fr.req
 if (fr.requests.requests > FLOOR.requests * 2) gross.push(`a full run made ${fr.requests.requests} ARM requests (floor ${FLOOR.requests})`);
 if (fr.rerun.requests > FLOOR.rerun + 5) gross.push(`a no-op re-run made ${fr.rerun.requests} requests (floor ${FLOOR.rerun})`);
 if (fr.verify.requests > FLOOR.verify * 2) gross.push(`verify made ${fr.verify.requests} requests (floor ${FLOOR.verify})`);
+if (results.doctor.writes > 0 || results.doctor.requests > results.doctor.floor) gross.push(`a cold doctor made ${results.doctor.requests} requests, ${results.doctor.writes} writes (floor ${results.doctor.floor}, no writes)`);
 if (room && room.completed < room.learners) gross.push(`only ${room.completed} of ${room.learners} learners completed`);
 if (gross.length) {
   console.error(`bench: gross regression: ${gross.join('; ')}`);

@@ -68,6 +68,10 @@ export interface Task {
   userAssignedIdentities: string[];
   /** `None` = the task gets no implicit credential for its own registry (`--auth-mode None`). */
   sourceRegistryLoginMode?: string;
+  /** `credentials.sourceRegistry.identity` (api-version 2025-03-01-preview+): the identity the run
+   *  uses for its own registry (`[system]` or a client id), the ABAC registries' replacement for
+   *  the implicit run token. */
+  sourceRegistryIdentity?: string;
   /**
    * Credentials by login server. `null` means the GET blanked the entry (secrets are only in
    * `getTaskDetails`); otherwise `identity` is `[system]` or a client id.
@@ -121,4 +125,19 @@ export interface CallerPermissions {
   permissions: { actions: string[]; notActions: string[] }[];
   /** May the caller create role assignments on the scope? */
   canWriteRoleAssignments: boolean;
+}
+
+/**
+ * A resource exactly as ARM answered it (its JSON on the wire), with secret values removed. For
+ * code that evaluates rules over ARM's own shape — the doctor hands it to the access decision the
+ * simulated Azure uses (`src/model/access.ts`), so both read the same fields.
+ */
+export interface ArmJson {
+  id: string;
+  name: string;
+  type?: string;
+  location?: string;
+  identity?: Record<string, any>;
+  properties: Record<string, any>;
+  [field: string]: unknown;
 }

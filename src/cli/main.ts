@@ -20,6 +20,12 @@ function common(cmd: Command): Command {
 function target(cmd: Command): Command {
   return cmd
     .addOption(new Option('--target <target>', 'where to run: the simulated Azure or real Azure (default azure)').choices(['sim', 'azure']))
+    .addOption(
+      new Option(
+        '--goal <goal>',
+        'setup: stop after run-task, the task reaching the registry through the bypass (for a registry in use); demo: go on to the negative test, trusted services off (default on the sim; required with --target azure --yes)',
+      ).choices(['setup', 'demo']),
+    )
     .option('--answers <file>', 'answers file (YAML or JSON) with the keys below in camelCase, e.g. resourceGroup')
     .option('--subscription <id>', 'subscription id (default: AZURE_SUBSCRIPTION_ID, then the az CLI default)')
     .option('--resource-group <name>', 'resource group of the registries')
@@ -73,6 +79,12 @@ export function buildProgram(): Command {
   json(common(program.command('steps')))
     .description('List the steps in order, with why each one exists.')
     .action(async (opts) => (await import('./commands/steps.js')).steps(opts));
+
+  json(target(common(program.command('doctor'))))
+    .description("Why does my task fail? Read the task, its registries, roles and last runs; decide every registry access it makes (exit 0 healthy, 3 a problem found, 1 something could not be read).")
+    .option('--run', 'then schedule one run of the task and follow it, to confirm (asks first in a terminal)')
+    .option('--fix', "then apply the fixes as the workflow's own steps, recorded in the workdir so `reset` undoes them (after showing them)")
+    .action(async (opts) => (await import('./commands/doctor.js')).doctor(opts));
 
   const sim = program.command('sim').description('The simulated Azure: an HTTPS stand-in for Azure Resource Manager that needs no account.');
   sim
