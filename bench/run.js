@@ -24,8 +24,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchAccess } from './access.js';
 import { benchClassroom } from './classroom.js';
+import { benchDoctor } from './doctor.js';
 import { benchSim } from './sim.js';
+import { benchCert } from './cert.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/acr-trust.js');
@@ -248,8 +251,11 @@ results.startup = startup();
 // with the reason; the interactive tests judge whether the prompts work.
 results.interactive = await interactive().catch((e) => ({ skipped: `could not measure: ${e.message.slice(0, 200)}` }));
 results.sim = await benchSim();
+results.cert = benchCert();
+results.access = benchAccess();
 results.fullRun = fullRun();
 results.fullRun.floor = { ...FLOOR, byRoute: FLOOR_FULL_RUN };
+results.doctor = await benchDoctor({ samples: short ? 1 : 3 });
 if (!short) results.classroom = await benchClassroom({ learners: LEARNERS });
 results.benchSeconds = round((performance.now() - t0) / 1000);
 
@@ -269,11 +275,15 @@ const rows = [
         ['first question, run --target sim', `${it.simFirstQuestionMs} ms`, 'spawn → subscription picker (sim up, SDK loaded)', ''],
       ]),
   ['sim start-up (with certificate)', `${results.sim.startupMs} ms`, '', '< 300 ms'],
+  ['sim certificate (@peculiar/x509)', `first mint ${results.cert.firstMintMs} ms`, `in a fresh process (library load); again ${results.cert.mintAgainMs} ms; restart reusing the files ${results.cert.reuseStartMs} ms (first start of a process ${results.cert.firstReuseStartMs} ms)`, 'once per room'],
+  ['run decision per registry access', `${results.access.decideAccessUs} µs`, `planned run ${results.access.plannedRunUsPerAccess} µs per access (${results.access.roleAssignments} role assignments)`, '< 1000 µs'],
   ['sim request latency', `median ${results.sim.medianRequestMs} ms`, `p99 ${results.sim.p99RequestMs} ms`, 'median < 2 ms'],
   ['full run on the sim (instant)', `${fr.wallMs} ms`, `fastest ${fr.minWallMs} ms; CPU ${fr.cpuMs} ms; peak RSS ${fr.peakRssMb} MB; SDK ${results.sdkBundle ? 'bundle' : 'packages (no bundle built)'}`, '< 1500 ms, < 150 MB'],
   ['ARM requests, full run', `${fr.requests.requests}`, `floor ${FLOOR.requests}; writes ${fr.requests.writes} (floor ${FLOOR.writes})`, 'at the floor'],
   ['ARM requests, no-op re-run (10 steps checked live)', `${fr.rerun.requests}`, `floor ${FLOOR.rerun}; writes ${fr.rerun.writes}; ${fr.rerun.ms} ms`, 'writes 0, ≤ 1 read per resource'],
   ['ARM requests, verify (10 steps checked live)', `${fr.verify.requests}`, `floor ${FLOOR.verify}; writes ${fr.verify.writes}; ${fr.verify.ms} ms`, '1 read per resource'],
+  ['ARM requests, cold doctor (2 registries)', `${results.doctor.requests}`, `floor ${results.doctor.floor} (5 reads + a failed run's log: link, blob); writes ${results.doctor.writes}`, '1 read per resource + 1 per run log'],
+  ['cold doctor on the sim', `${results.doctor.wallMs} ms`, `fastest ${results.doctor.fastestMs} ms; spawn → verdicts, a new process`, '< 1000 ms'],
   ...(room
     ? [
         [`classroom: ${room.learners} learners at once`, `${room.completed}/${room.learners} complete`, `in ${round(room.wallMs / 1000)} s; end states ok ${room.endStateOk}/${room.learners}; ${room.mode === 'cli' ? 'one CLI process each' : `in ${room.workers} processes (engine + steps)`}`, 'all complete'],
@@ -295,6 +305,7 @@ writeFileSync(join(root, 'bench/results.json'), `${JSON.stringify(results, null,
 const gross = [];
 if (results.startup.helpRatio > 6) gross.push(`--help takes ${results.startup.helpRatio}× node -e 0`);
 if (results.startup.stepsRatio > 6) gross.push(`steps takes ${results.startup.stepsRatio}× node -e 0`);
+if (results.access.decideAccessUs > 1000) gross.push(`the run decision takes ${results.access.decideAccessUs} µs per access (more than a millisecond)`);
 if (it.firstQuestionRatio > 6) gross.push(`the first question takes ${it.firstQuestionRatio}× a bare prompt`);
 if (fr.rerun.writes > 0) gross.push(`a no-op re-run wrote ${fr.rerun.writes} times`);
 if (fr.verify.writes > 0) gross.push(`verify wrote ${fr.verify.writes} times`);
@@ -303,6 +314,7 @@ if (fr.requests.requests > FLOOR.requests * 2) gross.push(`a full run made ${fr.
 if (fr.rerun.requests > FLOOR.rerun * 2) gross.push(`a no-op re-run made ${fr.rerun.requests} requests (floor ${FLOOR.rerun})`);
 if (fr.rerun.requests < FLOOR.verify) gross.push(`a no-op re-run made ${fr.rerun.requests} requests, fewer than checking every step live takes (${FLOOR.verify}): it skipped checks`);
 if (fr.verify.requests > FLOOR.verify * 2) gross.push(`verify made ${fr.verify.requests} requests (floor ${FLOOR.verify})`);
+if (results.doctor.writes > 0 || results.doctor.requests > results.doctor.floor) gross.push(`a cold doctor made ${results.doctor.requests} requests, ${results.doctor.writes} writes (floor ${results.doctor.floor}, no writes)`);
 if (room && room.completed < room.learners) gross.push(`only ${room.completed} of ${room.learners} learners completed`);
 if (gross.length) {
   console.error(`bench: gross regression: ${gross.join('; ')}`);

@@ -59,14 +59,43 @@ function removeStaleTemps(file: string): void {
   }
 }
 
-/** Whether a process with this pid is running (on this host). */
+/**
+ * Whether a process with this pid is running (on this host). A zombie — killed, not yet reaped by
+ * a parent that does not wait — is not running. On Linux from /proc (see processStat); elsewhere a
+ * signal-0 probe.
+ */
 export function processAlive(pid: number): boolean {
+  const stat = processStat(pid);
+  if (stat !== 'unknown') return stat !== undefined && stat.state !== 'Z' && stat.state !== 'X';
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
   }
+}
+
+/**
+ * A process's state letter (R, S, D, T, Z = zombie, X = dead…) and start time (clock ticks since
+ * boot) from /proc/<pid>/stat (proc(5), fields 3 and 22; fields are counted after the last `)`,
+ * since the command name in parentheses may hold spaces and parentheses). Undefined: no such
+ * process. 'unknown': no /proc on this system (not Linux), or it cannot be read.
+ */
+export function processStat(pid: number): { state: string; startTicks: number } | undefined | 'unknown' {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' && (e as NodeJS.ErrnoException).code !== 'ESRCH') return 'unknown';
+    try {
+      readFileSync('/proc/self/stat');
+      return undefined;
+    } catch {
+      return 'unknown';
+    }
+  }
+  const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: fields[0] ?? '?', startTicks: Number(fields[19]) };
 }
 
 /**

@@ -30,6 +30,7 @@ import { ReadCache } from './read-cache.js';
 import { loadAuthorization, loadContainerRegistry, loadResources, loadSubscriptions, preloadSdk } from './sdk.js';
 import { FINAL_RUN_STATUSES } from './types.js';
 import type {
+  ArmJson,
   CallerPermissions,
   NetworkPatch,
   Registry,
@@ -115,6 +116,19 @@ export interface Cloud {
   /** The run's log text so far ('' before it exists). The log's SAS URL never leaves this call. */
   readRunLog(resourceGroup: string, registry: string, runId: string, signal?: AbortSignal): Promise<string>;
   cancelRun(resourceGroup: string, registry: string, runId: string): Promise<void>;
+
+  // ARM's own JSON (secrets removed), each read once per connection through the read cache: what
+  // the doctor judges with the same rules as the simulated Azure.
+  /** Every registry in the subscription (one paged list: SKU, network rules, private endpoints …). */
+  listRegistriesJson(): Promise<ArmJson[]>;
+  /** The task with its credentials (POST listDetails), secret values removed. */
+  getTaskJson(resourceGroup: string, registry: string, task: string): Promise<ArmJson | undefined>;
+  /** Every role assignment of `principalId` in the subscription: at, above and below any scope. */
+  listRoleAssignmentsJson(principalId: string): Promise<ArmJson[]>;
+  getAgentPoolJson(resourceGroup: string, registry: string, pool: string): Promise<ArmJson | undefined>;
+  listTasksJson(resourceGroup: string, registry: string): Promise<ArmJson[]>;
+  /** The newest runs (of one task, when named), newest first. */
+  listRunsJson(resourceGroup: string, registry: string, options?: { taskName?: string; top?: number }): Promise<ArmJson[]>;
 }
 
 /**
@@ -541,6 +555,97 @@ class ArmCloud implements Cloud {
       this.call(`cancel run ${runId} in registry ${registry}`, async () => (await this.acr()).runs.beginCancelAndWait(resourceGroup, registry, runId, this.lro)),
     );
   }
+
+  // ---- ARM's own JSON (the doctor) -------------------------------------------------------------------
+
+  /** Runs a read and keeps the JSON bodies ARM answered (every page of a list), secrets removed. */
+  private async wire(doing: string, fn: (onResponse: (raw: { bodyAsText?: string | null }) => void) => Promise<unknown>): Promise<any[] | undefined> {
+    const bodies: any[] = [];
+    // The text as it came (the SDK's `parsedBody` is its own flattened model by then).
+    const keep = (raw: { bodyAsText?: string | null }) => {
+      if (raw.bodyAsText) bodies.push(withoutSecrets(JSON.parse(raw.bodyAsText)));
+    };
+    const found = await this.read(doing, () => fn(keep));
+    return found === undefined ? undefined : bodies;
+  }
+
+  async listRegistriesJson(): Promise<ArmJson[]> {
+    return (await this.cache.read('json:registries', async () => {
+      const pages = await this.wire('list the registries in the subscription', async (onResponse) => {
+        for await (const _ of (await this.acr()).registries.list({ onResponse }));
+        return true;
+      });
+      return (pages ?? []).flatMap((p) => p?.value ?? []);
+    })) as ArmJson[];
+  }
+
+  async getTaskJson(resourceGroup: string, registry: string, task: string): Promise<ArmJson | undefined> {
+    return this.cache.read(`json:${keys.task(resourceGroup, registry, task)}`, async () => {
+      const bodies = await this.wire(`read the details of task ${task} in registry ${registry}`, async (onResponse) => (await this.acr()).tasks.getDetails(resourceGroup, registry, task, { onResponse }));
+      return bodies?.[0] as ArmJson | undefined;
+    });
+  }
+
+  async listRoleAssignmentsJson(principalId: string): Promise<ArmJson[]> {
+    return (await this.cache.read(`json:roleAssignments:${principalId.toLowerCase()}`, async () => {
+      const pages = await this.wire(`list the role assignments of principal ${principalId}`, async (onResponse) => {
+        for await (const _ of (await this.authz()).roleAssignments.listForSubscription({ filter: `principalId eq '${principalId}'`, onResponse }));
+        return true;
+      });
+      return (pages ?? []).flatMap((p) => p?.value ?? []);
+    })) as ArmJson[];
+  }
+
+  async getAgentPoolJson(resourceGroup: string, registry: string, pool: string): Promise<ArmJson | undefined> {
+    return this.cache.read(`json:agentPool:${resourceGroup}/${registry}/${pool}`.toLowerCase(), async () => {
+      const bodies = await this.wire(`read agent pool ${pool} in registry ${registry}`, async (onResponse) => (await this.acr()).agentPools.get(resourceGroup, registry, pool, { onResponse }));
+      return bodies?.[0] as ArmJson | undefined;
+    });
+  }
+
+  async listTasksJson(resourceGroup: string, registry: string): Promise<ArmJson[]> {
+    return (await this.cache.read(`json:tasks:${resourceGroup}/${registry}`.toLowerCase(), async () => {
+      const pages = await this.wire(`list the tasks of registry ${registry}`, async (onResponse) => {
+        for await (const _ of (await this.acr()).tasks.list(resourceGroup, registry, { onResponse }));
+        return true;
+      });
+      return (pages ?? []).flatMap((p) => p?.value ?? []);
+    })) as ArmJson[];
+  }
+
+  async listRunsJson(resourceGroup: string, registry: string, options: { taskName?: string; top?: number } = {}): Promise<ArmJson[]> {
+    const top = options.top ?? 5;
+    const filter = options.taskName ? `TaskName eq '${options.taskName}'` : undefined;
+    return (await this.cache.read(`json:runs:${resourceGroup}/${registry}|${filter ?? ''}|${top}`.toLowerCase(), async () => {
+      const pages = await this.wire(`list runs in registry ${registry}`, async (onResponse) => {
+        let n = 0;
+        for await (const _ of (await this.acr()).runs.list(resourceGroup, registry, { filter, top, onResponse })) if (++n >= top) break;
+        return true;
+      });
+      return (pages ?? []).flatMap((p) => p?.value ?? []).slice(0, top);
+    })) as ArmJson[];
+  }
+}
+
+/** Secret-bearing fields of ARM bodies: their values never leave the adapter (types are kept). */
+const SECRET_FIELDS = /^(password|token|refreshToken|accessToken|contextAccessToken|secret|logLink)$/i;
+
+/** A copy of an ARM body with secret values removed: passwords, tokens, secret task values. */
+export function withoutSecrets(body: unknown): any {
+  if (Array.isArray(body)) return body.map(withoutSecrets);
+  if (!body || typeof body !== 'object') return body;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(body as Record<string, unknown>)) {
+    if (SECRET_FIELDS.test(k)) {
+      if (v && typeof v === 'object' && 'type' in (v as object)) out[k] = { type: (v as { type: unknown }).type };
+      else if (v !== undefined && v !== null) out[k] = '<redacted>';
+      continue;
+    }
+    out[k] = withoutSecrets(v);
+  }
+  // Task values marked secret keep their names only.
+  if (out.isSecret === true && 'value' in out) delete out.value;
+  return out;
 }
 
 /**

@@ -2,7 +2,7 @@
  * The only folder that imports `@azure/*`. Steps and the CLI use what this module exports:
  * `connect` and its `Cloud` verbs, the credentials, the domain types, and the error-rule table.
  */
-export { connect, AZURE_ENDPOINT, type Cloud, type ConnectOptions } from './cloud.js';
+export { connect, withoutSecrets, AZURE_ENDPOINT, type Cloud, type ConnectOptions } from './cloud.js';
 export { azureCredential, simCredential, defaultSubscriptionFromAzCli, type AzureCredentialOptions, type TokenCredential } from './credentials.js';
 export {
   errorRules,

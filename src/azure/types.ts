@@ -122,3 +122,18 @@ export interface CallerPermissions {
   /** May the caller create role assignments on the scope? */
   canWriteRoleAssignments: boolean;
 }
+
+/**
+ * A resource exactly as ARM answered it (its JSON on the wire), with secret values removed. For
+ * code that evaluates rules over ARM's own shape — the doctor hands it to the access decision the
+ * simulated Azure uses (`src/model/access.ts`), so both read the same fields.
+ */
+export interface ArmJson {
+  id: string;
+  name: string;
+  type?: string;
+  location?: string;
+  identity?: Record<string, any>;
+  properties: Record<string, any>;
+  [field: string]: unknown;
+}

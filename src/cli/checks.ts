@@ -1,9 +1,11 @@
 /**
  * `status` and `verify` share this: every step's check, live and read-only, next to what the
  * workdir recorded. A step a later step deliberately reversed (trusted services, allowed for the
- * first run and disabled for the negative test) holds when that later step holds.
+ * first run and disabled for the negative test) holds when that later step holds. With the goal
+ * `setup` the steps end at run-task, and every one of them must hold itself.
  */
 import { workflow } from '../../steps/index.js';
+import { GOAL_LAST_STEP } from '../engine/answers.js';
 import { checkSteps } from '../engine/runner.js';
 import { AcrTrustError } from '../errors.js';
 import { onInterrupt } from './interrupt.js';
@@ -19,12 +21,15 @@ export async function liveChecks(command: 'status' | 'verify', opts: CommonOptio
   const interrupt = onInterrupt();
   try {
     render.emit(startEvent(command, session));
-    const checks = await checkSteps(workflow, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
+    // A setup ends at run-task: the negative test's steps are not part of it.
+    const last = GOAL_LAST_STEP[session.answers.goal ?? 'demo'];
+    const steps = workflow.slice(0, workflow.findIndex((s) => s.id === last) + 1);
+    const checks = await checkSteps(steps, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
     if (!checks) throw new AcrTrustError(`interrupted — nothing was changed; run \`${commandLine()}\` again.`, { exitCode: 130 });
     const done = new Set(checks.filter((c) => c.live.status === 'done').map((c) => c.id));
     const reports: CheckReport[] = checks.map((c, i) => {
       const rec = session.store.step(c.id);
-      const supersededBy = workflow[i]!.supersededBy;
+      const supersededBy = steps[i]!.supersededBy;
       const reversed = c.live.status !== 'done' && supersededBy !== undefined && done.has(supersededBy);
       return {
         ...c,

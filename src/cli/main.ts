@@ -20,6 +20,12 @@ function common(cmd: Command): Command {
 function target(cmd: Command): Command {
   return cmd
     .addOption(new Option('--target <target>', 'where to run: the simulated Azure or real Azure (default azure)').choices(['sim', 'azure']))
+    .addOption(
+      new Option(
+        '--goal <goal>',
+        'setup: stop after run-task, the task reaching the registry through the bypass (for a registry in use); demo: go on to the negative test, trusted services off (default on the sim; required with --target azure --yes)',
+      ).choices(['setup', 'demo']),
+    )
     .option('--answers <file>', 'answers file (YAML or JSON) with the keys below in camelCase, e.g. resourceGroup')
     .option('--subscription <id>', 'subscription id (default: AZURE_SUBSCRIPTION_ID, then the az CLI default)')
     .option('--resource-group <name>', 'resource group of the registries')
@@ -74,11 +80,19 @@ export function buildProgram(): Command {
     .description('List the steps in order, with why each one exists.')
     .action(async (opts) => (await import('./commands/steps.js')).steps(opts));
 
+  json(target(common(program.command('doctor'))))
+    .description("Why does my task fail? Read the task, its registries, roles and last runs; decide every registry access it makes (exit 0 healthy, 3 a problem found, 1 something could not be read).")
+    .option('--run', 'then schedule one run of the task and follow it, to confirm (asks first in a terminal)')
+    .option('--fix', "then apply the fixes as the workflow's own steps, recorded in the workdir so `reset` undoes them (after showing them)")
+    .action(async (opts) => (await import('./commands/doctor.js')).doctor(opts));
+
   const sim = program.command('sim').description('The simulated Azure: an HTTPS stand-in for Azure Resource Manager that needs no account.');
   sim
     .command('serve')
     .description('Start the simulated Azure and print one JSON line with its endpoint and CA certificate once it accepts connections.')
     .option('--port <n>', 'port to listen on (default: an ephemeral port)')
+    .option('--host <address>', 'address to listen on: 127.0.0.1 (default, this machine only), 0.0.0.0 or :: (every interface, for a room), or one address')
+    .option('--san <name>', 'another host name or address the certificate must cover (repeatable); with --host 0.0.0.0 this machine\'s addresses are covered already', (v: string, all: string[] = []) => [...all, v])
     .option('--state <file>', 'the cloud state file (default: ./.acr-trust/sim-cloud.json)')
     .option('--scenario <name>', 'how to seed a new cloud: default, basic-sku, abac, two-registries, no-role-write, read-only, classroom (a training room: one resource group and registry per learner)')
     .option('--learners <n>', 'with --scenario classroom: how many learners to seed, 1–500 (default 30)')

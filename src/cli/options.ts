@@ -7,6 +7,7 @@ import type { Inputs } from '../engine/answers.js';
 /** The answer flags as commander names them (camelCase of the long flag). */
 export interface AnswerFlags {
   target?: string;
+  goal?: string;
   subscription?: string;
   resourceGroup?: string;
   registry?: string;
@@ -19,8 +20,8 @@ export interface AnswerFlags {
 }
 
 export function answerFlags(o: AnswerFlags): Inputs {
-  const { target, subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, simScenario, simSpeed } = o;
-  const all: Inputs = { target, subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, simScenario, simSpeed };
+  const { target, goal, subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, simScenario, simSpeed } = o;
+  const all: Inputs = { target, goal, subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, simScenario, simSpeed };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }
 

@@ -3,7 +3,7 @@
  * nobody expected fails the test instead of hanging it.
  *
  * - `askAnswers` asks, before any step starts, what the flags, the answers file, the saved answers
- *   and the environment left open: where to run, then subscription, resource group and registries
+ *   and the environment left open: where to run, the goal (set up, or demonstrate), then subscription, resource group and registries
  *   picked from live lists (searchable, with SKU and network settings), the task name, the role.
  * - `confirmRiskyChange` asks before a step that can cut other clients off (default: no).
  * - `confirmNextStep` is `--pause`: Enter runs the next step.
@@ -20,7 +20,7 @@ import type inputPrompt from '@inquirer/input';
 import type searchPrompt from '@inquirer/search';
 import select from '@inquirer/select';
 import type { NetworkSettings, Registry, ResourceGroup, Subscription } from '../azure/types.js';
-import { DEFAULT_ROLE, DEFAULT_TASK, KEYS, ROLES, type AnswerKey, type Inputs, type TargetKind } from '../engine/answers.js';
+import { DEFAULT_ROLE, DEFAULT_TASK, KEYS, ROLES, type AnswerKey, type Goal, type Inputs, type TargetKind } from '../engine/answers.js';
 import type { Step } from '../engine/step.js';
 import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import type { RoleName } from '../../steps/world.js';
@@ -111,7 +111,23 @@ export async function askAnswers(partial: Inputs, deps: AskDeps): Promise<Inputs
         ctx,
       ),
     )) as TargetKind;
-    const lists = await deps.lists(target);
+    // The target's lists load (the embedded sim starts) while the goal is asked.
+    const loading = deps.lists(target);
+    loading.catch(() => {});
+    a.goal ??= await ask((ctx) =>
+      select<Goal>(
+        {
+          message: 'What should the run leave behind?',
+          choices: [
+            { value: 'setup', name: 'Set up: stop once the task reaches the registry through the bypass, and leave it working.' },
+            { value: 'demo', name: "Demonstrate: the article's whole workflow, ending with the negative test that turns trusted services off." },
+          ],
+          default: target === 'sim' ? 'demo' : 'setup',
+        },
+        ctx,
+      ),
+    );
+    const lists = await loading;
 
     const subscription = (a.subscription ??= await pick(ask, {
       message: 'Subscription',

@@ -92,6 +92,7 @@ export function renderReport<W>(input: ReportInput<W>): string {
   line('|---|---|');
   const answerRows: [string, string | undefined][] = [
     ['target', a.target === 'sim' ? `simulated Azure${a.simScenario ? ` (scenario ${a.simScenario})` : ''}` : 'Azure'],
+    ['goal', a.goal === 'setup' ? 'setup (up to run-task, left working)' : a.goal === 'demo' ? 'demo (the whole workflow, with the negative test)' : undefined],
     ['subscription', a.subscription],
     ['resource group', a.resourceGroup],
     ["task's registry", a.registry],
@@ -108,6 +109,8 @@ export function renderReport<W>(input: ReportInput<W>): string {
   if (input.registryFinal) {
     const facts = accessFacts(input);
     const paths = accessPaths(facts);
+    line(`**State:** ${registryState(input.registryFinal, a.targetRegistry)}`);
+    line();
     line('```mermaid');
     for (const l of accessDiagram(facts, paths)) line(l);
     line('```');
@@ -277,12 +280,31 @@ export function accessDiagram(f: AccessFacts, paths: AccessPath[]): string[] {
   ];
 }
 
+/**
+ * Which state the target registry is in, from its settings as read after the run: the working
+ * setup (closed to the public, trusted services and the task bypass on), the demonstration's end
+ * (trusted services off: the task is refused), or neither (open, or part-way).
+ */
+export function registryState(r: NetworkSettings, name: string): string {
+  const closed = r.publicNetworkAccess === 'Disabled' || r.networkRuleSet?.defaultAction === 'Deny';
+  if (closed && r.networkRuleBypassOptions === 'AzureServices' && r.networkRuleBypassAllowedForTasks) {
+    return `working setup — ${name} is closed to the public and the task reaches it through the trusted-services bypass.`;
+  }
+  if (closed && r.networkRuleBypassOptions === 'None') {
+    return `after the demonstration — trusted services are off on ${name}, so the task (and every trusted Azure service) is refused. \`acr-trust run --goal setup\` turns them on again.`;
+  }
+  if (!closed) return `open — ${name} accepts public network access, so the bypass is not what lets the task in.`;
+  return `part-way — ${name} is closed to the public, but the task bypass is off: the task is refused.`;
+}
+
 function nextSteps<W>(input: ReportInput<W>): string[] {
   const stop = input.results.find((r) => r.status === 'blocked' || r.status === 'failed');
   const resume = input.command ? `\`${input.command}\`` : 'the same command';
   if (input.outcome === 'interrupted') return [`The run was interrupted; what finished is saved. Run ${resume} again to resume.`];
   if (stop) return [`Fix what stopped ${stop.id}${stop.problem?.hint ? ` (${text(stop.problem.hint)})` : ''}, then run ${resume} again: finished steps are kept.`];
+  const demoDone = input.answers.goal === 'demo' && input.results.some((r) => r.id === 'confirm-denied' && HOLDS.includes(r.status));
   return [
+    ...(demoDone ? ['`acr-trust run --goal setup` brings the registry back to the working setup: trusted services on again, the task reaching it through the bypass.'] : []),
     '`acr-trust verify` checks every step again, live.',
     "`acr-trust reset --yes` puts the registry's network settings back as they were before acr-trust, and deletes the role assignment and the task it created.",
   ];

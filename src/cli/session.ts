@@ -55,6 +55,8 @@ export interface SessionRequest {
   saveAnswers?: boolean;
   /** Interactive mode (see `interactionFor`): ask in the terminal what flags and files left open. */
   ask?: boolean;
+  /** `run`: on Azure the goal (setup or demo) must be given; it is never guessed. */
+  requireGoal?: boolean;
 }
 
 export interface Session {
@@ -102,7 +104,7 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   const opts = bound ? useBoundCloud(bound, inputs, read.from, req.opts, paths) : req.opts;
   if (inputs.target || !req.ask) checkEndpointFlags(inputs.target ?? 'azure', opts);
   // Unattended, Azure's answers are complete before anything starts; the sim's defaults come from the sim.
-  const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(await loadAzure(), inputs) : undefined;
+  const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(await loadAzure(), inputs, req.requireGoal) : undefined;
 
   const workdir = openWorkdir(paths.dir, { command: req.command, persist: !req.dryRun, startOver });
   if (workdir.earlier) process.stderr.write(`acr-trust: starting over — the earlier workflow's files are in ${workdir.earlier} (\`acr-trust reset --workdir ${workdir.earlier}\` undoes what it changed).\n`);
@@ -115,12 +117,12 @@ export async function openSession(req: SessionRequest): Promise<Session> {
       inputs = await askAnswers(inputs, {
         lists: async (kind) => {
           checkEndpointFlags(kind, opts);
-          const t = (target = await reachTarget({ ...inputs, target: kind }, opts, paths, term));
+          const t = (target = await reachTarget({ ...inputs, target: kind }, opts, paths, term, req.requireGoal));
           return cloudLists(t.cloud(inputs.subscription ?? t.defaultSubscription ?? ''), (sub) => t.cloud(sub));
         },
       });
     }
-    target ??= await reachTarget(inputs, opts, paths, term);
+    target ??= await reachTarget(inputs, opts, paths, term, req.requireGoal);
     const answers = azureAnswers ?? target.complete(inputs);
     checkSameTarget(workdir.store, answers, paths.dir);
     workdir.store.bindOnFirstRecord(bindingOf(answers, opts));
@@ -181,7 +183,7 @@ interface Target {
   label: string;
 }
 
-async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal): Promise<Target> {
+async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal, requireGoal = false): Promise<Target> {
   const az = await loadAzure();
   if (inputs.target !== 'sim') {
     const { azureCredential, connect, defaultSubscriptionFromAzCli } = az;
@@ -192,7 +194,7 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
     const credential = azureCredential(ca ? { ca } : {});
     return {
       cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca }),
-      complete: (i) => completeAzureAnswers(az, i),
+      complete: (i) => completeAzureAnswers(az, i, requireGoal),
       defaultSubscription: defaultSubscriptionFromAzCli(),
       label: endpoint ? `Azure at ${endpoint}` : 'Azure',
     };
@@ -201,8 +203,8 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
   return opts.endpoint ? servedSim(az, sims, inputs, opts) : embeddedSim(az, sims, inputs, paths, term);
 }
 
-function completeAzureAnswers(az: AzureAdapter, inputs: Inputs): ResolvedAnswers {
-  return completeAnswers(inputs, { subscription: inputs.subscription ?? az.defaultSubscriptionFromAzCli() });
+function completeAzureAnswers(az: AzureAdapter, inputs: Inputs, requireGoal = false): ResolvedAnswers {
+  return completeAnswers(inputs, { subscription: inputs.subscription ?? az.defaultSubscriptionFromAzCli() }, { requireGoal });
 }
 
 /** The adapter for a simulated Azure at `endpoint`, trusting its CA. */
@@ -379,6 +381,7 @@ export function startEvent(command: string, session: Session, dryRun?: boolean):
     workdir: session.paths.dir,
     target: session.targetLabel,
     answers: {
+      goal: a.goal,
       subscription: a.subscription,
       resourceGroup: a.resourceGroup,
       registry: a.registry,

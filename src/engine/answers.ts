@@ -21,15 +21,26 @@ export const ROLES: readonly RoleName[] = ['AcrPush', 'AcrPull', 'Container Regi
 export const TARGETS = ['sim', 'azure'] as const;
 export const SIM_SPEEDS = ['instant', 'realistic'] as const;
 export const SIM_SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only'] as const;
+/**
+ * What a run is for: `setup` walks the steps up to `run-task` and leaves the task reaching the
+ * restricted registry through the bypass; `demo` is the article's whole workflow, ending with the
+ * negative test (trusted services off, the task refused).
+ */
+export const GOALS = ['setup', 'demo'] as const;
+/** The last step of each goal. */
+export const GOAL_LAST_STEP: Record<Goal, string> = { setup: 'run-task', demo: 'confirm-denied' };
 export const DEFAULT_TASK = 'acr-trust-task';
 export const DEFAULT_ROLE: RoleName = 'AcrPush';
 
 export type TargetKind = (typeof TARGETS)[number];
 export type SimSpeed = (typeof SIM_SPEEDS)[number];
+export type Goal = (typeof GOALS)[number];
 
 /** Everything the wizard asks: the workflow's Answers plus where to run it. */
 export interface ResolvedAnswers extends Answers {
   target: TargetKind;
+  /** setup or demo; always set for the sim (default demo), and for Azure once `run` resolved it. */
+  goal?: Goal;
   simScenario?: string;
   simSpeed?: SimSpeed;
 }
@@ -93,6 +104,7 @@ export const KEYS: Record<AnswerKey, KeySpec> = {
     hint: TASK_FILE_HINT,
   },
   target: { flag: '--target', env: 'ACR_TRUST_TARGET', what: 'target', choices: TARGETS },
+  goal: { flag: '--goal', env: 'ACR_TRUST_GOAL', what: 'goal', choices: GOALS },
   simScenario: { flag: '--sim-scenario', env: 'ACR_TRUST_SIM_SCENARIO', what: 'sim scenario', choices: SIM_SCENARIOS },
   simSpeed: { flag: '--sim-speed', env: 'ACR_TRUST_SIM_SPEED', what: 'sim speed', choices: SIM_SPEEDS },
 };
@@ -228,7 +240,8 @@ export function simDefaults(scenario: string, subscription: string): Defaults {
  * role AcrPush, target registry = registry). Anything still missing is exit 2 naming its flag and
  * file key.
  */
-export function completeAnswers(inputs: Inputs, defaults: Defaults): ResolvedAnswers {
+export function completeAnswers(inputs: Inputs, defaults: Defaults, { requireGoal = false } = {}): ResolvedAnswers {
+  const target = (inputs.target ?? 'azure') as TargetKind;
   const pick = (k: keyof Defaults) => inputs[k] ?? defaults[k];
   const missing = (['subscription', 'resourceGroup', 'registry'] as const).filter((k) => !pick(k));
   if (missing.length) {
@@ -239,9 +252,15 @@ export function completeAnswers(inputs: Inputs, defaults: Defaults): ResolvedAns
         : 'Nothing that changes Azure is guessed: give every answer, or use --target sim to practise.',
     );
   }
+  if (requireGoal && target === 'azure' && !inputs.goal) {
+    throw usageError(
+      'missing answer: goal (--goal setup|demo, or "goal:" in the --answers file, or ACR_TRUST_GOAL).',
+      '--goal setup stops after run-task and leaves the task reaching the registry through the bypass; --goal demo goes on to the negative test, which turns trusted services off. On a registry others use, --goal setup.',
+    );
+  }
   const registry = pick('registry')!;
   const answers: ResolvedAnswers = {
-    target: (inputs.target ?? 'azure') as TargetKind,
+    target,
     subscription: pick('subscription')!,
     resourceGroup: pick('resourceGroup')!,
     registry,
@@ -250,6 +269,9 @@ export function completeAnswers(inputs: Inputs, defaults: Defaults): ResolvedAns
     role: (inputs.role ?? DEFAULT_ROLE) as RoleName,
   };
   if (inputs.taskFile) answers.taskFile = inputs.taskFile;
+  // On the sim the article's whole workflow stays the default; on Azure nothing is guessed.
+  const goal = (inputs.goal as Goal | undefined) ?? (target === 'sim' ? 'demo' : undefined);
+  if (goal) answers.goal = goal;
   if (answers.target === 'sim') {
     answers.simScenario = inputs.simScenario ?? 'default';
     if (inputs.simSpeed) answers.simSpeed = inputs.simSpeed as SimSpeed;
@@ -267,6 +289,6 @@ export function saveAnswers(file: string, answers: ResolvedAnswers): void {
 
 /** The Answers the workflow's steps get (without the wizard's own keys). */
 export function workflowAnswers(a: ResolvedAnswers): Answers {
-  const { target: _t, simScenario: _s, simSpeed: _p, ...rest } = a;
+  const { target: _t, goal: _g, simScenario: _s, simSpeed: _p, ...rest } = a;
   return rest;
 }

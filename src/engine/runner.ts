@@ -32,6 +32,8 @@ export interface Selection {
   only?: string;
   /** Stop after this step. */
   until?: string;
+  /** Why steps outside the selection are skipped, when not the flags above (e.g. "not part of --goal setup"). */
+  note?: string;
 }
 
 export interface EngineOptions {
@@ -438,6 +440,7 @@ function blockedProblem(c: Extract<CheckResult, { status: 'blocked' }>): Explana
 }
 
 function selectionNote(sel: Selection): string {
+  if (sel.note) return sel.note;
   if (sel.only) return `not selected (--only ${sel.only})`;
   return `not selected (${[sel.from && `--from ${sel.from}`, sel.until && `--until ${sel.until}`].filter(Boolean).join(' ')})`;
 }

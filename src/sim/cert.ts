@@ -1,17 +1,21 @@
 /**
- * The sim's TLS identity: a private CA and a server certificate for 127.0.0.1 / localhost.
+ * The sim's TLS identity: a private CA and a server certificate whose subject alternative names
+ * cover every name and address the sim is reached by.
  *
  * The Azure SDK refuses bearer tokens over plain http, so the sim must speak https, and clients
  * must trust it without turning verification off. We mint a tiny CA whose PEM clients pass as
- * `tlsOptions.ca` (SDK) or `REQUESTS_CA_BUNDLE` (az CLI). No npm dependency: ECDSA P-256 keys and
- * signatures come from node:crypto, and the X.509 structure is encoded by the minimal DER writer
- * below (only the ASN.1 types a certificate needs).
+ * `tlsOptions.ca` (SDK) or `REQUESTS_CA_BUNDLE` (az CLI). The X.509 structures are built by
+ * @peculiar/x509 over Node's WebCrypto (ECDSA P-256, SHA-256); the library is loaded only when a
+ * certificate has to be minted, so a sim that reuses its files pays nothing for it.
  *
  * The CA's private key is never written anywhere: once the server certificate is signed it is
  * dropped, so the CA file on disk cannot be used to mint certificates for other hosts.
  */
-import { createHash, createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
+import { usageError } from '../errors.js';
 import { replaceFile } from './state-file.js';
 
 export interface SimCertificates {
@@ -25,169 +29,124 @@ export interface SimCertificates {
 const DAY_MS = 86_400_000;
 /** Reissue when less than this remains, so a long-lived sim never serves an expired certificate. */
 const RENEW_MARGIN_MS = 7 * DAY_MS;
+const CA_NAME = 'CN=acr-trust simulated Azure CA';
 
-// ---------------------------------------------------------------------------------------------
-// Minimal DER writer.
+/** The names a certificate for loopback always carries. */
+export const LOOPBACK_NAMES: readonly string[] = ['127.0.0.1', 'localhost'];
 
-function tlv(tag: number, content: Buffer): Buffer {
-  const len = content.length;
-  let header: Buffer;
-  if (len < 0x80) header = Buffer.from([tag, len]);
-  else {
-    const bytes: number[] = [];
-    for (let n = len; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff);
-    header = Buffer.from([tag, 0x80 | bytes.length, ...bytes]);
-  }
-  return Buffer.concat([header, content]);
+/**
+ * The subject alternative names a sim listening on `host` needs: 127.0.0.1 and localhost always;
+ * the listening address itself when it is a specific one; on a wildcard address (`0.0.0.0`, `::`)
+ * every address of this machine's interfaces (`os.networkInterfaces()`, link-local IPv6 left out:
+ * a URL cannot carry its zone) and its host name; then `extra` (`--san`). Order kept, duplicates
+ * dropped, IPv6 in its canonical compressed form.
+ */
+export function subjectAltNamesFor(host: string, extra: readonly string[] = []): string[] {
+  const names: string[] = [...LOOPBACK_NAMES];
+  const wildcard = host === '0.0.0.0' || host === '::';
+  if (wildcard) {
+    names.push(hostname());
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) if (!(a.family === 'IPv6' && /^fe80:/i.test(a.address))) names.push(a.address);
+    }
+  } else names.push(host);
+  names.push(...extra.map(checkSubjectAltName));
+  const seen = new Set<string>();
+  return names.map(canonicalName).filter((n) => (seen.has(n.toLowerCase()) ? false : (seen.add(n.toLowerCase()), true)));
 }
 
-const seq = (...items: Buffer[]) => tlv(0x30, Buffer.concat(items));
-const set = (...items: Buffer[]) => tlv(0x31, Buffer.concat(items));
-const octets = (b: Buffer) => tlv(0x04, b);
-const utf8 = (s: string) => tlv(0x0c, Buffer.from(s, 'utf8'));
-const bool = (v: boolean) => tlv(0x01, Buffer.from([v ? 0xff : 0x00]));
-/** Context-specific constructed tag [n] EXPLICIT. */
-const explicit = (n: number, inner: Buffer) => tlv(0xa0 | n, inner);
-
-function bitString(bytes: Buffer, unusedBits = 0): Buffer {
-  return tlv(0x03, Buffer.concat([Buffer.from([unusedBits]), bytes]));
+/** A `--san` value: an IPv4 or IPv6 address or a DNS name (letters, digits, `-`, dots; a leading `*.` allowed). Exit 2 otherwise. */
+export function checkSubjectAltName(value: string): string {
+  const v = value.trim().replace(/^\[(.*)\]$/, '$1');
+  if (isIP(v)) return v;
+  if (v.length <= 253 && /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(v)) return v.replace(/\.$/, '');
+  throw usageError(`Invalid --san '${value}': expected a host name (training-host.local) or an IP address (192.168.1.20, fd00::5).`, 'Give one --san per name or address the learners use to reach the sim.');
 }
 
-/** A non-negative INTEGER from big-endian bytes (a leading 0x00 keeps it positive). */
-function uint(bytes: Buffer): Buffer {
-  let i = 0;
-  while (i < bytes.length - 1 && bytes[i] === 0) i++;
-  let b = bytes.subarray(i);
-  if (b[0]! & 0x80) b = Buffer.concat([Buffer.from([0]), b]);
-  return tlv(0x02, b);
+function canonicalName(n: string): string {
+  // An IPv6 address in the form Node's checkIP and URLs use (`fd00::2`, not `fd00:0:0::2`).
+  return isIP(n) === 6 ? new URL(`https://[${n}]/`).hostname.slice(1, -1) : n;
 }
 
-function oid(dotted: string): Buffer {
-  const parts = dotted.split('.').map(Number);
-  const out: number[] = [40 * parts[0]! + parts[1]!];
-  for (const p of parts.slice(2)) {
-    const chunk: number[] = [p & 0x7f];
-    for (let n = Math.floor(p / 128); n > 0; n = Math.floor(n / 128)) chunk.unshift(0x80 | (n & 0x7f));
-    out.push(...chunk);
-  }
-  return tlv(0x06, Buffer.from(out));
+type X509Lib = typeof import('@peculiar/x509');
+let x509: Promise<X509Lib> | undefined;
+function library(): Promise<X509Lib> {
+  // @peculiar/x509 resolves its algorithm providers through tsyringe, which needs the
+  // Reflect.metadata polyfill loaded first (the library's documented set-up).
+  return (x509 ??= import('reflect-metadata').then(() => import('@peculiar/x509')).then((lib) => {
+    lib.cryptoProvider.set(webcrypto as unknown as Crypto);
+    return lib;
+  }));
 }
 
-/** RFC 5280: UTCTime through 2049, GeneralizedTime from 2050. */
-function time(d: Date): Buffer {
-  const iso = d.toISOString().replace(/[-:T]/g, '').slice(0, 14); // YYYYMMDDHHMMSS
-  return d.getUTCFullYear() < 2050 ? tlv(0x17, Buffer.from(`${iso.slice(2)}Z`)) : tlv(0x18, Buffer.from(`${iso}Z`));
-}
-
-// ---------------------------------------------------------------------------------------------
-// X.509.
-
-const OID = {
-  ecdsaWithSha256: '1.2.840.10045.4.3.2',
-  commonName: '2.5.4.3',
-  basicConstraints: '2.5.29.19',
-  keyUsage: '2.5.29.15',
-  extKeyUsage: '2.5.29.37',
-  serverAuth: '1.3.6.1.5.5.7.3.1',
-  subjectAltName: '2.5.29.17',
-  subjectKeyIdentifier: '2.5.29.14',
-  authorityKeyIdentifier: '2.5.29.35',
-};
-
-const name = (cn: string) => seq(set(seq(oid(OID.commonName), utf8(cn))));
-const extension = (id: string, critical: boolean, value: Buffer) =>
-  critical ? seq(oid(id), bool(true), octets(value)) : seq(oid(id), octets(value));
-
-/** RFC 5280 method 1: SHA-1 of the subjectPublicKey bits. For a P-256 SPKI the key bits are the
- *  last 65 bytes (uncompressed point). */
-function keyId(spki: Buffer): Buffer {
-  return createHash('sha1').update(spki.subarray(spki.length - 65)).digest();
-}
-
-interface CertSpec {
-  subject: string;
-  issuer: string;
-  spki: Buffer;
-  issuerSpki: Buffer;
-  signingKey: KeyObject;
-  notAfter: Date;
-  ca: boolean;
-}
-
-function certificate(spec: CertSpec): string {
-  const sigAlg = seq(oid(OID.ecdsaWithSha256));
-  const serial = randomBytes(16);
-  serial[0] = serial[0]! & 0x7f | 0x40; // positive, full length
-  const extensions = [
-    // CA: critical CA:true. Leaf: an empty sequence (CA:false by default), also critical.
-    extension(OID.basicConstraints, true, spec.ca ? seq(bool(true)) : seq()),
-    // CA: digitalSignature + keyCertSign + cRLSign (0x86, 1 unused bit). Leaf: digitalSignature (0x80, 7 unused).
-    extension(OID.keyUsage, true, spec.ca ? bitString(Buffer.from([0x86]), 1) : bitString(Buffer.from([0x80]), 7)),
-    extension(OID.subjectKeyIdentifier, false, octets(keyId(spec.spki))),
-    extension(OID.authorityKeyIdentifier, false, seq(tlv(0x80, keyId(spec.issuerSpki)))),
-  ];
-  if (!spec.ca) {
-    extensions.push(extension(OID.extKeyUsage, false, seq(oid(OID.serverAuth))));
-    // [7] iPAddress 127.0.0.1, [2] dNSName localhost.
-    extensions.push(extension(OID.subjectAltName, false, seq(tlv(0x87, Buffer.from([127, 0, 0, 1])), tlv(0x82, Buffer.from('localhost')))));
-  }
-  const notBefore = new Date(Date.now() - 3600_000); // tolerate small clock skew
-  const tbs = seq(
-    explicit(0, uint(Buffer.from([2]))), // v3
-    uint(serial),
-    sigAlg,
-    name(spec.issuer),
-    seq(time(notBefore), time(spec.notAfter)),
-    name(spec.subject),
-    spec.spki,
-    explicit(3, seq(...extensions)),
-  );
-  const signature = sign('sha256', tbs, spec.signingKey); // DER-encoded ECDSA signature
-  const der = seq(tbs, sigAlg, bitString(signature));
-  return `-----BEGIN CERTIFICATE-----\n${der.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
-}
-
-/** Mints a fresh CA and a server certificate for 127.0.0.1 and localhost. */
-export function generateSimCertificates(): SimCertificates {
-  const ec = { namedCurve: 'prime256v1' } as const;
-  const caKeys = generateKeyPairSync('ec', ec);
-  const serverKeys = generateKeyPairSync('ec', ec);
-  const caSpki = caKeys.publicKey.export({ type: 'spki', format: 'der' });
-  const serverSpki = serverKeys.publicKey.export({ type: 'spki', format: 'der' });
+/**
+ * Mints a fresh CA and a server certificate naming `names` (IP addresses and DNS names; default
+ * 127.0.0.1 and localhost). The leaf's subject CN is the first name. Rejects an empty list.
+ */
+export async function generateSimCertificates(names: readonly string[] = LOOPBACK_NAMES): Promise<SimCertificates> {
+  if (names.length === 0) throw new Error('A server certificate needs at least one subject alternative name.');
+  const lib = await library();
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const [caKeys, serverKeys] = await Promise.all([
+    webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']) as Promise<CryptoKeyPair>,
+    webcrypto.subtle.generateKey(alg, true, ['sign', 'verify']) as Promise<CryptoKeyPair>,
+  ]);
   const now = Date.now();
-  const caCert = certificate({
-    subject: 'acr-trust simulated Azure CA',
-    issuer: 'acr-trust simulated Azure CA',
-    spki: caSpki,
-    issuerSpki: caSpki,
-    signingKey: caKeys.privateKey,
+  const notBefore = new Date(now - 3600_000); // tolerate small clock skew
+  const serial = () => {
+    const b = randomBytes(16);
+    b[0] = (b[0]! & 0x7f) | 0x40; // positive, full length
+    return b.toString('hex');
+  };
+  const ca = await lib.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: CA_NAME,
+    notBefore,
     notAfter: new Date(now + 5 * 365 * DAY_MS),
-    ca: true,
+    signingAlgorithm: alg,
+    keys: caKeys,
+    extensions: [
+      new lib.BasicConstraintsExtension(true, undefined, true),
+      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature | lib.KeyUsageFlags.keyCertSign | lib.KeyUsageFlags.cRLSign, true),
+      await lib.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+      await lib.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
   });
-  const serverCert = certificate({
-    subject: '127.0.0.1',
-    issuer: 'acr-trust simulated Azure CA',
-    spki: serverSpki,
-    issuerSpki: caSpki,
-    signingKey: caKeys.privateKey,
+  const leaf = await lib.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: [{ CN: [names[0]!] }],
+    issuer: ca.subject,
+    notBefore,
     notAfter: new Date(now + 365 * DAY_MS),
-    ca: false,
+    signingAlgorithm: alg,
+    publicKey: serverKeys.publicKey,
+    signingKey: caKeys.privateKey,
+    extensions: [
+      new lib.BasicConstraintsExtension(false, undefined, true),
+      new lib.KeyUsagesExtension(lib.KeyUsageFlags.digitalSignature, true),
+      new lib.ExtendedKeyUsageExtension([lib.ExtendedKeyUsage.serverAuth]),
+      new lib.SubjectAlternativeNameExtension(names.map((n) => ({ type: isIP(n) ? ('ip' as const) : ('dns' as const), value: n }))),
+      await lib.SubjectKeyIdentifierExtension.create(serverKeys.publicKey),
+      await lib.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
   });
-  const serverKey = serverKeys.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  return { caCert, serverCert, serverKey };
+  const pkcs8 = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', serverKeys.privateKey));
+  const serverKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+  return { caCert: ca.toString('pem') + '\n', serverCert: leaf.toString('pem') + '\n', serverKey };
 }
 
 /** True when the pair is usable: the server certificate is issued and signed by the CA, names
- *  127.0.0.1, matches its key, and is not about to expire. */
-export function certificatesValid(c: SimCertificates, now = Date.now()): boolean {
+ *  every one of `names` (default 127.0.0.1 and localhost), matches its key, and is not about to expire. */
+export function certificatesValid(c: SimCertificates, names: readonly string[] = LOOPBACK_NAMES, now = Date.now()): boolean {
   try {
     const ca = new X509Certificate(c.caCert);
     const leaf = new X509Certificate(c.serverCert);
+    const covers = (n: string) => (isIP(n) ? leaf.checkIP(n) !== undefined : leaf.checkHost(n, { wildcards: false, subject: 'never' }) !== undefined);
     return (
       ca.ca &&
       leaf.checkIssued(ca) &&
       leaf.verify(ca.publicKey) &&
-      leaf.checkIP('127.0.0.1') !== undefined &&
+      names.every(covers) &&
       leaf.checkPrivateKey(createPrivateKey(c.serverKey)) &&
       Date.parse(leaf.validTo) - now > RENEW_MARGIN_MS &&
       Date.parse(ca.validTo) - now > RENEW_MARGIN_MS &&
@@ -196,6 +155,16 @@ export function certificatesValid(c: SimCertificates, now = Date.now()): boolean
   } catch {
     return false;
   }
+}
+
+/** The DNS names and IP addresses a certificate (PEM) names, from its subjectAltName. */
+export function namesInCertificate(pem: string): string[] {
+  const san = new X509Certificate(pem).subjectAltName ?? '';
+  return san
+    .split(/,\s*/)
+    .map((part) => /^(?:DNS|IP Address):(.+)$/.exec(part)?.[1])
+    .filter((n): n is string => Boolean(n))
+    .map(canonicalName);
 }
 
 export interface CertificateFiles {
@@ -212,11 +181,12 @@ export function certificateFilesFor(stateFile: string): CertificateFiles {
 }
 
 /**
- * Reuses the certificate files if they exist and are valid, otherwise mints and writes new ones.
- * Reuse matters: a client (the az CLI's REQUESTS_CA_BUNDLE, a resumed wizard) keeps trusting the
- * same CA file across sim restarts.
+ * Reuses the certificate files if they exist, are valid and name every one of `names`; otherwise
+ * mints and writes new ones (naming `names`). Reuse matters: a client (the az CLI's
+ * REQUESTS_CA_BUNDLE, a resumed wizard, a learner's laptop) keeps trusting the same CA file
+ * across sim restarts — as long as the sim is reached by the same names.
  */
-export function loadOrCreateCertificates(files: CertificateFiles): SimCertificates {
+export async function loadOrCreateCertificates(files: CertificateFiles, names: readonly string[] = LOOPBACK_NAMES, opts: { reuseMinted?: boolean } = {}): Promise<SimCertificates> {
   if (existsSync(files.caCertFile) && existsSync(files.serverFile)) {
     try {
       const caCert = readFileSync(files.caCertFile, 'utf8');
@@ -225,17 +195,35 @@ export function loadOrCreateCertificates(files: CertificateFiles): SimCertificat
       const serverCert = pemBlocks(tls, 'CERTIFICATE')[0];
       if (serverKey && serverCert) {
         const found = { caCert, serverCert, serverKey };
-        if (certificatesValid(found)) return found;
+        if (certificatesValid(found, names)) return found;
       }
     } catch {
       // unreadable: fall through and reissue
     }
   }
-  const fresh = generateSimCertificates();
+  const fresh = opts.reuseMinted ? await mintedInProcess(names) : await generateSimCertificates(names);
   // Server file first: a reader that sees the new CA also finds the matching server certificate.
   replaceFile(files.serverFile, fresh.serverKey + fresh.serverCert);
   replaceFile(files.caCertFile, fresh.caCert);
   return fresh;
+}
+
+/** Certificates minted by this process, by the names they cover, and when. */
+const minted = new Map<string, { at: number; pair: Promise<SimCertificates> }>();
+
+/**
+ * A pair this process already minted for exactly these names, or a new one. For sims without a
+ * state file (tests, throw-away clouds): their certificate lives as long as the process anyway,
+ * and minting loads the X.509 library (a few hundred ms on a small machine) — once per process
+ * instead of once per sim. A pair older than 300 days (of 365) is minted again.
+ */
+function mintedInProcess(names: readonly string[]): Promise<SimCertificates> {
+  const k = names.join(' ');
+  const found = minted.get(k);
+  if (found && Date.now() - found.at < 300 * DAY_MS) return found.pair;
+  const pair = generateSimCertificates(names);
+  minted.set(k, { at: Date.now(), pair });
+  return pair;
 }
 
 function pemBlocks(text: string, label: string): string[] {

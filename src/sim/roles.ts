@@ -19,10 +19,8 @@ export interface BuiltInRole {
   actions: string[];
   notActions: string[];
   dataActions: string[];
-  /** What the role lets a task identity do against a registry's data plane. */
-  registryData: 'none' | 'pull' | 'push' | 'delete' | 'all';
-  /** True for roles honoured on ABAC registries (roleAssignmentMode AbacRepositoryPermissions). */
-  abac: boolean;
+  // What a role lets an identity do on a registry's data plane is the access model's
+  // (src/model/access.ts REGISTRY_DATA_ROLES), shared with `doctor`.
 }
 
 const AUTHZ_WRITE_NOT_ACTIONS = [
@@ -49,8 +47,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: ['*'],
     notActions: [],
     dataActions: [],
-    registryData: 'all',
-    abac: false,
   },
   {
     guid: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
@@ -59,8 +55,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: ['*'],
     notActions: AUTHZ_WRITE_NOT_ACTIONS,
     dataActions: [],
-    registryData: 'all',
-    abac: false,
   },
   {
     guid: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
@@ -69,8 +63,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: ['*/read'],
     notActions: [],
     dataActions: [],
-    registryData: 'none',
-    abac: false,
   },
   {
     guid: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
@@ -79,8 +71,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: ['*/read', 'Microsoft.Authorization/*', 'Microsoft.Support/*'],
     notActions: [],
     dataActions: [],
-    registryData: 'none',
-    abac: false,
   },
   {
     guid: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
@@ -89,8 +79,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: ['Microsoft.ContainerRegistry/registries/pull/read'],
     notActions: [],
     dataActions: [],
-    registryData: 'pull',
-    abac: false,
   },
   {
     guid: '8311e382-0749-4cb8-b61a-304f252e45ec',
@@ -99,8 +87,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: ['Microsoft.ContainerRegistry/registries/pull/read', 'Microsoft.ContainerRegistry/registries/push/write'],
     notActions: [],
     dataActions: [],
-    registryData: 'push',
-    abac: false,
   },
   {
     guid: 'c2f4ef07-c644-48eb-af81-4b1b4947fb11',
@@ -109,8 +95,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: ['Microsoft.ContainerRegistry/registries/artifacts/delete'],
     notActions: [],
     dataActions: [],
-    registryData: 'delete',
-    abac: false,
   },
   {
     guid: 'b93aa761-3e63-49ed-ac28-beffa264f7ac',
@@ -119,8 +103,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: [],
     notActions: [],
     dataActions: [`${REPO}/metadata/read`, `${REPO}/content/read`],
-    registryData: 'pull',
-    abac: true,
   },
   {
     guid: '2a1e307c-b015-4ebd-883e-5b7698a07328',
@@ -129,8 +111,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
     actions: [],
     notActions: [],
     dataActions: [`${REPO}/metadata/read`, `${REPO}/metadata/write`, `${REPO}/content/read`, `${REPO}/content/write`],
-    registryData: 'push',
-    abac: true,
   },
   {
     guid: '2efddaa5-3f1f-4df3-97df-af3f13818f4c',
@@ -146,8 +126,6 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
       `${REPO}/content/write`,
       `${REPO}/content/delete`,
     ],
-    registryData: 'all',
-    abac: true,
   },
 ];
 

@@ -59,58 +59,8 @@ export const PUSH_STEP_ERROR = 'Failed to push images successfully';
 export const DOCKER_RUN_ERROR = 'exit status 125';
 
 // ---------------------------------------------------------------------------------------------
-// What the registry (or the network in front of it) answers
+// What the registry (or the network in front of it) answers: src/model/access.ts owns these
+// words (the model prints the line of each refusal); re-exported for the sim's other users.
 // ---------------------------------------------------------------------------------------------
 
-/**
- * The registry firewall's answer to a client whose IP is not allowed (publicNetworkAccess
- * Disabled, or defaultAction Deny without a matching IP rule). Also what a quick run gets: it
- * never carries a trusted identity.
- */
-export function firewallDenied(ip: string): string {
-  return `denied: client with IP '${ip}' is not allowed access. Refer https://aka.ms/acr/firewall to grant access.`;
-}
-
-/** ACR's 401 for a request without credentials or without the permission for the scope asked. */
-export const UNAUTHORIZED = 'unauthorized: authentication required, visit https://aka.ms/acr/authorization for more information.';
-
-/** Docker Hub's (and other public registries') answer to a push without rights. */
-export const DENIED = 'denied: requested access to the resource is denied';
-
-/** Go's resolver error for a login server that does not exist (the sim's DNS is its state). */
-export function noSuchHost(server: string): string {
-  return `dial tcp: lookup ${server} on 168.63.129.16:53: no such host`;
-}
-
-/** The daemon's wording when its first request (`GET /v2/`) to the registry fails. */
-export function daemonGetV2(server: string, reason: string): string {
-  return `Error response from daemon: Get "https://${server}/v2/": ${reason}`;
-}
-
-/**
- * `docker login` failing, as acb wraps it. docker's output ends with a newline, so acb's
- * `: exit status 1` lands on a line of its own (seen in the real logs).
- */
-export function loginFailed(server: string, reason: string): string[] {
-  return [`failed to login, ran out of retries: failed to set docker credentials: ${daemonGetV2(server, reason)}`, ': exit status 1'];
-}
-
-/**
- * The runner exchanges a managed identity's Entra token for an ACR refresh token at the registry's
- * `/oauth2/exchange` before the task runs. A refused exchange (the registry's network rules
- * refused the identity) fails the run before any step, with this line.
- */
-export function exchangeRefused(): string {
-  return 'failed to resolve secrets: failed to get ACR refresh token, exchange API response code: 403 Forbidden';
-}
-
-/** The exchange could not start: the credential names an identity the task does not have.
- *  Emulator wording (no real sample). */
-export function identityMissing(identity: string): string {
-  return `failed to resolve secrets: failed to get ACR refresh token: failed to get a token for managed identity '${identity}': the task has no such identity`;
-}
-
-/** The exchange could not reach the login server at all. */
-export function exchangeUnreachable(server: string): string {
-  return `failed to resolve secrets: failed to get ACR refresh token: Post "https://${server}/oauth2/exchange": ${noSuchHost(server)}`;
-}
+export { DENIED, UNAUTHORIZED, exchangeRefused, exchangeUnreachable, firewallDenied, identityMissing, noSuchHost } from '../model/access.js';

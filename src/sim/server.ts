@@ -11,12 +11,12 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcrTrustError, isAcrTrustError } from '../errors.js';
-import { certificateFilesFor, loadOrCreateCertificates } from './cert.js';
+import { certificateFilesFor, loadOrCreateCertificates, subjectAltNamesFor } from './cert.js';
 import type { RouteModule, SimContext } from './context.js';
 import { FaultInjector, parseFaultSpec, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
@@ -40,6 +40,13 @@ export interface StartSimOptions {
   stateFile?: string;
   /** 0 or absent: an ephemeral port. */
   port?: number;
+  /**
+   * The address to listen on: default `127.0.0.1`; `0.0.0.0` or `::` for every interface (the
+   * certificate then names every address of this machine and its host name), or one address.
+   */
+  host?: string;
+  /** More names and addresses the server certificate must cover (`--san`): the ones learners type. */
+  subjectAltNames?: string[];
   /** Seeds a new cloud; must match the scenario of an existing state file. Default `default`. */
   scenario?: string;
   /** Overrides the state's speed. */
@@ -53,8 +60,12 @@ export interface StartSimOptions {
 }
 
 export interface RunningSim {
-  /** `https://127.0.0.1:PORT` — the ARM endpoint to give the SDK clients. */
+  /** `https://127.0.0.1:PORT` (or the one address listened on) — the ARM endpoint to give the SDK clients on this machine. */
   endpoint: string;
+  /** Every `https://NAME:PORT` the certificate covers: what clients elsewhere may use. */
+  endpoints: string[];
+  /** The names and addresses the server certificate covers. */
+  subjectAltNames: string[];
   /** The CA certificate (PEM) clients must trust. */
   caCert: string;
   caCertFile: string;
@@ -100,7 +111,9 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
 
   const tempDir = stateFile ? undefined : mkdtempSync(join(tmpdir(), 'acr-trust-sim-'));
   const certFiles = certificateFilesFor(stateFile ?? join(tempDir!, 'sim-cloud.json'));
-  const certs = loadOrCreateCertificates(certFiles);
+  const host = checkHost(opts.host ?? '127.0.0.1');
+  const sans = subjectAltNamesFor(host, opts.subjectAltNames ?? []);
+  const certs = await loadOrCreateCertificates(certFiles, sans, { reuseMinted: !stateFile });
 
   const requests: RequestRecord[] = [];
   const requestLogFile = stateFile ? requestLogFileFor(stateFile) : undefined;
@@ -126,21 +139,38 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   for (const register of ROUTE_MODULES) register(router, context);
 
   let origin = '';
+  // The origins a client may name in Host (the certificate's names at our port): the answers'
+  // URLs (operations, run logs, sign-in) use the one the client used, so a learner elsewhere
+  // gets links that reach the sim from there. Anything else falls back to `origin`.
+  const origins = new Set<string>();
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
-    void handle(req, res, { router, origin, faults, record });
+    const named = `https://${String(req.headers.host ?? '').toLowerCase()}`;
+    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record });
   });
   server.on('tlsClientError', () => {}); // a client that distrusts our CA just goes away
   await new Promise<void>((resolveListen, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EADDRINUSE' ? new AcrTrustError(`Port ${opts.port} is already in use.`, { exitCode: 2, hint: 'Pick another --port, or omit it for a free one.' }) : e),
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new AcrTrustError(`Port ${opts.port} is already in use.`, { exitCode: 2, hint: 'Pick another --port, or omit it for a free one.' })
+          : e.code === 'EADDRNOTAVAIL'
+            ? new AcrTrustError(`This machine has no address ${host} to listen on.`, { exitCode: 2, hint: 'Use --host 0.0.0.0 (every interface), 127.0.0.1, or one of the addresses `ip addr` lists.' })
+            : e,
+      ),
     );
-    server.listen(opts.port ?? 0, '127.0.0.1', () => resolveListen());
+    server.listen({ port: opts.port ?? 0, host, ipv6Only: host === '::' ? false : undefined }, () => resolveListen());
   });
-  origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const urlFor = (name: string) => `https://${isIP(name) === 6 ? `[${name}]` : name}:${port}`;
+  const endpoints = sans.filter((n) => !n.startsWith('*.')).map(urlFor);
+  for (const e of endpoints) origins.add(e.toLowerCase());
+  origin = urlFor(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
   let stopped: Promise<void> | undefined;
   return {
     endpoint: origin,
+    endpoints,
+    subjectAltNames: sans,
     caCert: certs.caCert,
     caCertFile: certFiles.caCertFile,
     subscriptionId: state.subscriptions[0]?.subscriptionId ?? '',
@@ -158,6 +188,18 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
         if (tempDir) rmSync(tempDir, { recursive: true, force: true });
       })()),
   };
+}
+
+/** `--host`: an IPv4 or IPv6 address (`0.0.0.0`/`::` for every interface), brackets allowed. Exit 2 otherwise. */
+function checkHost(value: string): string {
+  const v = value.trim().replace(/^\[(.*)\]$/, '$1');
+  if (!isIP(v)) {
+    throw new AcrTrustError(`Invalid --host '${value}': expected an IP address to listen on.`, {
+      exitCode: 2,
+      hint: 'Use 127.0.0.1 (this machine only, the default), 0.0.0.0 or :: (every interface), or one address of this machine; name host names with --san.',
+    });
+  }
+  return isIP(v) === 6 ? new URL(`https://[${v}]/`).hostname.slice(1, -1) : v;
 }
 
 function loadOrSeed(stateFile: string | undefined, opts: StartSimOptions): { state: CloudState; created: boolean } {

@@ -61,6 +61,8 @@ export function endpointFileFor(stateFile: string): string {
 /** What `sim serve` announces: its JSON line, plus the serving process. */
 export interface EndpointRecord {
   endpoint: string;
+  /** Every URL the certificate covers (absent in files of older sims). */
+  endpoints?: string[];
   caCertFile: string;
   subscriptionId: string;
   tenantId: string;

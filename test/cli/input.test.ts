@@ -17,7 +17,7 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
     ['an invalid registry name', ['--target', 'sim', '--yes', '--registry', 'my-registry'], /not a valid registry name: ARM requires 5–50 letters and digits/],
     ['an invalid task name', ['--target', 'sim', '--yes', '--task', 'a b'], /not a valid task name/],
     ['an invalid resource group', ['--target', 'sim', '--yes', '--resource-group', 'rg.'], /end with a period/],
-    ['an invalid subscription', ['--target', 'azure', '--yes', '--subscription', 'nope', '--registry', 'myregistry', '--resource-group', 'rg'], /GUID/],
+    ['an invalid subscription', ['--target', 'azure', '--goal', 'demo', '--yes', '--subscription', 'nope', '--registry', 'myregistry', '--resource-group', 'rg'], /GUID/],
     ['an unknown role', ['--target', 'sim', '--yes', '--role', 'Owner'], /choose one of: AcrPush/],
     ['an unknown target', ['--target', 'aws', '--yes'], /Allowed choices are sim, azure/],
     ['an unknown step for --from', ['--target', 'sim', '--yes', '--from', 'nope'], /unknown step "nope" for --from[\s\S]*preflight, create-task/],
@@ -29,7 +29,7 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
     ['--endpoint over http on azure', ['--target', 'azure', '--yes', '--endpoint', 'http://127.0.0.1:1'], /--endpoint http:\/\/127\.0\.0\.1:1 must be an https:\/\/ URL/],
     [
       'a CA file that does not exist, on azure',
-      ['--target', 'azure', '--yes', '--subscription', SUB, '--resource-group', 'rg', '--registry', 'myregistry', '--endpoint', 'https://127.0.0.1:1', '--ca', '/nonexistent/ca.pem'],
+      ['--target', 'azure', '--goal', 'demo', '--yes', '--subscription', SUB, '--resource-group', 'rg', '--registry', 'myregistry', '--endpoint', 'https://127.0.0.1:1', '--ca', '/nonexistent/ca.pem'],
       /cannot read the CA certificate \/nonexistent\/ca\.pem \(ENOENT\)/,
     ],
     ['a missing task file', ['--target', 'sim', '--yes', '--task-file', '/nonexistent.yaml'], /task file: the file does not exist/],
@@ -40,7 +40,7 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
       ['--target', 'azure', '--yes', '--subscription', SUB],
       /missing answers: resource group name \(--resource-group, or "resourceGroup:" in the --answers file\); registry name \(--registry, or "registry:"/,
     ],
-    ['no subscription on Azure', ['--target', 'azure', '--yes', '--registry', 'myregistry', '--resource-group', 'rg'], /missing answer: subscription id \(--subscription/],
+    ['no subscription on Azure', ['--target', 'azure', '--goal', 'demo', '--yes', '--registry', 'myregistry', '--resource-group', 'rg'], /missing answer: subscription id \(--subscription/],
     ['a bad value in the environment', ['--target', 'sim', '--yes'], /it came from ACR_TRUST_REGISTRY/, { ACR_TRUST_REGISTRY: 'no_underscores' }],
   ];
   for (const [what, args, message, env] of cases) {
@@ -59,7 +59,7 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
       expect(r.status, args.join(' ')).toBe(2);
       expectNoStack(r);
       expect(r.stderr).toMatch(/^acr-trust: unknown command "frob"\n/);
-      expect(r.stderr).toContain('Commands: run (the default), status, verify, reset, export, steps, sim, help.');
+      expect(r.stderr).toContain('Commands: run (the default), status, verify, reset, export, steps, doctor, sim, help.');
       expect(r.stderr).not.toContain('too many arguments');
       expect(r.stdout).toBe('');
     }

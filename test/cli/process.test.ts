@@ -137,7 +137,7 @@ describe('--target azure --endpoint --ca: a sim signed in to as Azure', () => {
         AZURE_TENANT_ID: 'adfs',
         AZURE_AUTHORITY_HOST: endpoint,
       };
-      const args = ['run', '--target', 'azure', '--endpoint', endpoint, '--ca', caCertFile, '--yes', '--subscription', subscriptionId, '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--workdir', join(dir, 'wd'), '--json'];
+      const args = ['run', '--target', 'azure', '--goal', 'demo', '--endpoint', endpoint, '--ca', caCertFile, '--yes', '--subscription', subscriptionId, '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--workdir', join(dir, 'wd'), '--json'];
       const r = await cliAsync(args, { env });
       expect(r.status, r.stderr).toBe(0);
       const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l));

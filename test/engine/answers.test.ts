@@ -58,6 +58,7 @@ describe('answers precedence', () => {
     const inputs = read({ flags: { target: 'sim' } }).inputs;
     expect(completeAnswers(inputs, simDefaults('default', SUB))).toEqual({
       target: 'sim',
+      goal: 'demo', // the article's whole workflow stays the sim's default
       simScenario: 'default',
       subscription: SUB,
       resourceGroup: 'acr-trust-demo',
@@ -83,7 +84,7 @@ describe('answers validation', () => {
   it('an unknown key names it and lists the valid ones', () => {
     const e = usage(() => readAnswersFile(file('registy: typo1\n')));
     expect(e.message).toContain('unknown key "registy"');
-    expect(e.hint).toContain('subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, target, simScenario, simSpeed');
+    expect(e.hint).toContain('subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, target, goal, simScenario, simSpeed');
   });
 
   it('a wrong type is exit 2 with how to quote it', () => {

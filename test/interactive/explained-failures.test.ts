@@ -192,7 +192,7 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
 
   it('NotSignedIn: Azure without any sign-in', async () => {
     const r = rule('NotSignedIn');
-    const res = await cliAsync(['run', '--target', 'azure', '--yes', '--workdir', join(tempDir(), 'wd'), '--subscription', '11111111-2222-3333-4444-555555555555', '--resource-group', 'rg', '--registry', 'myregistry1'], {
+    const res = await cliAsync(['run', '--target', 'azure', '--goal', 'demo', '--yes', '--workdir', join(tempDir(), 'wd'), '--subscription', '11111111-2222-3333-4444-555555555555', '--resource-group', 'rg', '--registry', 'myregistry1'], {
       // Only the environment credential, unset: the chain fails at once, without spawning CLIs.
       env: { AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential' },
     });

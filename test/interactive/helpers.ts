@@ -33,6 +33,9 @@ export async function binaryInTmux(args: string[], opts: { cols?: number; rows?:
  * picked with Enter; the task name and the role keep their defaults.
  */
 export async function answerSimQuestions(t: TmuxTerminal): Promise<void> {
+  await t.waitForText("? What should the run leave behind?");
+  await t.waitForText("❯ Demonstrate: the article's whole workflow"); // the sim's default
+  await t.sendKeys('Enter');
   await pick(t, 'Subscription (type to filter)', 'simul', /❯ Simulated subscription/);
   await pick(t, 'Resource group of the registries', 'demo', /❯ acr-trust-demo/);
   await pick(t, 'Registry that owns the task', 'acrtrust', /❯ acrtrustdemo {2}Premium/);

@@ -73,7 +73,9 @@ function scripted(context: PromptContext = {}): Asker {
 }
 
 /** askAnswers as one inquirer prompt, so @inquirer/testing feeds every question the same keys. */
-async function renderAsk(partial: Inputs, lists: AnswerLists = fixture, seen: TargetKind[] = []) {
+async function renderAsk(given: Inputs, lists: AnswerLists = fixture, seen: TargetKind[] = []) {
+  // The goal is settled unless a test leaves it open (goal: undefined) to see it asked.
+  const partial: Inputs = { goal: 'demo', ...given };
   const prompt = (props: { partial: Inputs }, context?: PromptContext) =>
     askAnswers(props.partial, {
       lists: async (target) => {
@@ -121,7 +123,7 @@ describe('askAnswers', () => {
 
   it('asks nothing that the flags and files settled', async () => {
     const r = await renderAsk({ ...settled, task: 'nightly-build' });
-    await expect(r.answer).resolves.toEqual({ ...settled, task: 'nightly-build' });
+    await expect(r.answer).resolves.toEqual({ ...settled, goal: 'demo', task: 'nightly-build' });
   });
 
   it('shows why a task name is invalid while it is typed, and refuses it on Enter', async () => {
@@ -186,6 +188,7 @@ describe('askAnswers', () => {
 
     await expect(r.answer).resolves.toEqual({
       target: 'azure',
+      goal: 'demo',
       subscription: SUB_PROD,
       resourceGroup: 'rg-app',
       registry: 'contosobuild',
@@ -206,6 +209,24 @@ describe('askAnswers', () => {
     r.events.keypress('enter');
     await expect(r.answer).resolves.toMatchObject({ target: 'azure' });
     expect(seen).toEqual(['azure']);
+  });
+
+  it('asks the goal right after the target, a sentence each: demo preselected on the sim, setup on Azure', async () => {
+    const rest = { subscription: SUB_DEV, resourceGroup: 'rg-app', registry: 'contosobuild', targetRegistry: 'contosobuild', task: 'acr-trust-task', role: 'AcrPush' };
+    const sim = await renderAsk({ ...rest, goal: undefined });
+    await screenWith(sim, 'Where should acr-trust run the workflow?');
+    sim.events.keypress('enter');
+    let screen = await screenWith(sim, 'What should the run leave behind?');
+    expect(screen).toContain('  Set up: stop once the task reaches the registry through the bypass, and leave it working.');
+    expect(screen).toContain("❯ Demonstrate: the article's whole workflow, ending with the negative test that turns trusted services off.");
+    sim.events.keypress('enter');
+    await expect(sim.answer).resolves.toMatchObject({ target: 'sim', goal: 'demo' });
+
+    const azure = await renderAsk({ ...rest, target: 'azure', goal: undefined });
+    screen = await screenWith(azure, 'What should the run leave behind?');
+    expect(screen).toContain('❯ Set up: stop once the task reaches the registry');
+    azure.events.keypress('enter');
+    await expect(azure.answer).resolves.toMatchObject({ target: 'azure', goal: 'setup' });
   });
 
   it('defaults the role to a repository role when the target registry uses ABAC', async () => {

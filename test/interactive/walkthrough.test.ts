@@ -35,6 +35,11 @@ describe('acr-trust in a terminal, on the simulated Azure', () => {
     expect(screen).toContain('No account needed');
     await t.sendKeys('Enter');
 
+    // The goal: on the sim the whole demonstration is preselected.
+    screen = await t.waitForText('? What should the run leave behind?');
+    expect(screen).toContain("❯ Demonstrate: the article's whole workflow");
+    await t.sendKeys('Enter');
+
     // Live lists from the sim, searchable, with SKU and network settings.
     await pick(t, 'Subscription (type to filter)', 'simul', /❯ Simulated subscription {2}6b1f3a52-/);
     await pick(t, 'Resource group of the registries', 'demo', /❯ acr-trust-demo {2}eastus/);
@@ -165,6 +170,8 @@ describe('acr-trust in a terminal, on the simulated Azure', () => {
   it('Ctrl-C at a question before the steps: one line, exit 130, nothing changed, the workdir free again', async () => {
     const t = (term = await binaryInTmux(['--workdir', 'wd', '--sim-speed', 'instant']));
     await t.waitForText('? Where should acr-trust run the workflow?');
+    await t.sendKeys('Enter');
+    await t.waitForText('? What should the run leave behind?');
     await t.sendKeys('Enter');
     await t.waitForText('? Subscription (type to filter)');
     await t.sendKeys('C-c');

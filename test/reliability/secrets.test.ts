@@ -206,7 +206,7 @@ describe('secrets', () => {
       {
         name: 'Azure with a client secret in the environment, unreachable sign-in',
         steps: async () => [
-          await cliAsync(['run', '--target', 'azure', '--yes', '--subscription', '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c', '--resource-group', 'rg', '--registry', 'myregistry', '--workdir', wd('azure')], {
+          await cliAsync(['run', '--target', 'azure', '--goal', 'demo', '--yes', '--subscription', '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c', '--resource-group', 'rg', '--registry', 'myregistry', '--workdir', wd('azure')], {
             env: { AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential', AZURE_TENANT_ID: 'adfs', AZURE_CLIENT_ID: '22222222-3333-4444-5555-666666666666', AZURE_CLIENT_SECRET: CANARY, AZURE_AUTHORITY_HOST: 'https://127.0.0.1:9', AZURE_LOG_LEVEL: 'verbose' },
           }),
         ],

@@ -36,7 +36,8 @@ describe('acr-trust sim serve', () => {
   it('prints one JSON line, serves the SDK, and saves and exits 0 on SIGTERM', async () => {
     const state = join(tmp(), 'cloud.json');
     const { line, child, exit } = await serve(['--state', state]);
-    expect(Object.keys(line)).toEqual(['endpoint', 'caCertFile', 'subscriptionId', 'tenantId']);
+    expect(Object.keys(line)).toEqual(['endpoint', 'endpoints', 'caCertFile', 'subscriptionId', 'tenantId']);
+    expect(line.endpoints).toEqual([line.endpoint, line.endpoint.replace('127.0.0.1', 'localhost')]);
     expect(line.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     // While it runs, the same facts and its pid are beside the state file (for `sim az-env --state`).
     const endpointFile = state.replace(/\.json$/, '.endpoint.json');

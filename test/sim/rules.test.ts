@@ -5,18 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ROLE_GUIDS, roleDefinitionId } from '../../src/sim/roles.js';
-import {
-  AGENT_IP,
-  credentialFor,
-  decideAccess,
-  ipv4InRange,
-  permissionsAt,
-  planRun,
-  reachability,
-  registryByLoginServer,
-  tasksMayBypass,
-  type RunSubject,
-} from '../../src/sim/rules.js';
+import { credentialFor as modelCredentialFor, ipv4InRange, reachability as modelReachability, tasksMayBypass as modelTasksMayBypass } from '../../src/model/access.js';
+import { AGENT_IP, decideAccess, permissionsAt, planRun, registryByLoginServer, registryFacts, runFacts, type RunSubject } from '../../src/sim/rules.js';
 import { DEMO_RESOURCE_GROUP, SIM_SUBSCRIPTION_ID, seedScenario } from '../../src/sim/scenarios.js';
 import type { ArmResource, CloudState, Speed } from '../../src/sim/store.js';
 import {
@@ -89,6 +79,11 @@ function plan(state: CloudState, s: RunSubject, yaml = BUILD_AND_PUSH, opts: { s
   const runId = opts.runId ?? 'ca1';
   return planRun({ state, subject: s, program: programForYaml(yaml, vars({ runId })), runId, scheduledAt: opts.at ?? T0, speed: opts.speed ?? 'instant' });
 }
+
+// The model's functions over the sim's wire resources.
+const reachability = (r: ArmResource, agentIp?: string) => modelReachability(registryFacts(r), { agentIp });
+const tasksMayBypass = (r: ArmResource) => modelTasksMayBypass(registryFacts(r));
+const credentialFor = (s: RunSubject, server: string) => modelCredentialFor(runFacts(s), server, s.home.properties.roleAssignmentMode === 'AbacRepositoryPermissions');
 
 const text = (p: ReturnType<typeof plan>) => p.log.map((l) => l.line).join('\n');
 
@@ -173,11 +168,11 @@ describe('network rules', () => {
   it('refuses the agent when public access is disabled, whatever the IP rules say', () => {
     const state = cloud();
     const r = registry(state);
-    expect(reachability(r)).toEqual({ reachable: true });
+    expect(reachability(r)).toMatchObject({ reachable: true });
     r.properties.networkRuleSet = { defaultAction: 'Deny', ipRules: [] };
     expect(reachability(r)).toEqual({ reachable: false, why: 'ip-not-allowed' });
     r.properties.networkRuleSet.ipRules = [{ action: 'Allow', value: '20.42.0.0/24' }];
-    expect(reachability(r)).toEqual({ reachable: true });
+    expect(reachability(r)).toMatchObject({ reachable: true });
     expect(reachability(r, '52.1.2.3')).toEqual({ reachable: false, why: 'ip-not-allowed' });
     r.properties.publicNetworkAccess = 'Disabled';
     expect(reachability(r)).toEqual({ reachable: false, why: 'public-access-disabled' });
@@ -196,9 +191,9 @@ describe('network rules', () => {
 describe('credentials', () => {
   it('uses a [system] credential as the task principal, a clientId as the user-assigned one', () => {
     const state = cloud();
-    expect(credentialFor(subject(state, { custom: { [HOME]: { identity: '[system]' } } }), HOME)).toEqual({ kind: 'system-identity', principalId: TASK_PRINCIPAL });
-    expect(credentialFor(subject(state, { identity: 'none', custom: { [HOME]: { identity: '[system]' } } }), HOME)).toEqual({ kind: 'system-identity', principalId: undefined });
-    expect(credentialFor(subject(state, { identity: 'user', custom: { [HOME]: { identity: UAMI_CLIENT } } }), HOME)).toEqual({ kind: 'user-identity', clientId: UAMI_CLIENT, principalId: UAMI_PRINCIPAL });
+    expect(credentialFor(subject(state, { custom: { [HOME]: { identity: '[system]' } } }), HOME)).toEqual({ kind: 'system-identity', principalId: TASK_PRINCIPAL, from: 'customRegistries' });
+    expect(credentialFor(subject(state, { identity: 'none', custom: { [HOME]: { identity: '[system]' } } }), HOME)).toEqual({ kind: 'system-identity', principalId: undefined, from: 'customRegistries' });
+    expect(credentialFor(subject(state, { identity: 'user', custom: { [HOME]: { identity: UAMI_CLIENT } } }), HOME)).toEqual({ kind: 'user-identity', clientId: UAMI_CLIENT, principalId: UAMI_PRINCIPAL, from: 'customRegistries' });
   });
 
   it('gives the home registry the run token only in Default login mode and not on ABAC registries', () => {
@@ -268,24 +263,24 @@ describe('access decisions', () => {
     const system = subject(state, { custom: { [HOME]: { identity: '[system]' } } });
     const push = (s: RunSubject) => decideAccess(state, s, image(`${HOME}/hello:1`), 'push', T0);
 
-    expect(push(subject(state))).toEqual({ ok: false, cause: 'unauthenticated' });
-    expect(push(system)).toEqual({ ok: false, cause: 'unauthorized', role: 'missing' });
+    expect(push(subject(state))).toMatchObject({ allowed: false, cause: 'no-credential', logLine: expect.stringContaining('unauthorized: authentication required') });
+    expect(push(system)).toMatchObject({ allowed: false, cause: 'role-missing' });
     assign(state, TASK_PRINCIPAL, ROLE_GUIDS.AcrPush, r.id);
-    expect(push(system)).toEqual({ ok: true });
+    expect(push(system)).toMatchObject({ allowed: true, path: 'public' });
 
     r.properties.publicNetworkAccess = 'Disabled';
-    expect(push(system)).toEqual({ ok: false, cause: 'network', why: 'public-access-disabled' });
+    expect(push(system)).toMatchObject({ allowed: false, cause: 'public-access-disabled', logLine: expect.stringContaining("denied: client with IP '20.42.0.17'") });
     r.properties.networkRuleBypassAllowedForTasks = true;
-    expect(push(system)).toEqual({ ok: true });
-    expect(push(subject(state))).toEqual({ ok: false, cause: 'network', why: 'public-access-disabled' });
+    expect(push(system)).toMatchObject({ allowed: true, path: 'trusted-bypass' });
+    expect(push(subject(state))).toMatchObject({ allowed: false, cause: 'public-access-disabled' });
   });
 
   it('let public pulls through and refuse unknown ACR hosts', () => {
     const state = cloud();
     const s = subject(state);
-    expect(decideAccess(state, s, image('mcr.microsoft.com/hello-world'), 'pull', T0)).toEqual({ ok: true });
-    expect(decideAccess(state, s, image('docker.io/me/x:1'), 'push', T0)).toEqual({ ok: false, cause: 'public-registry-push' });
-    expect(decideAccess(state, s, image('nosuch.azurecr.io/x:1'), 'pull', T0)).toEqual({ ok: false, cause: 'unknown-host' });
+    expect(decideAccess(state, s, image('mcr.microsoft.com/hello-world'), 'pull', T0)).toMatchObject({ allowed: true });
+    expect(decideAccess(state, s, image('docker.io/me/x:1'), 'push', T0)).toMatchObject({ allowed: false, cause: 'public-registry-push' });
+    expect(decideAccess(state, s, image('nosuch.azurecr.io/x:1'), 'pull', T0)).toMatchObject({ allowed: false, cause: 'unknown-host' });
   });
 });
 
@@ -328,7 +323,7 @@ describe('planned runs', () => {
       'failed to unmarshal task before running: failed to resolve secrets: failed to get ACR refresh token, exchange API response code: 403 Forbidden',
       'Run ID: ca2 failed after 0s. Error: failed during run, err: exit status 1',
     ]);
-    expect(p.cause).toMatchObject({ kind: 'exchange', decision: { ok: false, cause: 'network' } });
+    expect(p.cause).toMatchObject({ kind: 'prepare', decision: { allowed: false, cause: 'public-access-disabled', stage: 'prepare' } });
   });
 
   it('shows the firewall line when the run has no identity credential for a closed registry', () => {
@@ -351,7 +346,7 @@ describe('planned runs', () => {
     const log = text(p);
     expect(log).toContain(`Successfully logged into ${HOME}`);
     expect(log).toContain('unauthorized: authentication required, visit https://aka.ms/acr/authorization for more information.');
-    expect(p.cause).toMatchObject({ kind: 'access', decision: { cause: 'unauthorized', role: 'missing' } });
+    expect(p.cause).toMatchObject({ kind: 'access', decision: { cause: 'role-missing' } });
   });
 
   it('refuses a role not yet in effect exactly like a missing one, and succeeds when scheduled later', () => {
@@ -361,7 +356,7 @@ describe('planned runs', () => {
     const s = subject(state, { custom: { [HOME]: { identity: '[system]' } } });
     const early = plan(state, s);
     expect(early.outcome.status).toBe('Failed');
-    expect(early.cause).toMatchObject({ kind: 'access', decision: { cause: 'unauthorized', role: 'not-yet-effective' } });
+    expect(early.cause).toMatchObject({ kind: 'access', decision: { cause: 'role-not-yet-effective' } });
 
     const missing = cloud();
     const same = plan(missing, subject(missing, { custom: { [HOME]: { identity: '[system]' } } }));

@@ -18,7 +18,7 @@ describe('the sim server', () => {
       // Without the CA, and with another CA, TLS verification refuses the sim.
       const noCa = new ContainerRegistryManagementClient(simCredential, sim.subscriptionId, { endpoint: sim.endpoint, credentialScopes: [`${sim.endpoint}/.default`], retryOptions: { maxRetries: 0 } });
       await expect(noCa.registries.get('acr-trust-demo', 'acrtrustdemo')).rejects.toThrow(/certificate/i);
-      const otherCa = new ContainerRegistryManagementClient(simCredential, sim.subscriptionId, { endpoint: sim.endpoint, credentialScopes: [`${sim.endpoint}/.default`], tlsOptions: { ca: generateSimCertificates().caCert }, retryOptions: { maxRetries: 0 } });
+      const otherCa = new ContainerRegistryManagementClient(simCredential, sim.subscriptionId, { endpoint: sim.endpoint, credentialScopes: [`${sim.endpoint}/.default`], tlsOptions: { ca: (await generateSimCertificates()).caCert }, retryOptions: { maxRetries: 0 } });
       await expect(otherCa.registries.get('acr-trust-demo', 'acrtrustdemo')).rejects.toThrow(/certificate/i);
       await expect(sdkClients(sim).registries.registries.get('acr-trust-demo', 'acrtrustdemo')).resolves.toMatchObject({ name: 'acrtrustdemo' });
     }));

@@ -42,10 +42,12 @@ export async function run(opts: RunOptions): Promise<void> {
     dryRun: opts.dryRun,
     saveAnswers: !opts.dryRun,
     ask: interaction === 'ask',
+    requireGoal: true,
   });
   const interrupt = onInterrupt();
   await closingAfter(session, async () => {
     try {
+      const goalSelection = await goalSteps(session, selection);
       const workflow = await loadWorkflow();
       const render = await chooseRenderer(opts, term, { steps: workflow, world: session.world });
       render.emit(startEvent('run', session, opts.dryRun));
@@ -53,7 +55,7 @@ export async function run(opts: RunOptions): Promise<void> {
       let report: RunReport;
       try {
         report = await runSteps(workflow, session.world, session.store, {
-          ...selection,
+          ...goalSelection,
           ...questions,
           dryRun: opts.dryRun,
           signal: interrupt.signal,
@@ -68,6 +70,7 @@ export async function run(opts: RunOptions): Promise<void> {
           type: 'handout',
           report: await writeHandout(session, report, workflow),
           replay: interaction === 'ask' ? shellLine(['acr-trust', 'run', '--yes', '--answers', session.paths.answers]) : undefined,
+          next: report.outcome === 'complete' && session.answers.goal === 'demo' && report.results.some((r) => r.id === 'confirm-denied' && r.status !== 'skipped') ? afterDemo(session, opts) : undefined,
         });
       }
       concludeReport(report, session.paths.dir, commandLine(), report.outcome === 'interrupted' ? await runInFlight(session, report) : undefined);
@@ -75,6 +78,46 @@ export async function run(opts: RunOptions): Promise<void> {
       interrupt.dispose();
     }
   });
+}
+
+/**
+ * The steps a goal walks: `setup` ends with `run-task` (the task reaching the registry through the
+ * bypass, left that way); `demo` is the whole workflow. --from/--only/--until pick within them; a
+ * step after `run-task` with --goal setup is exit 2.
+ */
+async function goalSteps(session: Session, selection: Selection): Promise<Selection> {
+  const { GOAL_LAST_STEP } = await import('../../engine/answers.js');
+  const goal = session.answers.goal ?? 'demo';
+  if (goal === 'demo') return selection;
+  const workflow = await loadWorkflow();
+  const ids = workflow.map((s) => s.id);
+  const last = ids.indexOf(GOAL_LAST_STEP[goal]);
+  for (const [flag, id] of Object.entries(selection)) {
+    if (id !== undefined && ids.indexOf(id) > last) {
+      throw usageError(`--${flag} ${id} is after ${GOAL_LAST_STEP[goal]}, where --goal ${goal} ends.`, `Use --goal demo for the steps of the negative test (${ids.slice(last + 1).join(', ')}).`);
+    }
+  }
+  if (selection.only !== undefined || selection.until !== undefined) return selection;
+  return { ...selection, until: GOAL_LAST_STEP[goal], note: `not part of --goal ${goal}` };
+}
+
+/**
+ * After a demo (the negative test done: trusted services off, the task refused), the two ways on:
+ * back to the working setup — `run --goal setup`, whose live checks turn trusted services on
+ * again — or everything as it was before acr-trust (`reset`).
+ */
+function afterDemo(session: Session, opts: RunOptions): { label: string; command: string }[] {
+  const more = [
+    ...(opts.workdir && opts.workdir !== '.acr-trust' ? ['--workdir', opts.workdir] : []),
+    ...(opts.endpoint ? ['--endpoint', opts.endpoint] : []),
+    ...(opts.ca ? ['--ca', opts.ca] : []),
+    ...(opts.yes ? ['--yes'] : []),
+  ];
+  const registry = session.answers.targetRegistry;
+  return [
+    { label: `Back to the working setup (trusted services on again; the task reaches ${registry} through the bypass)`, command: shellLine(['acr-trust', 'run', '--goal', 'setup', ...more]) },
+    { label: `Everything as it was before acr-trust`, command: shellLine(['acr-trust', 'reset', ...more]) },
+  ];
 }
 
 /** `--pause` waits for Enter: it needs someone at a terminal (it works with --yes, which settles only the answers). */

@@ -31,6 +31,10 @@ export const DEFAULT_STATE_FILE = './.acr-trust/sim-cloud.json';
 
 export interface ServeOptions {
   port?: string;
+  /** The address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** More certificate names (`--san`, repeatable). */
+  san?: string[];
   state?: string;
   scenario?: string;
   speed?: 'instant' | 'realistic';
@@ -81,6 +85,8 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const sim = await startSim({
     stateFile,
     ...(port !== undefined ? { port } : {}),
+    ...(opts.host !== undefined ? { host: opts.host } : {}),
+    ...(opts.san?.length ? { subjectAltNames: opts.san } : {}),
     ...(opts.scenario ? { scenario: opts.scenario } : {}),
     ...(learners !== undefined ? { learners } : {}),
     ...(opts.speed ? { speed: opts.speed } : {}),
@@ -97,7 +103,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  const announced = { endpoint: sim.endpoint, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId };
+  const announced = { endpoint: sim.endpoint, endpoints: sim.endpoints, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId };
   // Beside the state file, for `sim az-env --state` and other clients that know only the state.
   const endpointFile = endpointFileFor(stateFile);
   writeEndpointFile(endpointFile, { ...announced, pid: process.pid });

@@ -30,7 +30,7 @@ export type OutputEvent =
   | { type: 'checks-summary'; command: 'status' | 'verify'; holding: number; total: number; failing: string[] }
   | { type: 'step-info'; index: number; id: string; title: string; why: string; portal?: string; risky?: string }
   /** After a run, for a reader: where the handout is, and (after questions) the command that replays the answers. */
-  | { type: 'handout'; report: string; replay?: string };
+  | { type: 'handout'; report: string; replay?: string; next?: { label: string; command: string }[] };
 
 export interface Renderer {
   emit(event: OutputEvent): void;

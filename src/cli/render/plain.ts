@@ -123,6 +123,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
         case 'handout':
           line(`Report: ${e.report}`);
           if (e.replay) line(`Replay these answers unattended: ${p.bold(e.replay)}`);
+          for (const n of e.next ?? []) line(`${n.label}: ${p.bold(n.command)}`);
           return;
         case 'step-info':
           line(`${p.dim(`${String(e.index).padStart(2)}.`)} ${p.bold(e.id)} — ${e.title}`);

@@ -26,7 +26,8 @@ import type { RouteModule, SimContext } from '../context.js';
 import { requirePermission, scopeOf } from '../caller.js';
 import type { ArmResource, RunRecord } from '../store.js';
 import { key } from '../store.js';
-import { planRun, sourceLoginMode, customEntries, type RunSubject } from '../rules.js';
+import { customEntries, sourceLoginMode } from '../../model/access.js';
+import { planRun, runFacts, type RunSubject } from '../rules.js';
 import { collectValues, programForDockerBuild, programForStep, type ProgramResult, type RunVariables } from '../task-yaml.js';
 import { page } from './common.js';
 import { notFound, REGISTRY_PATH, requireRegistry, TASK_API_VERSIONS } from './tasks.js';
@@ -175,8 +176,8 @@ function schedule(sim: SimContext, req: SimRequest): RunRecord {
     ...(s.task?.properties.agentPoolName ? { agentPoolName: s.task.properties.agentPoolName } : {}),
     platform: s.platform,
     ...(s.agentConfiguration ? { agentConfiguration: s.agentConfiguration } : {}),
-    sourceRegistryAuth: sourceLoginMode(s.subject),
-    customRegistries: customEntries(s.subject).map((c) => c.server),
+    sourceRegistryAuth: sourceLoginMode(runFacts(s.subject)),
+    customRegistries: customEntries(runFacts(s.subject)).map((c) => c.server),
     outputImages: [],
     provisioningState: 'Succeeded',
     isArchiveEnabled: req.body?.isArchiveEnabled === true,

@@ -266,6 +266,8 @@ export const tasksRoutes: RouteModule = (router, sim) => {
   });
 
   router.on('POST', `${one}/listDetails`, { apiVersions, name: 'tasks.listDetails' }, (req) => {
+    // An action, not a read: Reader (`*/read`) may GET the task but not list its credentials.
+    requirePermission(sim, 'Microsoft.ContainerRegistry/registries/tasks/listDetails/action', scopeOf(req, 'listDetails'));
     const registry = requireRegistry(sim, req);
     return { status: 200, body: taskView(requireTask(sim, req, registry, req.params.taskName!), true) };
   });
