@@ -5,8 +5,8 @@
  * follow, what preflight saw first), never the answer — a re-run repairs drift.
  *
  *   check says done     → record, move on                     (status `done`, "holds, checked now")
- *   check says pending, and the step's `supersededBy` step was finished by an earlier run and its
- *                         check holds now → the reversal is on purpose  (status `done`)
+ *   check says pending, and the step's `supersededBy` step is selected, was finished by an earlier
+ *                         run, and its check holds now → the reversal is on purpose  (status `done`)
  *   check says blocked  → stop; the reason and hint go out     (status `blocked`, exit 1, resumable)
  *   check says pending  → dry run: say what would change       (status `would-change`)
  *                         else apply, then re-check with backoff (status `applied`, or `failed`)
@@ -118,7 +118,9 @@ export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: St
     opts.emit({ type: 'step-start', id: step.id, title: step.title, index: index + 1, total: steps.length });
     // The gate (a presenter's pause) is for steps still to do; a finished one is only re-checked.
     const gate = finishedBefore(store, step.id) ? undefined : opts.beforeStep;
-    const r = await engine.runStepIf(gate, step, () => engine.runStep(step, Boolean(opts.dryRun), pendingBefore, steps));
+    // A later step reverses an earlier one only when this run includes it (`--goal setup` does not).
+    const reversers = steps.filter((s) => selected.has(s.id));
+    const r = await engine.runStepIf(gate, step, () => engine.runStep(step, Boolean(opts.dryRun), pendingBefore, reversers));
     if (r === 'interrupted') {
       outcome = 'interrupted';
       notRun.push(step.id);
@@ -282,7 +284,7 @@ class Engine<W> {
     }
   }
 
-  /** Runs one selected step to its result, or `interrupted`. `steps`: the workflow, to find a step's `supersededBy`. */
+  /** Runs one selected step to its result, or `interrupted`. `steps`: the selected steps, to find a step's `supersededBy` among them. */
   async runStep(step: Step<W>, dryRun: boolean, pendingBefore: boolean, steps: readonly Step<W>[] = []): Promise<StepResult | 'interrupted'> {
     const t0 = this.now();
     const persist = this.persist && !dryRun;

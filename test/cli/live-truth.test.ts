@@ -140,6 +140,23 @@ describe('§2 a re-run checks every step live', () => {
     }));
 });
 
+describe('§2 with --goal', () => {
+  it('run --goal setup after a demo turns trusted services back on: the step that reverses it is not part of this run', async () => {
+    const wd = join(tempDir(), 'wd');
+    expect((await cliAsync(['run', '--target', 'sim', '--yes', '--sim-speed', 'instant', '--workdir', wd])).status).toBe(0);
+    expect(registryNamed(simCloudOf(wd), 'acrtrustdemo').properties.networkRuleBypassOptions).toBe('None');
+    const setup = await cliAsync(['run', '--yes', '--goal', 'setup', '--workdir', wd, '--json']);
+    expect(setup.status, setup.stderr).toBe(0);
+    const steps = Object.fromEntries(jsonLines(setup.stdout).filter((e) => e.event === 'step').map((e) => [e.id, e.status]));
+    expect(steps).toMatchObject({ 'allow-trusted-services': 'applied', 'disable-public-access': 'done', 'disable-trusted-services': 'skipped' });
+    expect(registryNamed(simCloudOf(wd), 'acrtrustdemo').properties.networkRuleBypassOptions).toBe('AzureServices');
+  });
+});
+
+function simCloudOf(wd: string): any {
+  return JSON.parse(readFileSync(join(wd, 'sim-cloud.json'), 'utf8'));
+}
+
 function armClients(s: ServedSim) {
   return sdkClients({ endpoint: s.endpoint, caCert: readFileSync(s.caCertFile, 'utf8'), subscriptionId: s.subscriptionId });
 }
