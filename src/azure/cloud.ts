@@ -544,7 +544,7 @@ class ArmCloud implements Cloud {
         // The link is a secret (a SAS URL): it goes to the fetch and nowhere else. (node:https is
         // loaded here, not at start-up: `acr-trust steps` imports this module and never fetches.)
         const { fetchRunLog } = await import('./run-log.js');
-        return fetchRunLog(link, { ca: this.ca, signal, doing });
+        return fetchRunLog(link, { ca: this.ca, signal, doing, retry: this.opts.retry });
       },
       (log) => log !== '' && this.cache.has(run),
     );
@@ -749,6 +749,7 @@ function toTask(t: SdkTask): Task {
     principalId: t.identity?.principalId,
     userAssignedIdentities: Object.keys(t.identity?.userAssignedIdentities ?? {}),
     sourceRegistryLoginMode: t.credentials?.sourceRegistry?.loginMode,
+    ...((t.credentials?.sourceRegistry as { identity?: string } | undefined)?.identity ? { sourceRegistryIdentity: (t.credentials!.sourceRegistry as { identity: string }).identity } : {}),
     customRegistries,
     stepType: t.step?.type,
     status: t.status,

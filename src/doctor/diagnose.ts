@@ -276,14 +276,22 @@ export function diagnose(reading: DoctorReading, opts: DiagnoseOptions): Diagnos
   }
   for (const access of program.accesses) {
     const target = byServer(access.loginServer);
-    const verdict = decideAccess({
+    const input = {
       registry: target?.facts,
       run: { ...run, status: undefined, agentPool: run.agentPool && { ...run.agentPool, exists: true, provisioningState: undefined } },
       roleAssignments: roles,
       request: { access: access.kind as AccessKind, loginServer: access.loginServer, repository: access.repository ?? '', at: reading.at },
       ...decision,
-    });
-    results.push(result(ctx, access, target?.json, verdict));
+    };
+    const verdict = decideAccess(input);
+    const r = result(ctx, access, target?.json, verdict);
+    // A network refusal hides what comes after it: ask the model again as if the network let the
+    // task in, so a missing role or credential is found now, not after the next failed run.
+    if (!verdict.allowed && NETWORK_CAUSES.has(verdict.cause) && input.registry) {
+      const behind = decideAccess({ ...input, registry: { ...input.registry, publicNetworkAccess: 'Enabled', networkRuleSet: null } });
+      if (!behind.allowed) r.findings.push(...explain(ctx, behind, access).map((f) => ({ ...f, words: `Also, once the network lets it in: ${lowerFirst(f.words)}` })));
+    }
+    results.push(r);
   }
   // The registry asked about is reached by no access: say so.
   if (opts.targetRegistry) {
@@ -588,6 +596,12 @@ function editDistance(a: string, b: string): number {
   for (let i = 1; i <= a.length; i++)
     for (let j = 1; j <= b.length; j++) d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
   return d[a.length]![b.length]!;
+}
+
+const NETWORK_CAUSES = new Set(['public-access-disabled', 'ip-not-allowed']);
+
+function lowerFirst(text: string): string {
+  return /^[A-Z][a-z]/.test(text) ? text[0]!.toLowerCase() + text.slice(1) : text;
 }
 
 function minutes(ms: number): string {

@@ -10,6 +10,11 @@
  *   read-only       the caller holds only Reader on the demo resource group: it may read
  *                   everything, but every write (the task, the registry's network settings, the
  *                   role assignment) is refused with ARM's 403 AuthorizationFailed
+ *   task-switch-only  as default, but the registry follows the other reading of the two bypass
+ *                   switches (undocumented, arm-reference.md §0): `networkRuleBypassAllowedForTasks`
+ *                   alone admits a task's system identity, whatever `networkRuleBypassOptions` says
+ *   tasks-not-allowed  ACR Tasks are blocked for the subscription (free trials): every scheduleRun
+ *                   answers 400 TasksOperationsNotAllowed, as Azure does
  *   classroom       a training room: besides the demo group, one resource group per learner —
  *                   `learner01` … `learnerNN`, each with its own Premium registry
  *                   `acrtrustlearner01` … — so N people run the whole workflow against one sim at
@@ -24,7 +29,12 @@ import { ROLE_GUIDS, roleDefinitionId } from './roles.js';
 import type { ArmResource, CloudState, Speed } from './store.js';
 import { key } from './store.js';
 
-export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only', 'classroom'] as const;
+export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only', 'task-switch-only', 'tasks-not-allowed', 'classroom'] as const;
+
+/** Faults a scenario brings with it (faults.ts spec): real ARM refusals of a route. */
+const SCENARIO_FAULTS: Partial<Record<ScenarioName, string>> = {
+  'tasks-not-allowed': 'TasksOperationsNotAllowed=1,routes=registries.scheduleRun',
+};
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export const SIM_SUBSCRIPTION_ID = '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c';
@@ -141,6 +151,7 @@ export function seedScenario(name: string, speed: Speed, now = Date.now(), opts:
     operations: {},
     runCounters: {},
     scenario,
+    ...(SCENARIO_FAULTS[scenario] ? { faults: SCENARIO_FAULTS[scenario] } : {}),
     ...(learners ? { learners } : {}),
     uuidCounter: 0,
   };

@@ -18,7 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import { certificateFilesFor, loadOrCreateCertificates, subjectAltNamesFor } from './cert.js';
 import type { RouteModule, SimContext } from './context.js';
-import { FaultInjector, parseFaultSpec, type FaultKind } from './faults.js';
+import { FaultInjector, armFault, isArmFault, parseFaultSpec, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
 import { graphRoutes } from './routes/graph.js';
@@ -98,7 +98,8 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   if (opts.port !== undefined && (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535)) {
     throw new AcrTrustError(`Invalid port ${opts.port}: expected an integer from 0 to 65535.`, { exitCode: 2 });
   }
-  const faults = opts.faults ? new FaultInjector(parseFaultSpec(opts.faults, opts.seed ?? 1)) : undefined;
+  // Checked before anything starts; a scenario's own faults (state.faults) apply when none are given.
+  if (opts.faults) parseFaultSpec(opts.faults, opts.seed ?? 1);
   if (opts.scenario !== undefined) checkScenario(opts.scenario);
   if (opts.learners !== undefined) checkLearners(opts.learners);
 
@@ -108,6 +109,8 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
     if (stateFile) writeStateFile(stateFile, state);
   };
   if (created) persist();
+  const faultSpec = opts.faults ?? state.faults;
+  const faults = faultSpec ? new FaultInjector(parseFaultSpec(faultSpec, opts.seed ?? 1)) : undefined;
 
   const tempDir = stateFile ? undefined : mkdtempSync(join(tmpdir(), 'acr-trust-sim-'));
   const certFiles = certificateFilesFor(stateFile ?? join(tempDir!, 'sim-cloud.json'));
@@ -145,7 +148,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   const origins = new Set<string>();
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
     const named = `https://${String(req.headers.host ?? '').toLowerCase()}`;
-    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record });
+    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, who: () => ({ callerId: state.caller.principalId, tenantId: state.tenantId }) });
   });
   server.on('tlsClientError', () => {}); // a client that distrusts our CA just goes away
   await new Promise<void>((resolveListen, reject) => {
@@ -275,6 +278,8 @@ interface Handling {
   origin: string;
   faults?: FaultInjector;
   record: (r: RequestRecord) => void;
+  /** Who the caller is (named in injected ARM errors). */
+  who: () => { callerId: string; tenantId: string };
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): Promise<void> {
@@ -311,7 +316,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
         return;
       }
       if (decision?.kind) {
-        answer = faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
+        answer = isArmFault(decision.kind)
+          ? armFault(decision.kind, { method, path, params, ...(apiVersion ? { apiVersion } : {}), ...h.who() }).toResponse()
+          : faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
         send(res, method, answer, req);
         log(answer.status, name, write, decision.kind);
         return;
@@ -400,7 +407,7 @@ function methodNotAllowed(method: string): ArmError {
   return new ArmError(405, 'MethodNotAllowed', `The requested resource does not support http method '${method}'.`);
 }
 
-function faultResponse(kind: Exclude<FaultKind, 'drop'>, retryAfterSeconds: number): SimResponse {
+function faultResponse(kind: '429' | '500' | '503', retryAfterSeconds: number): SimResponse {
   switch (kind) {
     case '429':
       return new ArmError(429, 'TooManyRequests', 'The request is being throttled as the limit has been reached for operation type. (Injected by the sim.)', { 'Retry-After': String(retryAfterSeconds) }).toResponse();

@@ -99,6 +99,9 @@ export interface CloudState {
   runCounters: Record<string, number>;
   /** Which scenario seeded this cloud. */
   scenario: string;
+  /** The scenario's own fault spec (faults.ts), used when `sim serve` is given no `--faults`:
+   *  how a scenario makes a route answer a real ARM error (a free trial's scheduleRun). */
+  faults?: string;
   /** The classroom scenario: how many learners it was seeded for. */
   learners?: number;
   /** How many ids `SimContext.uuid()` has handed out; with a seed, ids derive from (seed, counter),

@@ -26,6 +26,8 @@ export interface DoctorBench {
   /** `acr-trust doctor … --json` against this sim: the exit code, the objects and the raw streams. */
   doctor(args: string[]): Promise<DoctorResult>;
   schedule(registry: string, taskId: string): Promise<string>;
+  /** The sim's CA certificate, as a file (for other commands pointed at it). */
+  readonly caFile: string;
 }
 
 export interface TaskSpec {
@@ -46,6 +48,12 @@ export interface DoctorResult extends Result {
 export function useDoctorBench(opts: { scenario?: string } = {}): DoctorBench {
   const ctx = useSim({ speed: 'instant', scenario: opts.scenario ?? 'default' });
   let caFile: string | undefined;
+  const ca = () =>
+    (caFile ??= (() => {
+      const f = join(tempDir('acr-trust-doctor-ca-'), 'ca.pem');
+      writeFileSync(f, ctx.sim.caCert);
+      return f;
+    })());
   const arm = async (method: string, path: string, apiVersion: string, body?: unknown) => {
     const r = await rawRequest(ctx.sim, method, `${path}?api-version=${apiVersion}`, body === undefined ? {} : { body });
     if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${r.text}`);
@@ -58,6 +66,9 @@ export function useDoctorBench(opts: { scenario?: string } = {}): DoctorBench {
     },
     get clients() {
       return ctx.clients;
+    },
+    get caFile() {
+      return ca();
     },
     async registry(name, properties = {}, sku = 'Premium') {
       await arm('PUT', registryPath(name), '2025-11-01', { location: 'eastus', sku: { name: sku }, properties });
@@ -96,12 +107,7 @@ export function useDoctorBench(opts: { scenario?: string } = {}): DoctorBench {
     },
     async doctor(args) {
       const workdir = tempDir('acr-trust-doctor-');
-      caFile ??= (() => {
-        const f = join(tempDir('acr-trust-doctor-ca-'), 'ca.pem');
-        writeFileSync(f, ctx.sim.caCert);
-        return f;
-      })();
-      const r = await cliAsync(['doctor', '--target', 'sim', '--endpoint', ctx.sim.endpoint, '--ca', caFile, '--resource-group', RG, '--workdir', workdir, ...(args.includes('--sim-speed') ? [] : ['--sim-speed', 'instant']), ...args]);
+      const r = await cliAsync(['doctor', '--target', 'sim', '--endpoint', ctx.sim.endpoint, '--ca', ca(), '--resource-group', RG, '--workdir', workdir, ...(args.includes('--sim-speed') ? [] : ['--sim-speed', 'instant']), ...args]);
       let objects: any[] = [];
       try {
         objects = args.includes('--json') ? jsonLines(r.stdout) : [];

@@ -317,9 +317,8 @@ describe('runSteps', () => {
       },
     };
     const { events, emit } = collect();
-    const started = Date.now();
+    // Without the abort the wait lasts 60 s, past the test's timeout: finishing at all is the check.
     const report = await runSteps([waiting, setCounter('x')], counterWorld(), StateStore.load(file), { emit, signal: ac.signal });
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(report.outcome).toBe('interrupted');
     expect(report.notRun).toEqual(['set-run', 'set-x']);
     expect(events.at(-1)).toMatchObject({ type: 'summary', outcome: 'interrupted' });

@@ -36,6 +36,9 @@ function cases(): FaultCase[] {
     out.push({ kind: 'mixed', spec: `429=0.2,500=0.1,503=0.1,drop=0.05,latency=20,retryAfter=0,seed=${seed}`, retryAfter: 0 });
   }
   if (size(false, true)) out.push({ kind: 'mixed', spec: '429=0.2,500=0.15,503=0.1,drop=0.05,retryAfter=0,seed=11,routes=registries.*|tasks.*', retryAfter: 0 });
+  // The task run's log blob (spared by the other cases: it needs no sign-in): read through the SDK's pipeline, so retried too.
+  for (const rate of size([0.5], [0.3, 0.5])) for (const seed of seeds) out.push({ kind: 'log', spec: `503=${rate},retryAfter=0,seed=${seed},routes=logs.*`, retryAfter: 0 });
+  if (size(false, true)) out.push({ kind: 'log', spec: '500=0.2,drop=0.2,seed=4,routes=logs.*', retryAfter: 0 });
   return out;
 }
 

@@ -161,11 +161,5 @@ describe('the sim server', () => {
       expect(claims).toMatchObject({ tid: sim.tenantId, oid: sim.state.caller.principalId, appid: 'abc' });
     }));
 
-  it('starts fast (well under 300 ms, including certificates)', async () => {
-    const t0 = performance.now();
-    const sim = await startSim({ stateFile: join(tmp(), 'c.json') });
-    const ms = performance.now() - t0;
-    await sim.stop();
-    expect(ms).toBeLessThan(300);
-  });
+  // Start-up time (certificates included) is measured by `npm run bench` (bench/sim.js), not asserted here.
 });

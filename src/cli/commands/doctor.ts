@@ -36,15 +36,18 @@ export async function doctor(opts: DoctorOptions): Promise<void> {
   // Reading changes nothing: without a terminal it goes ahead; --fix changes things and asks or needs --yes.
   const interaction = interactionFor('doctor', opts, term, { required: Boolean(opts.fix) });
   const ask = interaction === 'ask' && (!flags.registry || !flags.task);
-  const session = await openSession({ command: 'doctor', opts, flags, term, dryRun: !opts.fix, saveAnswers: false, ask });
+  // The doctor itself never writes the workdir; --fix hands over to `run`, which does.
+  const session = await openSession({ command: 'doctor', opts, flags, term, dryRun: true, saveAnswers: false, ask });
+  let first: Examination | undefined;
+  let healthy = false;
   await closingAfter(session, async () => {
-    const first = await examine(session, opts);
+    first = await examine(session, opts);
     emit(first.output, opts);
-    let healthy = first.diagnosis.healthy;
+    healthy = first.diagnosis.healthy;
     if (opts.run) healthy = await confirmByRun(session, first.diagnosis, opts, term);
-    if (opts.fix && !first.diagnosis.healthy) healthy = await applyFixes(session, first, opts, term);
-    if (!healthy) process.exitCode = 3;
   });
+  if (opts.fix && first && !first.diagnosis.healthy) healthy = await applyFixes(session, first, opts, term, interaction === 'ask');
+  if (!healthy) process.exitCode = 3;
 }
 
 interface Examination {
@@ -160,6 +163,60 @@ function say(opts: DoctorOptions, json: Record<string, unknown>, text: string): 
 
 // ---- --fix --------------------------------------------------------------------------------------------
 
-async function applyFixes(_session: Session, _first: Examination, _opts: DoctorOptions, _term: Terminal): Promise<boolean> {
-  throw usageError('--fix is not available yet.', 'Run the fix commands the doctor printed.');
+/**
+ * The fixes as the workflow's own steps, for one target registry (the first refused one): the
+ * answers the steps need (target registry, role), and the steps in workflow order after preflight
+ * (which records the registry's network settings so `reset` restores them).
+ */
+export function fixPlan(d: Diagnosis, order: readonly string[]): { targetRegistry?: string; role?: string; steps: string[]; elsewhere: string[] } {
+  const findings = [...d.taskFindings, ...d.accesses.flatMap((a) => a.findings)].filter((f) => f.step);
+  const targetRegistry = findings[0]?.stepAnswers?.targetRegistry;
+  const mine = findings.filter((f) => (f.stepAnswers?.targetRegistry ?? targetRegistry) === targetRegistry);
+  const roles = mine.map((f) => f.stepAnswers?.role).filter((r): r is string => Boolean(r));
+  // One role covers a push and a pull: the stronger one.
+  const role = roles.find((r) => /Push|Writer|Contributor/.test(r)) ?? roles[0];
+  const steps = order.filter((id) => id !== 'preflight' && mine.some((f) => f.step === id));
+  const elsewhere = [...new Set(findings.filter((f) => !mine.includes(f)).map((f) => f.stepAnswers?.targetRegistry ?? ''))].filter(Boolean);
+  return { targetRegistry, role, steps, elsewhere };
+}
+
+/**
+ * Applies the plan through `acr-trust run --only STEP` (check, apply, verify; recorded in the
+ * workdir with the answers, so `acr-trust reset` undoes it), then examines the task again with a
+ * fresh connection and says what still fails. True when healthy afterwards.
+ */
+async function applyFixes(closed: Session, first: Examination, opts: DoctorOptions, term: Terminal, ask: boolean): Promise<boolean> {
+  const { stepIds } = await import('../../../steps/index.js');
+  const plan = fixPlan(first.diagnosis, stepIds);
+  const a = closed.answers;
+  if (plan.steps.length === 0) {
+    say(opts, { type: 'fix', applied: [], note: 'no workflow step repairs what was found; use the az commands above' }, '\nNo workflow step repairs what was found: use the az commands above.\n');
+    return false;
+  }
+  const steps = ['preflight', ...plan.steps];
+  const where = `task ${a.task} in ${a.registry}, target registry ${plan.targetRegistry}${plan.role ? `, role ${plan.role}` : ''}`;
+  say(opts, { type: 'fix', steps, targetRegistry: plan.targetRegistry, role: plan.role ?? null }, `\nThe fix, as the workflow's steps (${where}): ${steps.join(', ')}. Recorded in ${closed.paths.dir}; \`acr-trust reset\` undoes it.\n`);
+  if (ask) {
+    const { askInTerminal } = await import('../prompts.js');
+    const confirm = (await import('@inquirer/confirm')).default;
+    const go = await askInTerminal()((ctx) => confirm({ message: `Apply ${steps.join(', ')} now?`, default: false }, ctx));
+    if (!go) return false;
+  }
+  const { run } = await import('./run.js');
+  for (const only of steps) {
+    await run({ ...opts, yes: true, fix: undefined, run: undefined, only, targetRegistry: plan.targetRegistry, ...(plan.role ? { role: plan.role } : {}) } as Parameters<typeof run>[0]);
+  }
+  if (plan.elsewhere.length) {
+    say(opts, { type: 'fix', notApplied: plan.elsewhere }, `\nNot applied (another target registry): ${plan.elsewhere.join(', ')} — run \`acr-trust doctor --fix --target-registry NAME\` in another --workdir for each.\n`);
+  }
+  // Again, from the cloud as it is now (a new connection: nothing cached from before the changes).
+  const again = await openSession({ command: 'doctor', opts, flags: answerFlags(opts), term, dryRun: true, saveAnswers: false });
+  let healthy = false;
+  await closingAfter(again, async () => {
+    const after = await examine(again, opts);
+    say(opts, { type: 'after-fix' }, '\nAfter the fix:\n');
+    emit(after.output, opts);
+    healthy = after.diagnosis.healthy;
+  });
+  return healthy;
 }
