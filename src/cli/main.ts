@@ -82,6 +82,7 @@ export function buildProgram(): Command {
 
   json(target(common(program.command('doctor'))))
     .description("Why does my task fail? Read the task, its registries, roles and last runs; decide every registry access it makes (exit 0 healthy, 3 a problem found, 1 something could not be read).")
+    .option('--run-id <id>', 'explain this run (a task run, or a quick run from az acr build/run) instead of the task as it is now')
     .option('--run', 'then schedule one run of the task and follow it, to confirm (asks first in a terminal)')
     .option('--fix', "then apply the fixes as the workflow's own steps, recorded in the workdir so `reset` undoes them (after showing them)")
     .action(async (opts) => (await import('./commands/doctor.js')).doctor(opts));
