@@ -3,9 +3,8 @@
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
 import type { World } from './world.js';
-import type { Task } from '../src/azure/index.js';
-import { outputsOf, readTargetRegistry, readTask, type Ctx } from './lib/context.js';
-import { followRun, readRun, runFailedError, runAndFollow, type FinishedRun } from './lib/task-runs.js';
+import { outputsOf } from './lib/context.js';
+import { configurationError, followRun, judgeLive, readRun, runFailedError, runAndFollow, type FinishedRun } from './lib/task-runs.js';
 
 export const runTask: Step<World> = {
   id: 'run-task',
@@ -48,16 +47,18 @@ export const runTask: Step<World> = {
     for (;;) {
       const { run, diagnosis } = finished;
       if (run.status === 'Succeeded') return { runId: run.runId, status: run.status };
-      // Refused by RBAC (not by the network): the new role may not be in effect yet — wait and run again.
-      const roleNotYet = diagnosis?.rule.id === 'RoleNotInEffect' && Date.now() + timing.retryDelayMs < deadline;
-      // Refused by the network rules although the registry reports the bypass allowed and the task
-      // has the identity credential: the settings may not be in effect yet — wait and run again.
-      const networkNotYet =
-        !roleNotYet && diagnosis?.rule.kind === 'network' && Date.now() + timing.retryDelayMs < networkDeadline && (await bypassConfigured(ctx));
-      if (!roleNotYet && !networkNotYet) throw runFailedError(ctx, finished, 'expected the run to succeed');
+      const refusedByRegistry = diagnosis?.rule.kind === 'authorization' || diagnosis?.rule.kind === 'network' || diagnosis?.rule.kind === 'credential';
+      if (!refusedByRegistry) throw runFailedError(ctx, finished, 'expected the run to succeed');
+      // Propagation or configuration? The access model on the settings Azure reports now decides:
+      // if they refuse the task, waiting will not cure it — stop and name the cause and its fix.
+      const judged = await judgeLive(ctx);
+      if (judged?.explanation) throw configurationError(finished, judged);
+      const isRole = diagnosis?.rule.kind === 'authorization';
+      const bound = isRole ? deadline : networkDeadline;
+      if (Date.now() + timing.retryDelayMs >= bound) throw runFailedError(ctx, finished, 'expected the run to succeed');
       ctx.progress(
-        roleNotYet
-          ? `run ${run.runId} was refused by the registry's role check — the role may not be in effect yet; running again`
+        isRole
+          ? `run ${run.runId} was refused by the registry's role check although the role is assigned — the role may not be in effect yet; running again`
           : `run ${run.runId} was refused by the registry's network rules although they allow the task — the change may not be in effect yet; running again`,
       );
       await ctx.sleep(timing.retryDelayMs);
@@ -65,20 +66,3 @@ export const runTask: Step<World> = {
     }
   },
 };
-
-/**
- * Whether the control plane says the task may pass the target's network rules: trusted services and
- * the task bypass allowed, and the task logging in there with its system identity. When it does and
- * the run is still refused at the network, the change has not reached the registry yet.
- */
-async function bypassConfigured(ctx: Ctx): Promise<boolean> {
-  const { answers: a, cloud } = ctx.world;
-  const [registry, task] = await Promise.all([readTargetRegistry(ctx), readTask(ctx)]);
-  if (!registry || !task) return false;
-  if (registry.networkRuleBypassOptions !== 'AzureServices' || !registry.networkRuleBypassAllowedForTasks) return false;
-  const entryIn = (t: Task) => Object.entries(t.customRegistries).find(([k]) => k.toLowerCase() === registry.loginServer.toLowerCase())?.[1];
-  let entry = entryIn(task);
-  // GET may blank credentials (`{"<server>": null}`); listDetails has them.
-  if (entry === null) entry = entryIn((await cloud.getTaskDetails(a.resourceGroup, a.registry, a.task)) ?? task);
-  return /^\[?system\]?$/i.test(entry?.identity ?? '');
-}

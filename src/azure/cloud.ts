@@ -83,8 +83,17 @@ export interface Cloud {
   getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
   /** Creates (or replaces) a task with a system-assigned identity and loginMode None. */
   createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task>;
-  /** Adds a system identity (keeping any user-assigned ones) and sets loginMode None. */
-  updateTaskIdentity(resourceGroup: string, registry: string, task: string): Promise<Task>;
+  /**
+   * Adds a system identity (keeping any user-assigned ones) and sets loginMode None — or, with
+   * `{ loginModeNone: false }`, leaves the task's login to its own registry as it is.
+   */
+  updateTaskIdentity(resourceGroup: string, registry: string, task: string, options?: { loginModeNone?: boolean }): Promise<Task>;
+  /**
+   * Puts a task's identity type and source-registry login mode back to what they were (for
+   * `reset` on a task the user already had): `identityType` None removes the system identity,
+   * `loginMode` undefined leaves it. Waits for the operation; returns the task after it.
+   */
+  restoreTask(resourceGroup: string, registry: string, task: string, before: { identityType?: TaskIdentityType; loginMode?: string }): Promise<Task>;
   addTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string, identity?: string): Promise<Task>;
   removeTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string): Promise<Task>;
   /** Deletes the task; no error when it does not exist. */
@@ -118,8 +127,8 @@ export interface Cloud {
   listRoleAssignmentsJson(principalId: string): Promise<ArmJson[]>;
   getAgentPoolJson(resourceGroup: string, registry: string, pool: string): Promise<ArmJson | undefined>;
   listTasksJson(resourceGroup: string, registry: string): Promise<ArmJson[]>;
-  /** The newest runs (of one task, when named), newest first. */
-  listRunsJson(resourceGroup: string, registry: string, options?: { taskName?: string; top?: number }): Promise<ArmJson[]>;
+  /** The newest runs (of one task, or the one run, when named), newest first. */
+  listRunsJson(resourceGroup: string, registry: string, options?: { taskName?: string; runId?: string; top?: number }): Promise<ArmJson[]>;
 }
 
 /**
@@ -334,16 +343,34 @@ class ArmCloud implements Cloud {
     );
   }
 
-  async updateTaskIdentity(resourceGroup: string, registry: string, task: string): Promise<Task> {
+  async updateTaskIdentity(resourceGroup: string, registry: string, task: string, options: { loginModeNone?: boolean } = {}): Promise<Task> {
     const current = await this.getTask(resourceGroup, registry, task);
     const type: TaskIdentityType = current && current.userAssignedIdentities.length > 0 ? 'SystemAssigned, UserAssigned' : 'SystemAssigned';
+    const loginModeNone = options.loginModeNone ?? true;
     return this.updateTask(
       `give task ${task} a system-assigned identity`,
       resourceGroup,
       registry,
       task,
-      { identity: { type }, credentials: { sourceRegistry: { loginMode: 'None' } } },
-      identityAndLoginModeSet,
+      { identity: { type }, ...(loginModeNone ? { credentials: { sourceRegistry: { loginMode: 'None' } } } : {}) },
+      loginModeNone ? identityAndLoginModeSet : (t) => t !== undefined && (t.identityType === 'SystemAssigned' || t.identityType === 'SystemAssigned, UserAssigned'),
+    );
+  }
+
+  async restoreTask(resourceGroup: string, registry: string, task: string, before: { identityType?: TaskIdentityType; loginMode?: string }): Promise<Task> {
+    const body: TaskUpdateParameters = {};
+    if (before.identityType !== undefined) body.identity = { type: before.identityType };
+    if (before.loginMode !== undefined) body.credentials = { sourceRegistry: { loginMode: before.loginMode } };
+    return this.updateTask(
+      `put task ${task}'s identity and login mode back`,
+      resourceGroup,
+      registry,
+      task,
+      body,
+      (t) =>
+        t !== undefined &&
+        (before.identityType === undefined || t.identityType === before.identityType) &&
+        (before.loginMode === undefined || (t.sourceRegistryLoginMode ?? 'Default') === before.loginMode),
     );
   }
 
@@ -586,9 +613,10 @@ class ArmCloud implements Cloud {
     })) as ArmJson[];
   }
 
-  async listRunsJson(resourceGroup: string, registry: string, options: { taskName?: string; top?: number } = {}): Promise<ArmJson[]> {
+  async listRunsJson(resourceGroup: string, registry: string, options: { taskName?: string; runId?: string; top?: number } = {}): Promise<ArmJson[]> {
     const top = options.top ?? 5;
-    const filter = options.taskName ? `TaskName eq '${options.taskName}'` : undefined;
+    const quote = (v: string) => v.replace(/'/g, "''");
+    const filter = options.runId ? `RunId eq '${quote(options.runId)}'` : options.taskName ? `TaskName eq '${quote(options.taskName)}'` : undefined;
     return (await this.cache.read(`json:runs:${resourceGroup}/${registry}|${filter ?? ''}|${top}`.toLowerCase(), async () => {
       const pages = await this.wire(`list runs in registry ${registry}`, async (onResponse) => {
         let n = 0;
@@ -722,6 +750,7 @@ function toTask(t: SdkTask): Task {
     principalId: t.identity?.principalId,
     userAssignedIdentities: Object.keys(t.identity?.userAssignedIdentities ?? {}),
     sourceRegistryLoginMode: t.credentials?.sourceRegistry?.loginMode,
+    ...((t.credentials?.sourceRegistry as { identity?: string } | undefined)?.identity ? { sourceRegistryIdentity: (t.credentials!.sourceRegistry as { identity: string }).identity } : {}),
     customRegistries,
     stepType: t.step?.type,
     status: t.status,

@@ -25,7 +25,13 @@ export type FailureKind =
   | 'not-found'
   | 'sku'
   | 'conflict'
-  | 'connection';
+  | 'connection'
+  /** An Azure Policy assignment refuses the change. */
+  | 'policy'
+  /** The subscription may not use the feature (ACR Tasks on a free trial). */
+  | 'subscription'
+  /** The request itself is wrong for Azure (an api-version it does not accept). */
+  | 'client';
 
 export interface ErrorRule {
   /** Stable id; also the `code` of the AcrTrustError when the rule matched a run log. */
@@ -98,6 +104,42 @@ export const errorRules: readonly ErrorRule[] = [
     message: 'you are not authorised to do this',
     hint: 'Ask for Contributor on the registry (and Owner or User Access Administrator for the role assignment). If access was just granted, sign in again (`az login`).',
     link: 'https://learn.microsoft.com/azure/role-based-access-control/troubleshooting',
+  },
+  {
+    id: 'LinkedAuthorizationFailed',
+    kind: 'authorization',
+    source: 'arm',
+    codes: ['LinkedAuthorizationFailed'],
+    message: 'you may change this resource, but not use a resource it links to (joining a subnet, for an agent pool or a private endpoint, needs Microsoft.Network/virtualNetworks/subnets/join/action on that subnet)',
+    hint: 'Ask for Network Contributor on the virtual network (or a role with subnets/join/action) and sign in again; the linked scope is named in the message.',
+    link: 'https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-linked-authorization-failed',
+  },
+  {
+    id: 'RequestDisallowedByPolicy',
+    kind: 'policy',
+    source: 'arm',
+    codes: ['RequestDisallowedByPolicy'],
+    message: 'an Azure Policy assignment denies this change (the policy is named in the message)',
+    hint: 'Ask the policy owner for an exemption for this registry (`az policy exemption create`), or use an alternative the policy allows: a dedicated agent pool in the registry\'s network needs no bypass (`az acr agentpool create … --subnet-id …`).',
+    link: 'https://learn.microsoft.com/azure/governance/policy/troubleshoot/general#scenario-request-disallowed-by-policy',
+  },
+  {
+    id: 'TasksOperationsNotAllowed',
+    kind: 'subscription',
+    source: 'arm',
+    codes: ['TasksOperationsNotAllowed'],
+    message: 'ACR Tasks are not allowed in this subscription (free trial and some sponsored subscriptions cannot run tasks)',
+    hint: 'Waiting will not change it: upgrade the subscription to pay-as-you-go, or ask Azure support (http://aka.ms/azuresupport) to enable ACR Tasks; until then build with docker locally and `docker push`.',
+    link: 'https://learn.microsoft.com/azure/container-registry/container-registry-tasks-overview',
+  },
+  {
+    id: 'InvalidApiVersionParameter',
+    kind: 'client',
+    source: 'arm',
+    codes: ['InvalidApiVersionParameter', 'NoRegisteredProviderFound'],
+    message: 'this api-version is not one Azure accepts for the resource here (the message lists the ones it does)',
+    hint: 'Use an api-version from the list in the message: a newer feature (the task bypass switch, source registry identities) needs a newer api-version, e.g. 2025-06-01-preview for networkRuleBypassAllowedForTasks.',
+    link: 'https://learn.microsoft.com/azure/azure-resource-manager/troubleshooting/error-register-resource-provider',
   },
   {
     id: 'SubscriptionNotFound',

@@ -68,6 +68,10 @@ export interface Task {
   userAssignedIdentities: string[];
   /** `None` = the task gets no implicit credential for its own registry (`--auth-mode None`). */
   sourceRegistryLoginMode?: string;
+  /** `credentials.sourceRegistry.identity` (api-version 2025-03-01-preview+): the identity the run
+   *  uses for its own registry (`[system]` or a client id), the ABAC registries' replacement for
+   *  the implicit run token. */
+  sourceRegistryIdentity?: string;
   /**
    * Credentials by login server. `null` means the GET blanked the entry (secrets are only in
    * `getTaskDetails`); otherwise `identity` is `[system]` or a client id.

@@ -20,7 +20,7 @@ import { writeFileAtomic, yaml } from '../files.js';
 export const ROLES: readonly RoleName[] = ['AcrPush', 'AcrPull', 'Container Registry Repository Writer', 'Container Registry Repository Reader'];
 export const TARGETS = ['sim', 'azure'] as const;
 export const SIM_SPEEDS = ['instant', 'realistic'] as const;
-export const SIM_SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only'] as const;
+export const SIM_SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only', 'task-switch-only', 'tasks-not-allowed'] as const;
 /**
  * What a run is for: `setup` walks the steps up to `run-task` and leaves the task reaching the
  * restricted registry through the bypass; `demo` is the article's whole workflow, ending with the

@@ -601,3 +601,86 @@ export function decideAccess(input: AccessInput): AccessVerdict {
 function refuse(cause: CauseCode, stage: Stage, credential: Credential, evidence: string[], logLine: string): Refusal {
   return { allowed: false, cause, stage, credential, evidence, logLine };
 }
+
+// ---------------------------------------------------------------------------------------------
+// 4. What a refusal means and what fixes it
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Whether waiting can cure a refusal. Only a role that exists but has not reached the data plane
+ * yet is *propagation*; every other cause is *configuration*: the same settings will be refused
+ * again, so a client must stop and name the fix instead of retrying.
+ */
+export function waitMayCure(cause: CauseCode): boolean {
+  return cause === 'role-not-yet-effective';
+}
+
+/** Names a refusal's explanation may use. */
+export interface ExplainNames {
+  /** The registry refused (its name, for az commands). */
+  registry: string;
+  loginServer: string;
+  task?: string;
+  /** The task's registry (for az acr task commands). */
+  taskRegistry?: string;
+}
+
+/** A refusal in the user's terms: what is wrong, and the command that fixes it. */
+export function explainRefusal(verdict: Extract<AccessVerdict, { allowed: false }>, n: ExplainNames): { what: string; fix: string } {
+  const task = n.task ?? '<task>';
+  const taskRegistry = n.taskRegistry ?? n.registry;
+  const c = verdict.credential;
+  switch (verdict.cause) {
+    case 'task-disabled':
+      return { what: `task ${task} is disabled`, fix: `az acr task update -n ${task} -r ${taskRegistry} --status Enabled` };
+    case 'agent-pool-missing':
+      return { what: 'the task names an agent pool that does not exist', fix: `az acr agentpool list -r ${taskRegistry} -o table, then az acr task update -n ${task} -r ${taskRegistry} --agent-pool <pool>` };
+    case 'agent-pool-not-ready':
+      return { what: "the task's agent pool is not provisioned yet", fix: `az acr agentpool show -n <pool> -r ${taskRegistry} --query provisioningState` };
+    case 'unknown-host':
+      return { what: `${n.loginServer} does not resolve: no registry has that login server`, fix: 'Check the login servers in the task file and its credentials.' };
+    case 'identity-missing':
+      return {
+        what: `the credential for ${n.loginServer} names an identity the task does not have`,
+        fix: `az acr task identity assign -n ${task} -r ${taskRegistry} (then use the credential [system])`,
+      };
+    case 'public-access-disabled':
+    case 'ip-not-allowed': {
+      const closed = verdict.cause === 'public-access-disabled' ? 'public access is disabled' : 'no IP rule admits the task agent';
+      if (c.kind === 'system-identity') {
+        return {
+          what: `registry ${n.registry} refuses the task at its network rules (${closed}) and its bypass for tasks is off`,
+          fix: `az acr update -n ${n.registry} --allow-trusted-services true; az resource update --namespace Microsoft.ContainerRegistry --resource-type registries -n ${n.registry} -g <group> --api-version 2025-06-01-preview --set properties.networkRuleBypassAllowedForTasks=true`,
+        };
+      }
+      if (c.kind === 'user-identity') {
+        return {
+          what: `registry ${n.registry} refuses the task at its network rules (${closed}); only a task's system-assigned identity may bypass them, and the credential for ${n.loginServer} is a user-assigned identity`,
+          fix: `az acr task identity assign -n ${task} -r ${taskRegistry}; az acr task credential update -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity [system]`,
+        };
+      }
+      return {
+        what: `registry ${n.registry} refuses the task at its network rules (${closed}); the task reaches it with ${describeCredential(c)}, which never bypasses them`,
+        fix: `az acr task credential add -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity [system]${c.kind === 'run-token' ? ` (and az acr task update -n ${task} -r ${taskRegistry} --auth-mode None when ${n.loginServer} is the task's own registry)` : ''}`,
+      };
+    }
+    case 'no-credential':
+      return {
+        what: `the task reaches ${n.loginServer} without any credential for it`,
+        fix: `az acr task credential add -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity [system]`,
+      };
+    case 'role-missing': {
+      const abac = verdict.evidence.includes('roleAssignmentMode=AbacRepositoryPermissions');
+      const push = verdict.evidence.some((e) => e.startsWith('no role granting push'));
+      const role = abac ? (push ? 'Container Registry Repository Writer' : 'Container Registry Repository Reader') : push ? 'AcrPush' : 'AcrPull';
+      return {
+        what: `the task's identity has no role on registry ${n.registry} that allows it to ${push ? 'push' : 'pull'} (${abac ? 'an ABAC registry honours only the Container Registry Repository roles' : 'legacy registry permissions'})`,
+        fix: `assign ${role} to the task's principal on registry ${n.registry} (az rest --method put …/roleAssignments/<uuid>?api-version=2022-04-01 with principalType ServicePrincipal)`,
+      };
+    }
+    case 'role-not-yet-effective':
+      return { what: "the task's role on the registry exists but has not taken effect yet", fix: 'Wait a few minutes and run the task again.' };
+    case 'public-registry-push':
+      return { what: `the task pushes to ${n.loginServer}, a public registry, without a credential for it`, fix: 'Push to your own registry, or add a username/password credential for it.' };
+  }
+}

@@ -4,6 +4,9 @@
  *
  * Spec: comma-separated `key=value`, e.g. `429=0.2,500=0.1,503=0.1,drop=0.05,latency=20,retryAfter=0,seed=7,routes=registries.*`
  *   429, 500, 503, drop  probability (0..1) per request; their sum must not exceed 1
+ *   <ARM error code>     probability of answering with that real ARM error (status and message as
+ *                        Azure sends them; the codes are ARM_FAULTS below), e.g.
+ *                        `TasksOperationsNotAllowed=1,routes=registries.scheduleRun` (a free trial)
  *   latency              extra milliseconds before every matched request is answered
  *   retryAfter           `Retry-After` seconds sent with 429 and 503 (default 0: the SDK honours it,
  *                        so anything larger makes every retry sleep that long)
@@ -14,11 +17,93 @@
  * with a literal prefix (`logs.*`): a fault there tests nothing but the test itself.
  */
 import { AcrTrustError } from '../errors.js';
+import { ArmError } from './http.js';
 
-export type FaultKind = '429' | '500' | '503' | 'drop';
+/** A transport fault, or an ARM error code from ARM_FAULTS. */
+export type FaultKind = '429' | '500' | '503' | 'drop' | ArmFaultCode;
+
+/** What an ARM fault's message may name (from the request it answers). */
+export interface FaultContext {
+  method: string;
+  path: string;
+  params: Record<string, string>;
+  apiVersion?: string;
+  callerId: string;
+  tenantId: string;
+}
+
+/**
+ * Real ARM refusals a route returns, by code: status and message as Azure sends them, so a client
+ * (the wizard, az, the SDK) meets them exactly as on Azure. Sources: each entry's comment.
+ */
+export const ARM_FAULTS = {
+  /** scheduleRun where ACR Tasks are blocked for the subscription (free trials):
+   *  Azure-Samples/azure-search-openai-demo#2220, Azure-Samples/contoso-chat#259. */
+  TasksOperationsNotAllowed: (c: FaultContext) =>
+    new ArmError(400, 'TasksOperationsNotAllowed', `ACR Tasks requests for the registry ${c.params.registryName ?? 'registry'} and ${c.params.subscriptionId ?? ''} are not permitted. Please file an Azure support request at http://aka.ms/azuresupport for assistance.`),
+  /** Closing a non-Premium registry (the sim's registries route answers it for Basic/Standard too). */
+  DisablingPublicNetworkAccessNotSupported: (c: FaultContext) =>
+    new ArmError(400, 'DisablingPublicNetworkAccessNotSupported', `Disabling public network access is not supported for the SKU ${c.params.registryName ? 'of this registry' : 'Basic'}. For more information, please visit https://aka.ms/acr/private-link.`),
+  /** Role assignment for a principal the directory does not know yet (aka.ms/docs-principaltype). */
+  PrincipalNotFound: (c: FaultContext) =>
+    new ArmError(400, 'PrincipalNotFound', `Principal ${String(c.params.principalId ?? '00000000000000000000000000000000').replace(/-/g, '')} does not exist in the directory ${c.tenantId}. Check that you have the correct principal ID. If you are creating this principal and then immediately assigning a role, this error might be related to a replication delay. In this case, set the role assignment principalType property to a value, such as ServicePrincipal, User, or Group.  See https://aka.ms/docs-principaltype`),
+  RoleAssignmentExists: () => new ArmError(409, 'RoleAssignmentExists', 'The role assignment already exists.'),
+  AuthorizationFailed: (c: FaultContext) =>
+    new ArmError(403, 'AuthorizationFailed', `The client '${c.callerId}' with object id '${c.callerId}' does not have authorization to perform action '${actionOf(c)}' over scope '${scopeOfPath(c.path)}' or the scope is invalid. If access was recently granted, please refresh your credentials.`),
+  /** A write that names another resource (a subnet to join) the caller may not use. */
+  LinkedAuthorizationFailed: (c: FaultContext) =>
+    new ArmError(403, 'LinkedAuthorizationFailed', `The client '${c.callerId}' with object id '${c.callerId}' has permission to perform action '${actionOf(c)}' on scope '${scopeOfPath(c.path)}'; however, it does not have permission to perform action(s) 'Microsoft.Network/virtualNetworks/subnets/join/action' on the linked scope(s) '/subscriptions/${c.params.subscriptionId ?? ''}/resourceGroups/${c.params.resourceGroupName ?? ''}/providers/Microsoft.Network/virtualNetworks/vnet/subnets/default' (respectively) or the linked scope(s) are invalid.`),
+  /** An Azure Policy assignment with the deny effect refusing the change. */
+  RequestDisallowedByPolicy: (c: FaultContext) =>
+    new ArmError(403, 'RequestDisallowedByPolicy', `Resource '${lastName(c.path)}' was disallowed by policy. Policy identifiers: '[{"policyAssignment":{"name":"Container registries should not allow unrestricted network access","id":"/subscriptions/${c.params.subscriptionId ?? ''}/providers/Microsoft.Authorization/policyAssignments/acr-deny"},"policyDefinition":{"name":"Container registries should not allow unrestricted network access","id":"/providers/Microsoft.Authorization/policyDefinitions/d0793b48-0edc-4296-a390-4c75d1bdfd71"}}]'.`),
+  ResourceNotFound: (c: FaultContext) =>
+    new ArmError(404, 'ResourceNotFound', `The Resource '${resourceTypeAndName(c.path)}' under resource group '${c.params.resourceGroupName ?? ''}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`),
+  InvalidApiVersionParameter: (c: FaultContext) =>
+    new ArmError(400, 'InvalidApiVersionParameter', `The api-version '${c.apiVersion ?? ''}' is invalid. The supported versions are '2019-06-01-preview,2023-01-01-preview,2023-07-01,2023-11-01-preview,2025-04-01'.`),
+} as const satisfies Record<string, (c: FaultContext) => ArmError>;
+
+export type ArmFaultCode = keyof typeof ARM_FAULTS;
+const ARM_FAULT_CODES = Object.keys(ARM_FAULTS) as ArmFaultCode[];
+
+/** The answer to a request an ARM fault hits. */
+export function armFault(code: ArmFaultCode, c: FaultContext): ArmError {
+  return ARM_FAULTS[code](c);
+}
+
+export function isArmFault(kind: string | undefined): kind is ArmFaultCode {
+  return kind !== undefined && (ARM_FAULT_CODES as string[]).includes(kind);
+}
+
+function scopeOfPath(path: string): string {
+  return path.replace(/\/(scheduleRun|listBuildSourceUploadUrl|listCredentials|cancel|listLogSasUrl)$/i, '');
+}
+
+function lastName(path: string): string {
+  return scopeOfPath(path).split('/').filter(Boolean).pop() ?? '';
+}
+
+function resourceTypeAndName(path: string): string {
+  const m = /\/providers\/([^/]+)\/(.+)$/i.exec(scopeOfPath(path));
+  if (!m) return lastName(path);
+  const parts = m[2]!.split('/');
+  const types = parts.filter((_, i) => i % 2 === 0);
+  const names = parts.filter((_, i) => i % 2 === 1);
+  return `${m[1]}/${types.map((t, i) => `${t}/${names[i] ?? ''}`).join('/')}`.replace(/\/$/, '');
+}
+
+/** The RBAC action a request is (ARM names it in AuthorizationFailed). */
+function actionOf(c: FaultContext): string {
+  const m = /\/providers\/([^/]+)\/(.+)$/i.exec(c.path);
+  if (!m) return 'Microsoft.Resources/subscriptions/resourceGroups/read';
+  const parts = m[2]!.split('/');
+  const types = parts.filter((_, i) => i % 2 === 0);
+  const trailing = parts.length % 2 === 1 ? types.pop() : undefined;
+  const verb = trailing ? `${trailing}/action` : c.method === 'GET' ? 'read' : c.method === 'DELETE' ? 'delete' : 'write';
+  return `${m[1]}/${[...types, verb].join('/')}`;
+}
 
 export interface FaultSpec {
-  rates: Record<FaultKind, number>;
+  rates: Record<'429' | '500' | '503' | 'drop', number> & Partial<Record<ArmFaultCode, number>>;
   latencyMs: number;
   retryAfterSeconds: number;
   seed: number;
@@ -32,8 +117,9 @@ export interface FaultDecision {
   latencyMs: number;
 }
 
-const EXAMPLE = 'example: --faults "429=0.2,500=0.1,drop=0.05,latency=20,retryAfter=0,seed=7,routes=registries.*"';
-const KINDS: readonly FaultKind[] = ['429', '500', '503', 'drop'];
+const EXAMPLE = 'example: --faults "429=0.2,500=0.1,drop=0.05,latency=20,retryAfter=0,seed=7,routes=registries.*" or "TasksOperationsNotAllowed=1,routes=registries.scheduleRun"';
+const TRANSPORT: readonly FaultKind[] = ['429', '500', '503', 'drop'];
+const KINDS: readonly FaultKind[] = [...TRANSPORT, ...ARM_FAULT_CODES];
 
 function bad(what: string): AcrTrustError {
   return new AcrTrustError(`Bad fault spec: ${what}.`, { exitCode: 2, hint: EXAMPLE });
@@ -52,7 +138,7 @@ export function parseFaultSpec(spec: string, defaultSeed = 1): FaultSpec {
     if ((KINDS as readonly string[]).includes(k)) {
       const rate = Number(v);
       if (v === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) throw bad(`${k}=${v}: a rate must be a number from 0 to 1`);
-      out.rates[k as FaultKind] = rate;
+      (out.rates as Record<string, number>)[k] = rate;
     } else if (k === 'latency' || k === 'retryAfter') {
       const n = Number(v);
       if (v === '' || !Number.isInteger(n) || n < 0 || n > 600_000) throw bad(`${k}=${v}: must be a non-negative integer`);
@@ -67,11 +153,11 @@ export function parseFaultSpec(spec: string, defaultSeed = 1): FaultSpec {
       if (globs.length === 0 || globs.some((g) => !/^[A-Za-z0-9_.*-]+$/.test(g))) throw bad(`routes=${v}: expected route-name globs like registries.* separated by |`);
       out.routes = globs;
     } else {
-      throw bad(`unknown key '${k}' (known: 429, 500, 503, drop, latency, retryAfter, seed, routes)`);
+      throw bad(`unknown key '${k}' (known: 429, 500, 503, drop, ${ARM_FAULT_CODES.join(', ')}, latency, retryAfter, seed, routes)`);
     }
   }
   if (seen.size === 0) throw bad('it is empty');
-  const total = KINDS.reduce((sum, kind) => sum + out.rates[kind], 0);
+  const total = KINDS.reduce((sum, kind) => sum + ((out.rates as Record<string, number>)[kind] ?? 0), 0);
   if (total > 1 + 1e-9) throw bad(`the fault rates add up to ${total}, more than 1`);
   return out;
 }
@@ -108,7 +194,7 @@ export class FaultInjector {
     const r = this.random();
     let edge = 0;
     for (const kind of KINDS) {
-      edge += this.spec.rates[kind];
+      edge += (this.spec.rates as Record<string, number>)[kind] ?? 0;
       if (r < edge) return { kind, latencyMs: this.spec.latencyMs };
     }
     return { latencyMs: this.spec.latencyMs };

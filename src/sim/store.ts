@@ -70,6 +70,8 @@ export interface Operation {
   doneAt: number;
   status: 'Succeeded' | 'Failed' | 'Canceled';
   error?: { code: string; message: string };
+  /** Who started it (object id): only that principal may poll it (room identities; absent = anyone). */
+  principalId?: string;
   /** For Location-style operations: the body the final 200 carries. */
   result?: unknown;
   startTime: string;
@@ -92,6 +94,9 @@ export interface CloudState {
   registries: Record<string, ArmResource>;
   tasks: Record<string, ArmResource>;
   runs: Record<string, RunRecord>;
+  /** registries/taskRuns (`az acr taskrun`), wire shape without `runResult` (read from the run).
+   *  Key: lower-cased ARM id. Absent in older state files. */
+  taskRuns?: Record<string, ArmResource>;
   roleAssignments: Record<string, ArmResource>;
   principals: Record<string, Principal>;
   operations: Record<string, Operation>;
@@ -99,11 +104,18 @@ export interface CloudState {
   runCounters: Record<string, number>;
   /** Which scenario seeded this cloud. */
   scenario: string;
+  /** The scenario's own fault spec (faults.ts), used when `sim serve` is given no `--faults`:
+   *  how a scenario makes a route answer a real ARM error (a free trial's scheduleRun). */
+  faults?: string;
   /** The classroom scenario: how many learners it was seeded for. */
   learners?: number;
   /** How many ids `SimContext.uuid()` has handed out; with a seed, ids derive from (seed, counter),
    *  so a restarted sim continues the sequence instead of repeating it. */
   uuidCounter?: number;
+  /** The training room's identities and board secret (classroom scenario; src/sim/room.ts). */
+  room?: import('./room.js').RoomState;
+  /** The private JWK (P-256) the sim signs access tokens with; created on first use. */
+  signingKey?: JsonWebKey;
 }
 
 export function key(id: string): string {

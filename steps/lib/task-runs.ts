@@ -4,8 +4,9 @@
  * and diagnoses a failed run from its log through the error-rule table.
  */
 import { AcrTrustError } from '../../src/errors.js';
-import { diagnoseRunLog, FINAL_RUN_STATUSES, type Run, type RunLogDiagnosis } from '../../src/azure/index.js';
-import { readTask, type Ctx } from './context.js';
+import { diagnoseRunLog, FINAL_RUN_STATUSES, type Registry, type Run, type RunLogDiagnosis, type Task } from '../../src/azure/index.js';
+import { decideAccess, explainRefusal, waitMayCure, type AccessVerdict, type RegistryFacts, type RunFacts } from '../../src/model/access.js';
+import { outputsOf, readTargetRegistry, readTask, type Ctx } from './context.js';
 
 export interface FinishedRun {
   run: Run;
@@ -84,5 +85,84 @@ export function runFailedError(ctx: Ctx, finished: FinishedRun, expected: string
   }
   return new AcrTrustError(`Run ${run.runId} ${run.status}${run.runErrorMessage ? `: ${run.runErrorMessage}` : ''}; ${expected}.`, {
     hint: `Read the whole log: ${logs}.`,
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Propagation or configuration? The access model on the live settings decides.
+// ---------------------------------------------------------------------------------------------
+
+/** The model's verdict on the task's push to the target registry, from the settings Azure reports now. */
+export interface LiveJudgement {
+  verdict: AccessVerdict;
+  /** Configuration refusals only: what is wrong and the fix. */
+  explanation?: { what: string; fix: string };
+}
+
+/**
+ * Asks the access model (src/model/access.ts — the sim's own rules, shared with `doctor`) whether
+ * the task's push to the target registry is allowed by the settings ARM reports now, taking every
+ * role as already in effect. Refused → the refusal is *configuration*: waiting will not cure it.
+ * Allowed while the run was refused → *propagation*: a new role or setting has not reached the
+ * registry yet. Undefined when the facts cannot be read (then the caller keeps its own bound).
+ */
+export async function judgeLive(ctx: Ctx): Promise<LiveJudgement | undefined> {
+  const { answers: a, cloud } = ctx.world;
+  const [target, task] = await Promise.all([readTargetRegistry(ctx), cloud.getTaskDetails(a.resourceGroup, a.registry, a.task).catch(() => undefined)]);
+  if (!target || !task) return undefined;
+  const home = a.registry.toLowerCase() === a.targetRegistry.toLowerCase() ? target : await cloud.getRegistry(a.resourceGroup, a.registry);
+  const roles = task.principalId ? await cloud.listRoleAssignments(target.id, task.principalId) : [];
+  const verdict = decideAccess({
+    registry: registryFacts(target),
+    run: taskRunFacts(task, outputsOf(ctx, 'preflight').loginServer ?? home?.loginServer ?? `${a.registry.toLowerCase()}.azurecr.io`),
+    roleAssignments: roles.map((r) => ({ principalId: r.principalId, scope: r.scope, roleDefinitionId: r.roleDefinitionId })),
+    request: { access: 'push', loginServer: target.loginServer, repository: 'acr-trust/hello', at: Date.now() },
+  });
+  if (verdict.allowed || waitMayCure(verdict.cause)) return { verdict };
+  return {
+    verdict,
+    explanation: explainRefusal(verdict, { registry: target.name, loginServer: target.loginServer, task: a.task, taskRegistry: a.registry }),
+  };
+}
+
+/** The wizard's view of a registry as the model's facts. */
+export function registryFacts(r: Registry): RegistryFacts {
+  return {
+    id: r.id,
+    loginServer: r.loginServer,
+    sku: r.sku,
+    publicNetworkAccess: r.publicNetworkAccess,
+    networkRuleSet: r.networkRuleSet ?? null,
+    networkRuleBypassOptions: r.networkRuleBypassOptions,
+    networkRuleBypassAllowedForTasks: r.networkRuleBypassAllowedForTasks,
+    roleAssignmentMode: r.roleAssignmentMode,
+  };
+}
+
+/** The wizard's view of a task (with its credentials' details) as the model's facts. */
+export function taskRunFacts(t: Task, homeLoginServer: string): RunFacts {
+  const customRegistries: NonNullable<NonNullable<RunFacts['credentials']>['customRegistries']> = {};
+  for (const [server, c] of Object.entries(t.customRegistries)) customRegistries[server] = c ? { identity: c.identity, ...(c.hasUserName ? { userName: 'set' } : {}) } : null;
+  return {
+    kind: 'task-run',
+    homeLoginServer,
+    identity: { type: t.identityType, principalId: t.principalId, userAssignedIdentities: Object.fromEntries(t.userAssignedIdentities.map((id) => [id, null])) },
+    credentials: { sourceRegistry: { loginMode: t.sourceRegistryLoginMode, ...(t.sourceRegistryIdentity ? { identity: t.sourceRegistryIdentity } : {}) }, customRegistries },
+    status: t.status,
+  };
+}
+
+/**
+ * The error for a run refused by the registry's configuration: the log's explanation (ARM's line
+ * kept), then the cause the settings show and its fix — at once, since waiting will not cure it.
+ */
+export function configurationError(finished: FinishedRun, judged: LiveJudgement): AcrTrustError {
+  const { run, diagnosis } = finished;
+  const { what, fix } = judged.explanation!;
+  const said = diagnosis ? `${diagnosis.rule.message}. The log says: ${diagnosis.line}` : run.runErrorMessage ?? 'the registry refused it';
+  return new AcrTrustError(`Run ${run.runId} ${run.status}: ${said} — the settings show why: ${what}; waiting will not change that, so the run is not retried.`, {
+    code: diagnosis?.rule.id ?? (judged.verdict.allowed ? undefined : judged.verdict.cause),
+    hint: `Fix: ${fix}.${diagnosis ? ` ${diagnosis.rule.hint}` : ''}`,
+    link: diagnosis?.rule.link,
   });
 }

@@ -225,6 +225,35 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
     }, 60_000);
   });
 
+  it('TasksOperationsNotAllowed: a subscription where ACR Tasks are blocked (free trial) — stopped at the first run, not retried', async () => {
+    const r = rule('TasksOperationsNotAllowed');
+    const wd = join(tempDir(), 'wd');
+    const res = await run(wd, ['--sim-scenario', 'tasks-not-allowed']);
+    expectStopped(res, 'run-task', 'failed', `${r.message} (TasksOperationsNotAllowed).`, r.hint, r.link);
+    expect(simRequests(wd).filter((q) => q.name === 'registries.scheduleRun')).toHaveLength(1);
+  });
+
+  describe('refusals the workflow meets only where Azure has them: through the adapter, on a sim faulting that route', () => {
+    for (const [id, route, call] of [
+      ['RequestDisallowedByPolicy', 'registries.update', (c: ReturnType<typeof simCloud>) => c.updateRegistryNetwork(RG, REGISTRY, { networkRuleBypassAllowedForTasks: true })],
+      ['LinkedAuthorizationFailed', 'registries.update', (c: ReturnType<typeof simCloud>) => c.updateRegistryNetwork(RG, REGISTRY, { publicNetworkAccess: 'Disabled' })],
+      ['InvalidApiVersionParameter', 'registries.get', (c: ReturnType<typeof simCloud>) => c.getRegistry(RG, REGISTRY)],
+    ] as const) {
+      it(`${id}: ARM's code kept, the rule's message and fix`, async () => {
+        const r = rule(id);
+        const sim = await startSim({ faults: `${id}=1,routes=${route}` });
+        try {
+          const e = await rejection(call(simCloud(sim)));
+          expect(e.code).toBe(id);
+          expect(e.message).toContain(`${r.message} (${id}).`);
+          expect(e.hint).toBe(r.hint);
+        } finally {
+          await sim.stop();
+        }
+      });
+    }
+  });
+
   // ---- task run logs ----------------------------------------------------------------------------
 
   it('FirewallDenied: a run without the [system] credential reaches a closed registry', async () => {
@@ -269,11 +298,12 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
     expect(res.stderr).toContain('no such host');
   });
 
-  it('RoleNotInEffect: a role that does not allow the push (AcrPull); run-task retries, then explains', async () => {
+  it('RoleNotInEffect: a role that does not allow the push (AcrPull); run-task stops at once (waiting cannot cure it) and names the role', async () => {
     const r = rule('RoleNotInEffect');
     const res = await run(join(tempDir(), 'wd'), ['--role', 'AcrPull']);
-    expectStopped(res, 'run-task', 'failed', new RegExp(`Run c\\w+ Failed: ${escape(r.message)}\\. The log says: unauthorized: authentication required`), r.hint, r.link);
-    expect(res.stdout).toContain('was refused by the registry\'s role check — the role may not be in effect yet; running again');
+    expectStopped(res, 'run-task', 'failed', new RegExp(`Run ca1 Failed: ${escape(r.message)}\\. The log says: unauthorized: authentication required.* the settings show why: the task's identity has no role on registry acrtrustdemo that allows it to push`), r.hint, r.link);
+    expect(res.stderr).toContain("Fix: assign AcrPush to the task's principal on registry acrtrustdemo");
+    expect(res.stdout).not.toContain('running again');
   });
 
   it('RoleNotInEffect, on an ABAC registry: AcrPush past preflight is ignored there', async () => {
