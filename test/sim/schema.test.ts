@@ -20,6 +20,18 @@ const check = (definition: string, body: unknown) => {
   return ok ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
 };
 
+/** The same definitions with what 2026-01-01-preview adds (az 2.84's registries version). */
+const preview = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/registry-2026-01-01-preview.json', import.meta.url)), 'utf8'));
+const previewSchema = structuredClone(schema);
+Object.assign(previewSchema.$defs.Registry.properties.properties.properties, preview.registryProperties);
+Object.assign(previewSchema.$defs.Policies.properties, preview.policies);
+previewSchema.$defs.Registry.required = preview.registryRequired;
+ajv.addSchema(previewSchema, 'preview');
+const checkPreview = (body: unknown) => {
+  const validate = ajv.getSchema('preview#/$defs/Registry')!;
+  return validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
+};
+
 const RV = schema.apiVersions.registries as string;
 const TV = schema.apiVersions.tasks as string;
 
@@ -93,6 +105,16 @@ describe(`the sim's answers against the definitions at ${RV} (registries) and ${
     expect(failures.filter((f) => !EXPLAINED.some((x) => x.pattern.test(f)))).toEqual([]);
     // Every explained departure still occurs (none is stale).
     for (const x of EXPLAINED) expect(failures.some((f) => x.pattern.test(f)), x.reason).toBe(true);
+  });
+
+  it(`answers registries at ${preview.apiVersion} (az 2.84) with what that version's definitions define`, async () => {
+    const reg = `${base}/acrtrustdemo?api-version=${preview.apiVersion}`;
+    const got = await rawRequest(s.sim, 'GET', reg);
+    const created = await rawRequest(s.sim, 'PUT', `${base}/schemareg03?api-version=${preview.apiVersion}`, { body: { location: 'eastus', sku: { name: 'Standard' } } });
+    expect([got.status, created.status]).toEqual([200, 200]);
+    expect([...checkPreview(got.body), ...checkPreview(created.body)]).toEqual([]);
+    // The 2025-11-01 definitions lack the preview's properties: the two versions answer differently.
+    expect(check('Registry', got.body)).toEqual(expect.arrayContaining([expect.stringContaining("additional properties 'regionalEndpoints'")]));
   });
 
   it('would notice a property a definition lacks, a missing required one, a wrong type', () => {
