@@ -21,6 +21,7 @@ import type { RouteModule, SimContext } from './context.js';
 import { FaultInjector, armFault, isArmFault, parseFaultSpec, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
+import { sourceUploadRoutes } from './routes/source-upload.js';
 import { graphRoutes } from './routes/graph.js';
 import { asyncOperationUrl, locationUrl, operationsRoutes, retryAfter } from './routes/operations.js';
 import { registriesRoutes } from './routes/registries.js';
@@ -90,6 +91,7 @@ const ROUTE_MODULES: RouteModule[] = [
   registriesRoutes,
   tasksRoutes,
   runsRoutes,
+  sourceUploadRoutes,
   authorizationRoutes,
   graphRoutes,
 ];
@@ -299,7 +301,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
   let name = 'unmatched';
   let write = false;
   try {
-    const rawBody = await readBody(req);
+    const rawBytes = await readBody(req);
+    const rawBody = rawBytes.toString('utf8');
     const match = h.router.match(method, path);
     if (!('route' in match)) {
       answer = (match.methodNotAllowed ? methodNotAllowed(method) : notFound(path, apiVersion)).toResponse();
@@ -328,7 +331,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
           'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
         }).toResponse();
       } else {
-        const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, params, origin: h.origin };
+        const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, rawBytes, params, origin: h.origin };
         if (route.options.apiVersions) checkApiVersion(simReq, route.options.apiVersions, name);
         answer = await route.handler(simReq);
       }
@@ -361,7 +364,7 @@ function send(res: ServerResponse, method: string, answer: SimResponse, req: Inc
   res.end(method === 'HEAD' ? undefined : payload);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -374,7 +377,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -383,6 +386,8 @@ function parseBody(req: IncomingMessage, raw: string): unknown {
   if (raw.trim() === '') return undefined;
   const type = String(req.headers['content-type'] ?? '');
   if (type.includes('application/x-www-form-urlencoded')) return raw;
+  // A blob upload (a source tarball): its bytes are in rawBytes.
+  if (req.headers['x-ms-blob-type'] !== undefined) return undefined;
   try {
     return JSON.parse(raw);
   } catch (e) {
