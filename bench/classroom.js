@@ -39,14 +39,21 @@ const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 /** The command learner `n` types (the sim's endpoint and CA, their own group and registry). */
 export function learnerArgs(sim, n, learners, workdir) {
   const { resourceGroup, registry } = learnerNames(n, learners);
-  return ['run', '--target', 'sim', '--endpoint', sim.endpoint, '--ca', sim.caCertFile, '--sim-speed', 'instant',
+  // Signed in as the learner's own identity (the variables `sim az-env --join` sets), at the sim.
+  return ['run', '--target', 'azure', '--endpoint', sim.endpoint, '--ca', sim.caCertFile, '--subscription', sim.subscriptionId,
     '--resource-group', resourceGroup, '--registry', registry, '--yes', '--json', '--workdir', workdir];
+}
+
+/** The environment that signs `acr-trust run --target azure` in as learner `n` at the sim. */
+export function learnerEnv(sim, n) {
+  const id = sim.state.room.identities.find((i) => Number(i.learner) === n);
+  return { AZURE_CLIENT_ID: id.clientId, AZURE_CLIENT_SECRET: id.secret, AZURE_TENANT_ID: 'adfs', AZURE_AUTHORITY_HOST: sim.endpoint };
 }
 
 /** Learners `from`…`to` in one worker process (bench/learners.js), concurrently. */
 function runWorker(sim, from, to, learners, dir) {
   return new Promise((resolve) => {
-    const args = [join(root, 'bench/learners.js'), sim.endpoint, sim.caCertFile, String(from), String(to), String(learners), dir];
+    const args = [join(root, 'bench/learners.js'), sim.endpoint, sim.caCertFile, String(from), String(to), String(learners), dir, join(dir, 'room.json')];
     const child = spawn(process.execPath, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -64,9 +71,9 @@ function runWorker(sim, from, to, learners, dir) {
   });
 }
 
-function runLearner(args, cwd) {
+function runLearner(args, cwd, env = {}) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', CI: 'true', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     child.stdout.on('data', (c) => (out += c));
@@ -85,7 +92,8 @@ function learnerEndState(state, n, learners) {
   const reg = Object.values(state.registries).find((r) => r.name === registry);
   const tasks = Object.values(state.tasks).filter((t) => inGroup(t.id));
   const runs = Object.values(state.runs).filter((r) => inGroup(r.resource.id));
-  const grants = Object.values(state.roleAssignments).filter((a) => inGroup(a.properties.scope + '/'));
+  // The task identity's grants (the learner's own Owner assignment on the group is the room's).
+  const grants = Object.values(state.roleAssignments).filter((a) => inGroup(a.properties.scope + '/') && a.properties.principalId === tasks[0]?.identity?.principalId);
   const p = reg?.properties ?? {};
   return tasks.length === 1 && runs.length === 2 && grants.length === 1 && grants[0].properties.scope.endsWith(`/registries/${registry}`) &&
     p.publicNetworkAccess === 'Disabled' && p.networkRuleBypassOptions === 'None' && p.networkRuleBypassAllowedForTasks === true;
@@ -100,7 +108,7 @@ export async function benchClassroom({ learners = 30, mode = 'in-process', worke
     let results;
     if (mode === 'cli') {
       results = await Promise.all(
-        Array.from({ length: learners }, (_, i) => runLearner(learnerArgs(sim, i + 1, learners, join(dir, `learner${i + 1}`)), dir)),
+        Array.from({ length: learners }, (_, i) => runLearner(learnerArgs(sim, i + 1, learners, join(dir, `learner${i + 1}`)), dir, learnerEnv(sim, i + 1))),
       );
     } else {
       workers = Math.max(1, Math.min(workers, learners));

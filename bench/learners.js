@@ -5,24 +5,31 @@
  * against the sim at `endpoint`. Prints one JSON array: per learner, exit-code-like `code`, the
  * run's `outcome`, and the problem if it stopped.
  *
- *   node bench/learners.js <endpoint> <caCertFile> <from> <to> <learners> <dir>
+ *   node bench/learners.js <endpoint> <caCertFile> <from> <to> <learners> <dir> <room state file>
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, simCredential } from '../dist/src/azure/index.js';
+import { connect } from '../dist/src/azure/index.js';
 import { runSteps } from '../dist/src/engine/runner.js';
 import { StateStore } from '../dist/src/engine/state.js';
 import { learnerNames, SIM_SUBSCRIPTION_ID } from '../dist/src/sim/index.js';
 import { timings, workflow } from '../dist/steps/index.js';
 
-const [endpoint, caFile, from, to, learners, dir] = process.argv.slice(2);
+const [endpoint, caFile, from, to, learners, dir, stateFile] = process.argv.slice(2);
 const ca = readFileSync(caFile, 'utf8');
+// Each learner signs in as its own service principal (the room's identities are in its state).
+const { ClientSecretCredential } = await import('@azure/identity');
+const identities = JSON.parse(readFileSync(stateFile, 'utf8')).room.identities;
+const credentialOf = (n) => {
+  const id = identities.find((i) => Number(i.learner) === n);
+  return new ClientSecretCredential('adfs', id.clientId, id.secret, { authorityHost: endpoint, tlsOptions: { ca } });
+};
 
 async function learner(n) {
   const { resourceGroup, registry } = learnerNames(n, Number(learners));
   const world = {
     answers: { subscription: SIM_SUBSCRIPTION_ID, resourceGroup, registry, targetRegistry: registry, task: 'acr-trust-task', role: 'AcrPush' },
-    cloud: connect({ subscriptionId: SIM_SUBSCRIPTION_ID, credential: simCredential(), endpoint, ca, pollIntervalMs: 10 }),
+    cloud: connect({ subscriptionId: SIM_SUBSCRIPTION_ID, credential: credentialOf(n), endpoint, ca, pollIntervalMs: 10 }),
     timing: timings.instant,
   };
   try {

@@ -29,6 +29,7 @@ import { benchClassroom } from './classroom.js';
 import { benchDoctor } from './doctor.js';
 import { benchSim } from './sim.js';
 import { benchCert } from './cert.js';
+import { benchPackage } from './package.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/acr-trust.js');
@@ -253,6 +254,12 @@ results.sim = await benchSim();
 results.cert = benchCert();
 results.access = benchAccess();
 results.fullRun = fullRun();
+// The packed package installed with npm install -g, beside the clone (needs npm; skipped with the reason otherwise).
+try {
+  results.package = benchPackage({ samples: short ? 3 : 7 });
+} catch (e) {
+  results.package = { skipped: `could not measure: ${String(e.message).slice(0, 200)}` };
+}
 results.fullRun.floor = { ...FLOOR, byRoute: FLOOR_FULL_RUN };
 results.doctor = await benchDoctor({ samples: short ? 1 : 3 });
 if (!short) results.classroom = await benchClassroom({ learners: LEARNERS });
@@ -272,6 +279,12 @@ const rows = [
     : [
         ['first question (interactive)', `${it.firstQuestionMs} ms`, `spawn → "Where should acr-trust run…" on a pty; ${it.firstQuestionRatio}× a bare commander + inquirer prompt (${it.minimalPromptMs} ms)`, '< 300 ms'],
         ['first question, run --target sim', `${it.simFirstQuestionMs} ms`, 'spawn → subscription picker (sim up, SDK loaded)', ''],
+      ]),
+  ...(results.package.skipped
+    ? [['installed package (npm install -g)', 'skipped', results.package.skipped, '']]
+    : [
+        ['installed package: acr-trust --help', `${results.package.globalHelpMs} ms`, `${results.package.helpRatio}× the clone's node bin/acr-trust.js (${results.package.cloneHelpMs} ms); npm install -g of the packed tarball took ${round(results.package.installMs / 1000)} s`, 'as fast as the clone'],
+        ['installed package: full run on the sim', `${results.package.globalRunMs} ms`, `${results.package.runRatio}× the clone's (${results.package.cloneRunMs} ms), spawn to exit`, 'as fast as the clone'],
       ]),
   ['sim start-up (with certificate)', `${results.sim.startupMs} ms`, '', '< 300 ms'],
   ['sim certificate (@peculiar/x509)', `first mint ${results.cert.firstMintMs} ms`, `in a fresh process (library load); again ${results.cert.mintAgainMs} ms; restart reusing the files ${results.cert.reuseStartMs} ms (first start of a process ${results.cert.firstReuseStartMs} ms)`, 'once per room'],
@@ -306,6 +319,7 @@ if (results.startup.helpRatio > 6) gross.push(`--help takes ${results.startup.he
 if (results.startup.stepsRatio > 6) gross.push(`steps takes ${results.startup.stepsRatio}× node -e 0`);
 if (results.access.decideAccessUs > 1000) gross.push(`the run decision takes ${results.access.decideAccessUs} µs per access (more than a millisecond)`);
 if (it.firstQuestionRatio > 6) gross.push(`the first question takes ${it.firstQuestionRatio}× a bare prompt`);
+if (results.package.helpRatio > 2) gross.push(`the installed package starts ${results.package.helpRatio}× slower than the clone`);
 if (fr.rerun.writes > 0) gross.push(`a no-op re-run wrote ${fr.rerun.writes} times`);
 if (fr.verify.writes > 0) gross.push(`verify wrote ${fr.verify.writes} times`);
 if (fr.requests.writes > FLOOR.writes * 2) gross.push(`a full run wrote ${fr.requests.writes} times (floor ${FLOOR.writes})`);

@@ -1,7 +1,9 @@
 /**
  * Build step, after `tsc`: bundles the four Azure management packages the adapter uses, with the
  * Azure core stack they share, into one ES module — `dist/azure-sdk.mjs` — and records every
- * package it holds, with the version it was built from, in `dist/azure-sdk.json`.
+ * package it holds, with the version it was built from, in `dist/azure-sdk.json` (paths relative
+ * to the package's folder, e.g. `node_modules/@azure/core-client/package.json`, so the bundle
+ * keeps working when the install is moved or was built on another machine, as `npm pack` does).
  *
  *   node dist/src/azure/bundle-sdk.js
  *
@@ -12,12 +14,14 @@
  * missing bundle costs time, never correctness. Needs `rolldown` (vite's bundler, installed with
  * the dev dependencies); without it, it says so and makes no bundle.
  */
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { existsSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SDK_PACKAGES } from './sdk.js';
 
 const dist = fileURLToPath(new URL('../../', import.meta.url));
+/** The package's own folder (dist/..): the manifest's paths are relative to it, so a moved install still finds them. */
+const root = resolve(dist, '..');
 
 /** The package.json of the package a bundled module file belongs to (the nearest one with a name). */
 function packageJsonOf(file: string): string | undefined {
@@ -26,6 +30,18 @@ function packageJsonOf(file: string): string | undefined {
     if (existsSync(pj) && typeof (JSON.parse(readFileSync(pj, 'utf8')) as { name?: unknown }).name === 'string') return pj;
   }
   return undefined;
+}
+
+/**
+ * A bundled package.json as the manifest names it: its path from the package's folder, with `/`
+ * (`node_modules/@azure/core-client/package.json`). node_modules may be a link to elsewhere (a
+ * copy of the sources packed with the original's modules): its real path counts as `node_modules`.
+ */
+function manifestKey(pj: string): string {
+  const modules = join(root, 'node_modules');
+  const real = existsSync(modules) ? realpathSync(modules) : modules;
+  const path = pj.startsWith(real + sep) ? join('node_modules', pj.slice(real.length + 1)) : relative(root, pj);
+  return path.split(sep).join('/');
 }
 
 async function main(): Promise<void> {
@@ -56,12 +72,14 @@ async function main(): Promise<void> {
   } finally {
     rmSync(entry, { force: true });
   }
-  // Every package in the bundle, by its package.json, with the version bundled: sdk.ts uses the
-  // bundle only while each of them is still installed at that version.
+  // Every package in the bundle, by its package.json relative to the package's folder (POSIX
+  // separators; never the build machine's absolute path), with the version bundled: sdk.ts uses
+  // the bundle only while each of them is still installed there at that version.
   const packages: Record<string, string> = {};
   for (const id of moduleIds) {
     const pj = id.includes('node_modules') ? packageJsonOf(id) : undefined;
-    if (pj && !(pj in packages)) packages[pj] = (JSON.parse(readFileSync(pj, 'utf8')) as { version: string }).version;
+    const key = pj && manifestKey(pj);
+    if (pj && key && !(key in packages)) packages[key] = (JSON.parse(readFileSync(pj, 'utf8')) as { version: string }).version;
   }
   if (Object.keys(packages).length < Object.keys(SDK_PACKAGES).length) throw new Error(`the bundle holds only ${Object.keys(packages).length} packages`);
   renameSync(tmp, `${dist}azure-sdk.mjs`);

@@ -118,8 +118,8 @@ export interface Cloud {
   listRoleAssignmentsJson(principalId: string): Promise<ArmJson[]>;
   getAgentPoolJson(resourceGroup: string, registry: string, pool: string): Promise<ArmJson | undefined>;
   listTasksJson(resourceGroup: string, registry: string): Promise<ArmJson[]>;
-  /** The newest runs (of one task, when named), newest first. */
-  listRunsJson(resourceGroup: string, registry: string, options?: { taskName?: string; top?: number }): Promise<ArmJson[]>;
+  /** The newest runs (of one task, or the one run, when named), newest first. */
+  listRunsJson(resourceGroup: string, registry: string, options?: { taskName?: string; runId?: string; top?: number }): Promise<ArmJson[]>;
 }
 
 /**
@@ -586,9 +586,10 @@ class ArmCloud implements Cloud {
     })) as ArmJson[];
   }
 
-  async listRunsJson(resourceGroup: string, registry: string, options: { taskName?: string; top?: number } = {}): Promise<ArmJson[]> {
+  async listRunsJson(resourceGroup: string, registry: string, options: { taskName?: string; runId?: string; top?: number } = {}): Promise<ArmJson[]> {
     const top = options.top ?? 5;
-    const filter = options.taskName ? `TaskName eq '${options.taskName}'` : undefined;
+    const quote = (v: string) => v.replace(/'/g, "''");
+    const filter = options.runId ? `RunId eq '${quote(options.runId)}'` : options.taskName ? `TaskName eq '${quote(options.taskName)}'` : undefined;
     return (await this.cache.read(`json:runs:${resourceGroup}/${registry}|${filter ?? ''}|${top}`.toLowerCase(), async () => {
       const pages = await this.wire(`list runs in registry ${registry}`, async (onResponse) => {
         let n = 0;

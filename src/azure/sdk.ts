@@ -21,7 +21,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { compileFunction } from 'node:vm';
 
@@ -67,6 +67,18 @@ function loadBundle(): Promise<Bundle | undefined> {
   })().catch(() => undefined));
 }
 
+/** acr-trust's own folder (where its package.json is), from src/azure or dist/src/azure alike. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(`${dir}/package.json`) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+
+/** Where the SDK comes from in this install: the one-file bundle, or the packages one by one (for tests, bench and `doctor`). */
+export async function sdkSource(): Promise<'bundle' | 'packages'> {
+  return (await loadBundle()) ? 'bundle' : 'packages';
+}
+
 /**
  * Starts loading every SDK package (in the background; failures surface at first use). The
  * core stack first: the packages share it, and each waits for it anyway.
@@ -79,14 +91,18 @@ export function preloadSdk(): void {
   quiet(loadAuthorization());
 }
 
-/** Whether a bundle manifest (azure-sdk.json) still holds: every package bundled is installed, at the version bundled. */
-export function bundleCurrent(manifest: string): boolean {
+/**
+ * Whether a bundle manifest (azure-sdk.json) still holds: every package bundled is installed, at
+ * the version bundled. Its paths are relative to `root`, the package's folder (dist/..).
+ */
+export function bundleCurrent(manifest: string, root = packageRoot()): boolean {
   try {
     const built = (JSON.parse(manifest) as { packages?: Record<string, string> }).packages ?? {};
     if (Object.keys(built).length === 0) return false;
-    return Object.entries(built).every(
-      ([pj, version]) => existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { version?: string }).version === version,
-    );
+    return Object.entries(built).every(([path, version]) => {
+      const pj = resolve(root, path);
+      return existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { version?: string }).version === version;
+    });
   } catch {
     return false;
   }

@@ -82,6 +82,7 @@ export function buildProgram(): Command {
 
   json(target(common(program.command('doctor'))))
     .description("Why does my task fail? Read the task, its registries, roles and last runs; decide every registry access it makes (exit 0 healthy, 3 a problem found, 1 something could not be read).")
+    .option('--run-id <id>', 'explain this run (a task run, or a quick run from az acr build/run) instead of the task as it is now')
     .option('--run', 'then schedule one run of the task and follow it, to confirm (asks first in a terminal)')
     .option('--fix', "then apply the fixes as the workflow's own steps, recorded in the workdir so `reset` undoes them (after showing them)")
     .action(async (opts) => (await import('./commands/doctor.js')).doctor(opts));
@@ -106,11 +107,19 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (opts) => (await import('./commands/sim.js')).show(opts));
   sim
+    .command('reset-learner')
+    .description("Put one learner's resource group of a running classroom back as it was seeded; the other learners are not touched.")
+    .requiredOption('--learner <nn>', 'the learner, as in learner07: 07')
+    .option('--state <file>', 'the running `sim serve --state` (default: ./.acr-trust/sim-cloud.json)')
+    .action(async (opts) => (await import('./commands/sim.js')).resetLearnerCommand(opts));
+  sim
     .command('az-env')
     .description('Prepare an Azure CLI configuration of its own for a running sim and print the export lines a shell needs: eval "$(acr-trust sim az-env)".')
     .option('--state <file>', 'the running `sim serve --state` to use (default: ./.acr-trust/sim-cloud.json)')
     .option('--endpoint <url>', 'instead of --state: the endpoint `sim serve` printed (with --ca)')
     .option('--ca <file>', "with --endpoint: the sim's CA certificate file")
+    .option('--join <file>', 'sign in to a training room with the join file your trainer handed out (learnerNN.json)')
+    .option('--learner <nn>', "with --state of a classroom: sign in as that learner (default: the trainer)")
     .option('--dir <dir>', "the CLI's configuration folder, its AZURE_CONFIG_DIR (default: ./.acr-trust/azure-cli; never ~/.azure)")
     .option('--json', 'print the variables as JSON instead of export lines')
     .action(async (opts) => (await import('./commands/az-env.js')).azEnv(opts));

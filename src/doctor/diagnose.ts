@@ -202,6 +202,10 @@ export function runFactsOf(reading: DoctorReading, kind: RunFacts['kind'] = 'tas
 /** The registry accesses the task's step makes, in order (pushes; pulls of images not built earlier). */
 export function taskAccesses(reading: DoctorReading): { accesses: Access[]; error?: string } {
   const home = registryFacts(reading.home);
+  if (reading.quickRun) {
+    const repository = reading.quickRun.outputRepository ?? 'its images';
+    return { accesses: [{ kind: 'push', loginServer: home.loginServer, repository, label: `push ${home.loginServer}/${repository}` }] };
+  }
   const step = reading.task.properties?.step;
   const platform = reading.task.properties?.platform ?? {};
   const program = programForStep(
@@ -247,7 +251,7 @@ export function taskAccesses(reading: DoctorReading): { accesses: Access[]; erro
 export function diagnose(reading: DoctorReading, opts: DiagnoseOptions): Diagnosis {
   const registries = reading.registries.map((r) => ({ json: r, facts: registryFacts(r) }));
   const byServer = (server: string) => registries.find((r) => r.facts.loginServer.toLowerCase() === server.toLowerCase());
-  const run = runFactsOf(reading);
+  const run = runFactsOf(reading, reading.quickRun ? 'quick-run' : 'task-run');
   const roles = reading.roleAssignments.map(roleAssignmentFact);
   const home = registryFacts(reading.home);
   const decision = { roleDelayMs: opts.roleDelayMs, bypassModel: opts.bypassModel ?? 'both' };
@@ -314,7 +318,7 @@ export function diagnose(reading: DoctorReading, opts: DiagnoseOptions): Diagnos
       name: reading.task.name,
       registry: reading.home.name,
       loginServer: home.loginServer,
-      identity: String(reading.task.identity?.type ?? 'None'),
+      identity: reading.quickRun ? 'none (a quick run)' : String(reading.task.identity?.type ?? 'None'),
       status: String(reading.task.properties?.status ?? 'Enabled'),
       agentPool: run.agentPool?.name,
       stepType: reading.task.properties?.step?.type,

@@ -21,6 +21,8 @@ export interface DoctorRequest {
   targetRegistry?: string;
   /** How many of the task's newest runs to list. */
   runs?: number;
+  /** One run to explain instead of the task's last (a task run or a quick run: az acr build/run). */
+  runId?: string;
 }
 
 export interface LastRun {
@@ -49,11 +51,24 @@ export interface DoctorReading {
   runs: LastRun[];
   /** When the read happened (ms): the moment the decisions are made for. */
   at: number;
+  /** Set when the run asked about (`runId`) is a quick run: there is no task to read. */
+  quickRun?: LastRun & { outputRepository?: string };
 }
 
 /** Reads everything the diagnosis needs. Throws AcrTrustError (2: a name is wrong; 1: a read was refused). */
 export async function readTaskWorld(cloud: Cloud, req: DoctorRequest): Promise<DoctorReading> {
   const at = Date.now();
+  if (req.runId) {
+    const [run] = await needs(PERMISSIONS.runs, cloud.listRunsJson(req.resourceGroup, req.registry, { runId: req.runId, top: 1 }));
+    if (!run) throw usageError(`Registry ${req.registry} has no run ${req.runId}.`, `List its runs: \`az acr task list-runs -r ${req.registry} -o table\`.`);
+    const taskName = String(run.properties?.task ?? '').split('/').pop();
+    if (!taskName) return readQuickRun(cloud, req, run, at);
+    // A task's run: explain that task, with this run as the one to compare.
+    const reading = await readTaskWorld(cloud, { ...req, runId: undefined, task: taskName });
+    const asked = toLastRun(run);
+    if (asked.status === 'Failed') asked.log = await needs(PERMISSIONS.runLog, cloud.readRunLog(req.resourceGroup, req.registry, asked.runId));
+    return { ...reading, runs: [asked] };
+  }
   const [subscription, registries, task, runs] = await Promise.all([
     cloud.getSubscription().catch(() => undefined),
     needs(PERMISSIONS.registries, cloud.listRegistriesJson()),
@@ -97,6 +112,19 @@ export async function readTaskWorld(cloud: Cloud, req: DoctorRequest): Promise<D
     runs: lastRuns,
     at,
   };
+}
+
+/** A quick run (az acr build / az acr run): no task, no identity; its registry and its log. */
+async function readQuickRun(cloud: Cloud, req: DoctorRequest, run: ArmJson, at: number): Promise<DoctorReading> {
+  const registries = await needs(PERMISSIONS.registries, cloud.listRegistriesJson());
+  const home = registries.find((r) => sameName(r.name, req.registry) && resourceGroupOf(r.id) === req.resourceGroup.toLowerCase());
+  if (!home) throw usageError(`There is no registry ${req.registry} in resource group ${req.resourceGroup}.`);
+  const quick = { ...toLastRun(run), outputRepository: run.properties?.outputImages?.[0]?.repository };
+  if (quick.status === 'Failed') quick.log = await needs(PERMISSIONS.runLog, cloud.readRunLog(req.resourceGroup, req.registry, quick.runId));
+  // The run records how it logged in to its registry (`sourceRegistryAuth`; az acr build/run: Default, the run's own token).
+  const loginMode = run.properties?.sourceRegistryAuth === 'None' ? 'None' : 'Default';
+  const task: ArmJson = { id: run.id, name: `quick run ${quick.runId}`, properties: { status: 'Enabled', credentials: { sourceRegistry: { loginMode } } } };
+  return { registries, home, task, roleAssignments: [], runs: [quick], at, quickRun: quick };
 }
 
 const FINAL = ['Succeeded', 'Failed', 'Canceled', 'Error', 'Timeout'];

@@ -18,14 +18,16 @@
  *   classroom       a training room: besides the demo group, one resource group per learner —
  *                   `learner01` … `learnerNN`, each with its own Premium registry
  *                   `acrtrustlearner01` … — so N people run the whole workflow against one sim at
- *                   the same time without touching each other's resources (`--learners N`,
- *                   default 30; see docs/classroom.md)
+ *                   the same time (`--learners N`, default 30; see docs/classroom.md). Each
+ *                   learner signs in as its own service principal (room.ts), Owner of its own
+ *                   group only; the trainer is the sim's caller, Owner of the subscription
  *
  * Ids are fixed so docs, tests and transcripts can name them.
  */
 import { AcrTrustError } from '../errors.js';
 import { buildRegistry } from './routes/registries.js';
 import { ROLE_GUIDS, roleDefinitionId } from './roles.js';
+import { guidFrom, learnerIdentity, newSecret, type RoomState } from './room.js';
 import type { ArmResource, CloudState, Speed } from './store.js';
 import { key } from './store.js';
 
@@ -40,6 +42,8 @@ export type ScenarioName = (typeof SCENARIOS)[number];
 export const SIM_SUBSCRIPTION_ID = '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c';
 export const SIM_TENANT_ID = '3d9c8e71-0f2a-4b6c-8d5e-7a1b2c3d4e5f';
 export const SIM_CALLER_ID = 'a4e2c6f8-1b3d-4e5f-8a7b-9c0d1e2f3a4b';
+/** The trainer's application (client) id in a classroom; its secret is the room's own. */
+export const SIM_TRAINER_CLIENT_ID = '7c2e4a91-5d3b-4f8e-9a1c-2b4d6f8e0a13';
 /** Name of the caller's seeded subscription-scope role assignment. */
 const CALLER_ASSIGNMENT = '0e6f7a8b-9c1d-4e2f-8a3b-4c5d6e7f8a9b';
 
@@ -135,6 +139,30 @@ export function seedScenario(name: string, speed: Speed, now = Date.now(), opts:
     },
   };
 
+  // The room's identities: the trainer (the sim's caller, Owner of the subscription, above) and,
+  // per learner, a service principal Owner of its own resource group only.
+  const roleAssignments: CloudState['roleAssignments'] = { [key(callerAssignment.id)]: callerAssignment };
+  const principals: CloudState['principals'] = { [SIM_CALLER_ID]: { principalId: SIM_CALLER_ID, kind: 'User', displayName: 'Sim User', visibleAt: 0 } };
+  let room: RoomState | undefined;
+  if (learners) {
+    room = { identities: [{ clientId: SIM_TRAINER_CLIENT_ID, principalId: SIM_CALLER_ID, displayName: 'acr-trust trainer', secret: newSecret() }], boardToken: newSecret() };
+    for (let n = 1; n <= learners; n++) {
+      const names = learnerNames(n, learners);
+      const identity = learnerIdentity(names.resourceGroup.slice('learner'.length));
+      room.identities.push(identity);
+      principals[identity.principalId] = { principalId: identity.principalId, kind: 'ServicePrincipal', displayName: identity.displayName, visibleAt: 0 };
+      const scope = `/subscriptions/${sub}/resourceGroups/${names.resourceGroup}`;
+      const name = guidFrom(`acr-trust room learner ${identity.learner} owner assignment`);
+      const id = `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
+      roleAssignments[key(id)] = {
+        id,
+        name,
+        type: 'Microsoft.Authorization/roleAssignments',
+        properties: { ...callerAssignment.properties, roleDefinitionId: roleDefinitionId(sub, ROLE_GUIDS.Owner), principalId: identity.principalId, principalType: 'ServicePrincipal', scope },
+      };
+    }
+  }
+
   return {
     version: 1,
     tenantId: SIM_TENANT_ID,
@@ -146,13 +174,62 @@ export function seedScenario(name: string, speed: Speed, now = Date.now(), opts:
     registries: Object.fromEntries(registries.map((r) => [key(r.id), r])),
     tasks: {},
     runs: {},
-    roleAssignments: { [key(callerAssignment.id)]: callerAssignment },
-    principals: { [SIM_CALLER_ID]: { principalId: SIM_CALLER_ID, kind: 'User', displayName: 'Sim User', visibleAt: 0 } },
+    roleAssignments,
+    principals,
     operations: {},
     runCounters: {},
     scenario,
     ...(SCENARIO_FAULTS[scenario] ? { faults: SCENARIO_FAULTS[scenario] } : {}),
-    ...(learners ? { learners } : {}),
+    ...(learners ? { learners, room } : {}),
     uuidCounter: 0,
   };
+}
+
+/**
+ * The trainer's reset of one learner: everything in the learner's resource group goes back to how
+ * the classroom seeded it — its registry as new, its tasks, runs and their identities gone, role
+ * assignments inside the group removed except the learner's own Owner assignment — and nothing
+ * outside the group is touched. Returns what it removed. Throws (exit 2) for a cloud that is not
+ * a classroom or a learner it does not have.
+ */
+export function resetLearner(state: CloudState, learner: string, now = Date.now()): { tasks: number; runs: number; roleAssignments: number } {
+  if (!state.room || !state.learners) throw new AcrTrustError('This cloud is not a classroom: it has no learners to reset.', { exitCode: 2, hint: 'Start a room with `acr-trust sim serve --scenario classroom`.' });
+  const n = /^\d{1,3}$/.test(learner.trim()) ? Number(learner) : NaN;
+  if (!Number.isInteger(n) || n < 1 || n > state.learners) {
+    throw new AcrTrustError(`No learner '${learner}' in this room: it has learners 1 to ${state.learners}.`, { exitCode: 2, hint: 'Give the learner\'s number, as in learner07: --learner 07.' });
+  }
+  const names = learnerNames(n, state.learners);
+  const sub = state.subscriptions[0]!.subscriptionId;
+  const scope = key(`/subscriptions/${sub}/resourceGroups/${names.resourceGroup}`);
+  const inside = (id: string) => key(id) === scope || key(id).startsWith(`${scope}/`);
+  const identity = state.room.identities.find((i) => i.learner === names.resourceGroup.slice('learner'.length));
+  const removed = { tasks: 0, runs: 0, roleAssignments: 0 };
+  for (const [k, t] of Object.entries(state.tasks)) {
+    if (!inside(t.id)) continue;
+    if (t.identity?.principalId) delete state.principals[t.identity.principalId];
+    delete state.tasks[k];
+    removed.tasks++;
+  }
+  for (const [k, r] of Object.entries(state.runs)) {
+    if (inside(r.resource.id)) {
+      delete state.runs[k];
+      removed.runs++;
+    }
+  }
+  for (const [k, a] of Object.entries(state.roleAssignments)) {
+    const own = identity !== undefined && a.properties.principalId === identity.principalId && key(a.properties.scope) === scope;
+    if (inside(a.properties.scope) && !own) {
+      delete state.roleAssignments[k];
+      removed.roleAssignments++;
+    }
+  }
+  for (const [k, r] of Object.entries(state.registries)) {
+    if (!inside(r.id)) continue;
+    delete state.registries[k];
+    delete state.runCounters[k];
+  }
+  const fresh = buildRegistry({ subscriptionId: sub, resourceGroup: names.resourceGroup, name: names.registry, location: DEMO_LOCATION, sku: 'Premium', createdAt: new Date(now).toISOString() });
+  state.registries[key(fresh.id)] = fresh;
+  state.resourceGroups[`${sub}/${names.resourceGroup}`.toLowerCase()] ??= { subscriptionId: sub, name: names.resourceGroup, location: DEMO_LOCATION };
+  return removed;
 }

@@ -16,12 +16,15 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AcrTrustError, isAcrTrustError } from '../errors.js';
+import { authorizeRequest, callerContext, currentCaller, filterList, type Caller } from './caller.js';
+import { ARM_AUDIENCES, looksLikeJwt, roomIdentityOf, verifyAccessToken } from './room.js';
 import { certificateFilesFor, loadOrCreateCertificates, subjectAltNamesFor } from './cert.js';
 import type { RouteModule, SimContext } from './context.js';
 import { FaultInjector, armFault, isArmFault, parseFaultSpec, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
 import { sourceUploadRoutes } from './routes/source-upload.js';
+import { roomRoutes } from './board/routes.js';
 import { graphRoutes } from './routes/graph.js';
 import { asyncOperationUrl, locationUrl, operationsRoutes, retryAfter } from './routes/operations.js';
 import { registriesRoutes } from './routes/registries.js';
@@ -94,6 +97,7 @@ const ROUTE_MODULES: RouteModule[] = [
   sourceUploadRoutes,
   authorizationRoutes,
   graphRoutes,
+  roomRoutes,
 ];
 
 export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> {
@@ -148,9 +152,10 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   // URLs (operations, run logs, sign-in) use the one the client used, so a learner elsewhere
   // gets links that reach the sim from there. Anything else falls back to `origin`.
   const origins = new Set<string>();
+  const audiences: string[] = [];
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
     const named = `https://${String(req.headers.host ?? '').toLowerCase()}`;
-    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, who: () => ({ callerId: state.caller.principalId, tenantId: state.tenantId }) });
+    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, state, audiences, who: () => ({ callerId: currentCaller(state).principalId, tenantId: state.tenantId }) });
   });
   server.on('tlsClientError', () => {}); // a client that distrusts our CA just goes away
   await new Promise<void>((resolveListen, reject) => {
@@ -169,6 +174,9 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   const urlFor = (name: string) => `https://${isIP(name) === 6 ? `[${name}]` : name}:${port}`;
   const endpoints = sans.filter((n) => !n.startsWith('*.')).map(urlFor);
   for (const e of endpoints) origins.add(e.toLowerCase());
+  // The audiences a token may name: ARM's own, and the sim as the clients call it (the Azure SDK
+  // asks for `{endpoint}/.default`, az's Microsoft Graph for `{endpoint}/`).
+  audiences.push(...ARM_AUDIENCES, ...endpoints.flatMap((e) => [e, `${e}/`]));
   origin = urlFor(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
   let stopped: Promise<void> | undefined;
@@ -262,6 +270,7 @@ function createContext(state: CloudState, persist: () => void, seed: number | un
         startTime: new Date(now).toISOString(),
       };
       if (init.error) op.error = init.error;
+      op.principalId = currentCaller(state).principalId;
       if (init.result !== undefined) op.result = init.result;
       state.operations[op.id] = op;
       return op;
@@ -280,8 +289,31 @@ interface Handling {
   origin: string;
   faults?: FaultInjector;
   record: (r: RequestRecord) => void;
+  state: CloudState;
+  /** The token audiences accepted (ARM's and the sim's own origins). */
+  audiences: string[];
   /** Who the caller is (named in injected ARM errors). */
   who: () => { callerId: string; tenantId: string };
+}
+
+/**
+ * Who the bearer token names. A JWT is verified (this cloud's signature, issuer, audience,
+ * expiry: ARM's 401s otherwise). An opaque token is the sim's single caller — the long-standing
+ * contract of single-user clouds (tests, the embedded sim) — and refused in a classroom, where
+ * every identity must sign in.
+ */
+async function authenticate(h: Handling, authorization: string): Promise<Caller> {
+  const token = authorization.replace(/^Bearer\s+/i, '').trim();
+  if (looksLikeJwt(token)) {
+    const claims = await verifyAccessToken(h.state, token, h.audiences, Date.now());
+    const known = claims.oid === h.state.caller.principalId || roomIdentityOf(h.state, claims.oid) !== undefined;
+    if (!known) throw new ArmError(401, 'InvalidAuthenticationToken', 'The access token is invalid.', { 'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is invalid."' });
+    return { principalId: claims.oid, clientId: claims.appid };
+  }
+  if (h.state.room) {
+    throw new ArmError(401, 'InvalidAuthenticationToken', 'The access token is invalid.', { 'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is invalid."' });
+  }
+  return { principalId: h.state.caller.principalId };
 }
 
 async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): Promise<void> {
@@ -331,9 +363,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
           'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
         }).toResponse();
       } else {
-        const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, rawBytes, params, origin: h.origin };
-        if (route.options.apiVersions) checkApiVersion(simReq, route.options.apiVersions, name);
-        answer = await route.handler(simReq);
+        // Sign-in and the run logs (whose SAS signature is their key) answer without a token.
+        const caller = unauthenticated ? { principalId: h.state.caller.principalId } : await authenticate(h, String(req.headers.authorization));
+        answer = await callerContext.run(caller, async () => {
+          // The one access check for every route, before the route sees the request (ARM order:
+          // authorization before validation or not-found), and the one list filter after it.
+          authorizeRequest(h.state, method, path);
+          const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, rawBytes, params, origin: h.origin };
+          if (route.options.apiVersions) checkApiVersion(simReq, route.options.apiVersions, name);
+          const routed = await route.handler(simReq);
+          return method === 'GET' && routed.status === 200 && routed.body !== undefined ? { ...routed, body: filterList(h.state, path, routed.body) } : routed;
+        });
       }
     }
   } catch (e) {

@@ -70,6 +70,8 @@ export interface Operation {
   doneAt: number;
   status: 'Succeeded' | 'Failed' | 'Canceled';
   error?: { code: string; message: string };
+  /** Who started it (object id): only that principal may poll it (room identities; absent = anyone). */
+  principalId?: string;
   /** For Location-style operations: the body the final 200 carries. */
   result?: unknown;
   startTime: string;
@@ -113,6 +115,10 @@ export interface CloudState {
   /** How many ids `SimContext.uuid()` has handed out; with a seed, ids derive from (seed, counter),
    *  so a restarted sim continues the sequence instead of repeating it. */
   uuidCounter?: number;
+  /** The training room's identities and board secret (classroom scenario; src/sim/room.ts). */
+  room?: import('./room.js').RoomState;
+  /** The private JWK (P-256) the sim signs access tokens with; created on first use. */
+  signingKey?: JsonWebKey;
 }
 
 export function key(id: string): string {

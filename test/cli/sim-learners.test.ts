@@ -6,7 +6,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sdkClients } from '../helpers/sim.js';
+import { ClientSecretCredential } from '@azure/identity';
+import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import { ResourceManagementClient } from '@azure/arm-resources';
+import { simClientOptions } from '../helpers/sim.js';
 import { cli, expectNoStack, startCli, tempDir } from './helpers.js';
 
 describe('acr-trust sim serve --learners', () => {
@@ -17,7 +20,13 @@ describe('acr-trust sim serve --learners', () => {
       await served.afterLines(1);
       expect(served.lines.length, served.stderr).toBe(1);
       const line = JSON.parse(served.lines[0]!);
-      const { resources, registries } = sdkClients({ endpoint: line.endpoint, caCert: readFileSync(line.caCertFile, 'utf8'), subscriptionId: line.subscriptionId });
+      // Signed in as the trainer (Owner of the subscription): a classroom refuses anonymous tokens.
+      const caCert = readFileSync(line.caCertFile, 'utf8');
+      const trainer = JSON.parse(readFileSync(join(line.joinDir, 'trainer.json'), 'utf8'));
+      const credential = new ClientSecretCredential('adfs', trainer.clientId, trainer.clientSecret, { authorityHost: line.endpoint, tlsOptions: { ca: caCert } } as any);
+      const options = simClientOptions({ endpoint: line.endpoint, caCert });
+      const resources = new ResourceManagementClient(credential, line.subscriptionId, options);
+      const registries = new ContainerRegistryManagementClient(credential, line.subscriptionId, options);
 
       const groups: string[] = [];
       for await (const g of resources.resourceGroups.list()) groups.push(g.name!);

@@ -139,6 +139,36 @@ describe('acr-trust doctor and the last runs', () => {
   });
 });
 
+describe('acr-trust doctor --run-id', () => {
+  it('a quick run (az acr build/run) against a closed registry: never trusted, whatever the switches', async () => {
+    const reg = await bench.registry('drquickrun01', CLOSED_WITH_BYPASS);
+    const run = await bench.clients.registries.registries.beginScheduleRunAndWait(
+      RG,
+      reg.name,
+      { type: 'EncodedTaskRunRequest', encodedTaskContent: Buffer.from(pushYaml(reg.loginServer)).toString('base64'), platform: { os: 'Linux' } } as any,
+      { updateIntervalInMs: 10 },
+    );
+    const r = await bench.doctor(['--registry', reg.name, '--run-id', run.runId!, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(3);
+    expect(r.accesses).toHaveLength(1);
+    expect(r.accesses[0]).toMatchObject({ kind: 'push', verdict: 'refused', cause: 'quick-run' });
+    expect(r.accesses[0].findings[0].words).toMatch(/quick run .* is never a trusted service/);
+    expect(r.summary.lastRun).toMatchObject({ runId: run.runId, status: 'Failed', agrees: true });
+  });
+
+  it("a task's run: explains that task, comparing that run", async () => {
+    const reg = await bench.registry('drrunidtask1', { ...CLOSED_WITH_BYPASS, networkRuleBypassAllowedForTasks: false });
+    const task = await bench.task(reg.name, 'runid-task', { yaml: pushYaml(reg.loginServer), credentials: systemCredential(reg.loginServer) });
+    await bench.role(reg.id, 'AcrPush', task.principalId!);
+    const runId = await bench.schedule(reg.name, task.id!);
+    const r = await bench.doctor(['--registry', reg.name, '--run-id', runId, '--json']);
+    expect(r.status).toBe(3);
+    expect(r.accesses[0]).toMatchObject({ verdict: 'refused', cause: 'task-bypass-off' });
+    expect(r.summary).toMatchObject({ task: 'runid-task', lastRun: { runId, status: 'Failed', agrees: true } });
+  });
+});
+
 describe('acr-trust doctor as a Reader', () => {
   const reader = useDoctorBench({ scenario: 'read-only' });
   it("is exit 1 naming the permission it lacks (the task's credentials need listDetails)", async () => {

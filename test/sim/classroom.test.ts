@@ -9,13 +9,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { connect, simCredential } from '../../src/azure/index.js';
+import { connect } from '../../src/azure/index.js';
 import { runSteps, type RunReport } from '../../src/engine/runner.js';
 import { StateStore } from '../../src/engine/state.js';
 import { checkLearners, DEFAULT_LEARNERS, learnerNames, startSim, type RunningSim } from '../../src/sim/index.js';
 import { seedScenario } from '../../src/sim/scenarios.js';
 import { timings, workflow, type World } from '../../steps/index.js';
 import { withSim } from '../helpers/sim.js';
+import { learnerCredential } from './room-helpers.js';
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -32,7 +33,8 @@ async function learnerRuns(sim: RunningSim, n: number, learners: number, dir: st
   const { resourceGroup, registry } = learnerNames(n, learners);
   const world: World = {
     answers: { subscription: sim.subscriptionId, resourceGroup, registry, targetRegistry: registry, task: 'acr-trust-task', role: 'AcrPush' },
-    cloud: connect({ subscriptionId: sim.subscriptionId, credential: simCredential(), endpoint: sim.endpoint, ca: sim.caCert, pollIntervalMs: 10 }),
+    // Signed in as the learner's own service principal (client secret at the sim's token endpoint).
+    cloud: connect({ subscriptionId: sim.subscriptionId, credential: learnerCredential(sim, n), endpoint: sim.endpoint, ca: sim.caCert, pollIntervalMs: 10 }),
     timing: timings.instant,
   };
   const store = StateStore.load(join(dir, `learner${n}.state.json`));

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS, seedScenario } from '../../src/sim/scenarios.js';
 import { ROLE_GUIDS } from '../../src/sim/roles.js';
-import { sdkClients, withSim } from '../helpers/sim.js';
+import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
+import { sdkClients, simClientOptions, withSim } from '../helpers/sim.js';
+import { trainerCredential } from './room-helpers.js';
 
 const registry = (s: ReturnType<typeof seedScenario>, name = 'acrtrustdemo') => Object.values(s.registries).find((r) => r.name === name)!;
 
@@ -52,7 +54,9 @@ describe('scenarios', () => {
 
   it.each(SCENARIOS)('%s serves its registry through the SDK', (scenario) =>
     withSim({ scenario }, async (sim) => {
-      const r = await sdkClients(sim).registries.registries.get('acr-trust-demo', 'acrtrustdemo');
+      // In a classroom everyone signs in as their own identity: here the trainer.
+      const client = scenario === 'classroom' ? new ContainerRegistryManagementClient(trainerCredential(sim), sim.subscriptionId, simClientOptions(sim)) : sdkClients(sim).registries;
+      const r = await client.registries.get('acr-trust-demo', 'acrtrustdemo');
       expect(r.loginServer).toBe('acrtrustdemo.azurecr.io');
     }));
 });

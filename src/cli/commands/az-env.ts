@@ -31,7 +31,8 @@ import { delimiter, join, resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { usageError } from '../../errors.js';
 import { processAlive } from '../../files.js';
-import { endpointFileFor, readEndpointFile } from '../../sim/index.js';
+import { endpointFileFor, readEndpointFile, readStateFile, type CloudState } from '../../sim/index.js';
+import { learnerFromState, readJoinFile } from './room-join.js';
 import { DEFAULT_STATE_FILE } from './sim.js';
 
 export const DEFAULT_AZ_DIR = './.acr-trust/azure-cli';
@@ -42,11 +43,17 @@ export const SIM_CLIENT_ID = '5a1e7c3d-9b2f-4e6a-8c0d-1f3b5d7e9a2c';
 export const SIM_CLIENT_SECRET = 'acr-trust-sim-secret';
 /** Marks a directory as one az-env prepared, so it may be rewritten. */
 const MARKER = '.acr-trust-az-env';
+/** A room identity's client secret, for `export AZURE_CLIENT_SECRET="$(cat …)"` (mode 0600). */
+const CLIENT_SECRET_FILE = 'client-secret';
 
 export interface AzEnvOptions {
   endpoint?: string;
   ca?: string;
   state?: string;
+  /** A room's join file (the learner's identity, endpoint and CA). */
+  join?: string;
+  /** With --state: sign in as this learner of the room (`07`). */
+  learner?: string;
   dir?: string;
   json?: boolean;
 }
@@ -58,7 +65,9 @@ export interface AzEnv {
   AZURE_CORE_COLLECT_TELEMETRY: 'false';
   AZURE_CORE_ONLY_SHOW_ERRORS: 'true';
   AZURE_CLIENT_ID: string;
-  AZURE_CLIENT_SECRET: string;
+  /** The fixed secret of a single-user sim; a room identity's secret is read from a file instead
+   *  (`export AZURE_CLIENT_SECRET="$(cat …)"`), so it is never printed. */
+  AZURE_CLIENT_SECRET?: string;
   AZURE_TENANT_ID: 'adfs';
   AZURE_AUTHORITY_HOST: string;
   AZURE_SUBSCRIPTION_ID: string;
@@ -69,6 +78,8 @@ interface SimTarget {
   endpoint: string;
   caFile: string;
   ca: string;
+  /** Who signs in: a room identity, or (absent) the single-user sim's any-id-will-do principal. */
+  identity?: { clientId: string; clientSecret: string; learner?: string };
 }
 
 interface SimSubscription {
@@ -83,18 +94,21 @@ export async function azEnv(opts: AzEnvOptions): Promise<void> {
   const dir = resolve(opts.dir ?? DEFAULT_AZ_DIR);
   checkDir(dir);
   requireAz();
-  const subscriptions = await probe(target);
+  const token = target.identity ? await signIn(target) : 'acr-trust-az-env';
+  const subscriptions = await probe(target, token);
   if (subscriptions.length === 0) throw usageError(`The sim at ${target.endpoint} lists no subscription.`);
 
   const env = writeConfig(dir, target, subscriptions);
+  const who = target.identity ? (target.identity.learner ? `learner ${target.identity.learner}` : 'the trainer') : undefined;
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ endpoint: target.endpoint, cloud: SIM_CLOUD_NAME, env })}\n`);
+    process.stdout.write(`${JSON.stringify({ endpoint: target.endpoint, cloud: SIM_CLOUD_NAME, ...(who ? { signedInAs: who } : {}), env })}\n`);
     return;
   }
-  const names = Object.keys(env).join(' ');
+  const names = [...Object.keys(env), ...(target.identity ? ['AZURE_CLIENT_SECRET'] : [])].join(' ');
   const lines = [
-    `# acr-trust sim az-env: the Azure CLI (cloud ${SIM_CLOUD_NAME}) and Azure SDK sign-in in this shell now use the simulated Azure at ${target.endpoint}`,
-    ...Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
+    `# acr-trust sim az-env: the Azure CLI (cloud ${SIM_CLOUD_NAME}) and Azure SDK sign-in in this shell now use the simulated Azure at ${target.endpoint}${who ? `, signed in as ${who}` : ''}`,
+    ...Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v!)}`),
+    ...(target.identity ? [`export AZURE_CLIENT_SECRET="$(cat ${shellQuote(join(dir, CLIENT_SECRET_FILE))})"`] : []),
     `# undo: unset ${names}`,
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
@@ -105,6 +119,17 @@ export async function azEnv(opts: AzEnvOptions): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 function resolveTarget(opts: AzEnvOptions): SimTarget {
+  if (opts.join) {
+    if (opts.state || opts.endpoint || opts.ca || opts.learner) {
+      throw usageError('--join says where the room is and who you are; give it alone.', 'Use --join FILE (the file your trainer handed out), or --state/--endpoint without it.');
+    }
+    const j = readJoinFile(opts.join);
+    const endpoint = checkEndpoint(j.endpoint);
+    return { endpoint, caFile: resolve(opts.join), ca: j.ca, identity: { clientId: j.clientId, clientSecret: j.clientSecret, ...(j.learner ? { learner: j.learner } : {}) } };
+  }
+  if (opts.learner !== undefined && (opts.endpoint || opts.ca)) {
+    throw usageError('--learner reads the learner\'s identity from the room\'s --state; it does not go with --endpoint/--ca.', 'Use --state FILE --learner NN on the machine that serves the room, or --join FILE elsewhere.');
+  }
   if (opts.state && (opts.endpoint || opts.ca)) {
     throw usageError('--state and --endpoint/--ca both say where the sim is; give one of them.', 'Use --state FILE for a `sim serve --state FILE` on this machine, or --endpoint URL --ca FILE.');
   }
@@ -118,7 +143,43 @@ function resolveTarget(opts: AzEnvOptions): SimTarget {
   const start = `Start one in another terminal — \`acr-trust sim serve --state ${opts.state ?? DEFAULT_STATE_FILE}\` — or pass --endpoint URL --ca FILE.`;
   if (!record) throw usageError(`No running sim for ${stateFile}: ${file} does not exist.`, start);
   if (!processAlive(record.pid)) throw usageError(`The sim that served ${stateFile} (pid ${record.pid}) is not running any more.`, start);
-  return { endpoint: checkEndpoint(record.endpoint), caFile: resolve(record.caCertFile), ca: readCa(record.caCertFile) };
+  const target: SimTarget = { endpoint: checkEndpoint(record.endpoint), caFile: resolve(record.caCertFile), ca: readCa(record.caCertFile) };
+  // A classroom's identities are in its state: a learner's with --learner, else the trainer's.
+  const state = readStateFile(stateFile);
+  if (state?.room) {
+    const trainer = state.room.identities.find((i) => !i.learner)!;
+    target.identity = opts.learner !== undefined ? learnerFromState(state, opts.learner, stateFile) : { clientId: trainer.clientId, clientSecret: trainer.secret };
+  } else if (opts.learner !== undefined) {
+    learnerFromState(state ?? ({} as CloudState), opts.learner, stateFile);
+  }
+  return target;
+}
+
+/** Client credentials at the sim's token endpoint: a room identity's token, or exit 2 saying why not. */
+function signIn(target: SimTarget): Promise<string> {
+  const id = target.identity!;
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: id.clientId, client_secret: id.clientSecret, scope: 'https://management.core.windows.net//.default' }).toString();
+  return new Promise((done, reject) => {
+    const req = request(`${target.endpoint}/adfs/oauth2/token`, { method: 'POST', ca: target.ca, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) }, timeout: 10_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        let body: any;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          body = undefined;
+        }
+        if (res.statusCode === 200 && typeof body?.access_token === 'string') return done(body.access_token);
+        const why = typeof body?.error_description === 'string' ? body.error_description.replace(/\s*Trace ID:.*$/s, '') : `HTTP ${res.statusCode}`;
+        reject(usageError(`The room at ${target.endpoint} refused the sign-in${id.learner ? ` of learner ${id.learner}` : ''}: ${why}`, 'Ask your trainer for a current join file (a room started again from a new --state has new identities).'));
+      });
+    });
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })));
+    req.on('error', (e: NodeJS.ErrnoException) => reject(usageError(`Cannot reach the room at ${target.endpoint} (${e.code ?? e.message}).`, 'Is `acr-trust sim serve` running, and is this the address your trainer gave?')));
+    req.write(form);
+    req.end();
+  });
 }
 
 function checkEndpoint(url: string): string {
@@ -177,12 +238,12 @@ function requireAz(): void {
 }
 
 /** Lists the sim's subscriptions: proves the endpoint answers and the CA verifies it. */
-function probe(target: SimTarget): Promise<SimSubscription[]> {
+function probe(target: SimTarget, token: string): Promise<SimSubscription[]> {
   const fail = (why: string, hint: string) => usageError(`Cannot use the sim at ${target.endpoint}: ${why}.`, hint);
   return new Promise((done, reject) => {
     const req = request(
       `${target.endpoint}/subscriptions?api-version=2022-12-01`,
-      { method: 'GET', ca: target.ca, headers: { authorization: 'Bearer acr-trust-az-env' }, timeout: 10_000 },
+      { method: 'GET', ca: target.ca, headers: { authorization: `Bearer ${token}` }, timeout: 10_000 },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -192,6 +253,10 @@ function probe(target: SimTarget): Promise<SimSubscription[]> {
             body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
           } catch {
             body = undefined;
+          }
+          if (res.statusCode === 401 && !target.identity) {
+            reject(fail('it is a classroom, where everyone signs in as their own identity', 'Use --join FILE (from your trainer), or --state FILE --learner NN on the machine that serves the room.'));
+            return;
           }
           if (res.statusCode !== 200 || !Array.isArray(body?.value)) {
             reject(fail(`it answered HTTP ${res.statusCode} to the subscription list`, 'Is it an `acr-trust sim serve`? Check the endpoint.'));
@@ -231,6 +296,8 @@ function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscript
 
   const ep = target.endpoint;
   const sub = subscriptions[0]!;
+  const clientId = target.identity?.clientId ?? SIM_CLIENT_ID;
+  const clientSecret = target.identity?.clientSecret ?? SIM_CLIENT_SECRET;
   put(
     'clouds.config',
     ini({
@@ -267,7 +334,7 @@ function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscript
       id: s.subscriptionId,
       name: s.displayName,
       state: s.state,
-      user: { name: SIM_CLIENT_ID, type: 'servicePrincipal' },
+      user: { name: clientId, type: 'servicePrincipal' },
       isDefault: s === sub,
       tenantId: 'adfs',
       environmentName: SIM_CLOUD_NAME,
@@ -276,7 +343,12 @@ function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscript
     })),
   };
   put('azureProfile.json', `\uFEFF${JSON.stringify(profile)}`);
-  put('service_principal_entries.json', JSON.stringify([{ client_id: SIM_CLIENT_ID, tenant: 'adfs', client_secret: SIM_CLIENT_SECRET }], null, 4));
+  put('service_principal_entries.json', JSON.stringify([{ client_id: clientId, tenant: 'adfs', client_secret: clientSecret }], null, 4));
+  if (target.identity) put(CLIENT_SECRET_FILE, clientSecret);
+  else rmSync(join(dir, CLIENT_SECRET_FILE), { force: true });
+  // A join file carries the CA inline: the variables below need it as a file.
+  const caFile = target.caFile.endsWith('.pem') ? target.caFile : join(dir, 'sim-ca.pem');
+  if (caFile !== target.caFile) put('sim-ca.pem', target.ca, 0o644);
 
   const bundle = join(dir, 'ca-bundle.pem');
   put('ca-bundle.pem', [`# the simulated Azure's CA (${target.caFile})`, target.ca.trim(), '# public roots (Node.js), so other hosts still verify', ...rootCertificates].join('\n') + '\n', 0o644);
@@ -286,12 +358,12 @@ function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscript
     REQUESTS_CA_BUNDLE: bundle,
     AZURE_CORE_COLLECT_TELEMETRY: 'false',
     AZURE_CORE_ONLY_SHOW_ERRORS: 'true',
-    AZURE_CLIENT_ID: SIM_CLIENT_ID,
-    AZURE_CLIENT_SECRET: SIM_CLIENT_SECRET,
+    AZURE_CLIENT_ID: clientId,
+    ...(target.identity ? {} : { AZURE_CLIENT_SECRET: SIM_CLIENT_SECRET }),
     AZURE_TENANT_ID: 'adfs',
     AZURE_AUTHORITY_HOST: ep,
     AZURE_SUBSCRIPTION_ID: sub.subscriptionId,
-    NODE_EXTRA_CA_CERTS: target.caFile,
+    NODE_EXTRA_CA_CERTS: caFile,
   };
 }
 

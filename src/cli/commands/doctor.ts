@@ -22,6 +22,8 @@ import { closingAfter, interactionFor, openSession, type CommonOptions, type Ses
 import { terminal, type Terminal } from '../terminal.js';
 
 export interface DoctorOptions extends CommonOptions, AnswerFlags {
+  /** Explain this run (a task run or a quick run) instead of the task's last. */
+  runId?: string;
   run?: boolean;
   fix?: boolean;
 }
@@ -31,11 +33,12 @@ export const AZURE_ROLE_DELAY_MS = 10 * 60_000;
 
 export async function doctor(opts: DoctorOptions): Promise<void> {
   const term = terminal();
+  if (opts.runId && (opts.run || opts.fix)) throw usageError('--run-id explains one run; it does not combine with --run or --fix.', 'Drop --run-id to check the task as it is now.');
   if (opts.run && opts.fix) throw usageError('--run and --fix cannot be combined.', 'Run `acr-trust doctor --fix` first, then `acr-trust doctor --run` to confirm.');
   const flags = answerFlags(opts);
   // Reading changes nothing: without a terminal it goes ahead; --fix changes things and asks or needs --yes.
   const interaction = interactionFor('doctor', opts, term, { required: Boolean(opts.fix) });
-  const ask = interaction === 'ask' && (!flags.registry || !flags.task);
+  const ask = interaction === 'ask' && (!flags.registry || (!flags.task && !opts.runId));
   // The doctor itself never writes the workdir; --fix hands over to `run`, which does.
   const session = await openSession({ command: 'doctor', opts, flags, term, dryRun: true, saveAnswers: false, ask });
   let first: Examination | undefined;
@@ -67,7 +70,7 @@ async function examine(session: Session, opts: DoctorOptions, cloud = session.wo
   ]);
   const a = session.answers;
   const targetRegistry = opts.targetRegistry ?? (a.targetRegistry !== a.registry ? a.targetRegistry : undefined);
-  const reading = await readTaskWorld(cloud, { resourceGroup: a.resourceGroup, registry: a.registry, task: a.task, targetRegistry });
+  const reading = await readTaskWorld(cloud, { resourceGroup: a.resourceGroup, registry: a.registry, task: a.task, targetRegistry, runId: opts.runId });
   const diagnosis = diagnose(reading, {
     roleDelayMs: await roleDelayFor(session),
     targetRegistry,

@@ -7,12 +7,16 @@
  * `<state>.endpoint.json` (removed on exit), which `sim az-env --state` reads. show reads the
  * state file without changing it.
  */
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { resolve } from 'node:path';
+import { processAlive } from '../../files.js';
 import { usageError } from '../../errors.js';
 import {
   DEFAULT_LEARNERS,
   endpointFileFor,
   MAX_LEARNERS,
+  readEndpointFile,
   readRequestLog,
   readStateFile,
   removeEndpointFile,
@@ -25,6 +29,7 @@ import {
   type RequestRecord,
 } from '../../sim/index.js';
 import { runView } from '../../sim/routes/runs.js';
+import { roomEndpoint, writeJoinFiles } from './room-join.js';
 import { taskView } from '../../sim/routes/tasks.js';
 
 export const DEFAULT_STATE_FILE = './.acr-trust/sim-cloud.json';
@@ -103,10 +108,17 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  const announced = { endpoint: sim.endpoint, endpoints: sim.endpoints, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId };
+  const announced: Record<string, unknown> = { endpoint: sim.endpoint, endpoints: sim.endpoints, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId };
+  // A classroom: one join file per identity for the trainer to hand out, and the board's address
+  // with its token (the trainer's only; printed here once, never logged).
+  const joinDir = writeJoinFiles(stateFile, sim.state, sim.endpoint, sim.endpoints, sim.caCert);
+  if (joinDir && sim.state.room) {
+    announced.joinDir = joinDir;
+    announced.board = `${roomEndpoint(sim.endpoint, sim.endpoints)}/room?token=${sim.state.room.boardToken}`;
+  }
   // Beside the state file, for `sim az-env --state` and other clients that know only the state.
   const endpointFile = endpointFileFor(stateFile);
-  writeEndpointFile(endpointFile, { ...announced, pid: process.pid });
+  writeEndpointFile(endpointFile, { endpoint: sim.endpoint, endpoints: sim.endpoints, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId, pid: process.pid });
   process.stdout.write(`${JSON.stringify(announced)}\n`);
   try {
     await stopped;
@@ -186,4 +198,42 @@ function textListing(file: string, state: CloudState, view: ReturnType<typeof cl
     out.push(`  ${r.at}  ${r.method.padEnd(6)} ${String(r.status).padEnd(3)} ${String(r.ms).padStart(7)}ms  ${r.name}${r.fault ? ` [fault ${r.fault}]` : ''}  ${r.path}${v}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+export interface ResetLearnerOptions {
+  learner: string;
+  state?: string;
+}
+
+/**
+ * `sim reset-learner --learner 07`: asks the running room (its endpoint file beside the state)
+ * to put learner 07's group back as seeded, with the board token from the room's state. Prints
+ * what was removed. Exit 2 for a room that is not running, not a classroom, or has no such learner.
+ */
+export async function resetLearnerCommand(opts: ResetLearnerOptions): Promise<void> {
+  const stateFile = resolve(opts.state ?? DEFAULT_STATE_FILE);
+  const state = readStateFile(stateFile);
+  if (!state) throw usageError(`No simulated cloud at ${stateFile}.`, 'Pass the --state the room was started with.');
+  if (!state.room) throw usageError(`The sim at ${stateFile} is not a classroom: it has no learners to reset.`, 'Start a room with `acr-trust sim serve --scenario classroom`.');
+  const record = readEndpointFile(endpointFileFor(stateFile));
+  if (!record || !processAlive(record.pid)) throw usageError(`The room ${stateFile} is not running.`, `Start it again with \`acr-trust sim serve --state ${opts.state ?? DEFAULT_STATE_FILE}\`, then reset.`);
+  const ca = readFileSync(record.caCertFile, 'utf8');
+  const answer = await new Promise<{ status: number; body: any }>((done, reject) => {
+    const req = httpsRequest(`${record.endpoint}/room/api/learners/${encodeURIComponent(opts.learner.trim())}/reset`, { method: 'POST', ca, headers: { authorization: `Bearer ${state.room!.boardToken}` }, timeout: 10_000 }, (res) => {
+      let text = '';
+      res.on('data', (d) => (text += d));
+      res.on('end', () => {
+        try {
+          done({ status: res.statusCode ?? 0, body: JSON.parse(text) });
+        } catch {
+          done({ status: res.statusCode ?? 0, body: undefined });
+        }
+      });
+    });
+    req.on('error', (e: NodeJS.ErrnoException) => reject(usageError(`Cannot reach the room at ${record.endpoint} (${e.code ?? e.message}).`, 'Is `acr-trust sim serve` still running?')));
+    req.end();
+  });
+  if (answer.status !== 200) throw usageError(answer.body?.error?.message ?? `The room answered HTTP ${answer.status}.`, 'Give the learner\'s number, as in learner07: --learner 07.');
+  const r = answer.body.removed;
+  process.stdout.write(`Learner ${opts.learner.trim()}: resource group back as seeded (removed ${r.tasks} task(s), ${r.runs} run(s), ${r.roleAssignments} role assignment(s)); the other learners were not touched.\n`);
 }

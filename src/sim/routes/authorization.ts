@@ -15,7 +15,7 @@ import type { RouteModule, SimContext } from '../context.js';
 import type { ArmResource } from '../store.js';
 import { key } from '../store.js';
 import { BUILT_IN_ROLES, roleByGuid, roleDefinitionId, roleDefinitionResource } from '../roles.js';
-import { callerRole, requirePermission } from '../caller.js';
+import { callerRole, currentCaller, isRestricted, requirePermission, rolesAt } from '../caller.js';
 import { page, parseScope, requireResourceGroup, requireSubscription } from './common.js';
 
 /** 2022-04-01: @azure/arm-authorization 9.0.0 (role assignments, definitions, permissions) and az CLI. */
@@ -165,8 +165,8 @@ export const authorizationRoutes: RouteModule = (router, sim) => {
         conditionVersion: condition ? (conditionVersion ?? '2.0') : null,
         createdOn: now,
         updatedOn: now,
-        createdBy: sim.state.caller.principalId,
-        updatedBy: sim.state.caller.principalId,
+        createdBy: currentCaller(sim.state).principalId,
+        updatedBy: currentCaller(sim.state).principalId,
         delegatedManagedIdentityResourceId: null,
         description: description ?? null,
       },
@@ -220,7 +220,9 @@ export const authorizationRoutes: RouteModule = (router, sim) => {
   router.on('GET', '/{*scope}/providers/Microsoft.Authorization/permissions', { name: 'permissions.list', apiVersions: PERMISSIONS_API_VERSIONS }, (req) => {
     const scope = canonicalScope(req.params.scope!);
     checkScopeExists(sim, scope);
-    const role = callerRole(sim.state);
-    return { status: 200, body: page([{ actions: role.actions, notActions: role.notActions, dataActions: [], notDataActions: [] }]) };
+    // The sim's caller: its one role everywhere. Anyone else: the roles its assignments give it here.
+    const caller = currentCaller(sim.state);
+    const roles = isRestricted(sim.state, caller) ? rolesAt(sim.state, caller.principalId, scope) : [callerRole(sim.state)];
+    return { status: 200, body: page(roles.map((role) => ({ actions: role.actions, notActions: role.notActions, dataActions: role.dataActions, notDataActions: [] }))) };
   });
 };

@@ -21,6 +21,8 @@ import { createHash, randomUUID } from 'node:crypto';
 import { ArmError, type SimRequest, type SimResponse } from '../http.js';
 import type { RouteModule, SimContext } from '../context.js';
 import type { Principal } from '../store.js';
+import { roomIdentityOf } from '../room.js';
+import { callerMayRead, currentCaller, isRestricted } from '../caller.js';
 
 const GRAPH = 'https://graph.microsoft.com/v1.0';
 const TYPES: Record<Principal['kind'], string> = { ServicePrincipal: 'servicePrincipal', User: 'user' };
@@ -61,7 +63,8 @@ export function graphObject(sim: SimContext, p: Principal): Record<string, unkno
       accountEnabled: true,
     };
   }
-  const appId = appIdOf(p.principalId);
+  const identity = roomIdentityOf(sim.state, p.principalId);
+  const appId = identity?.clientId ?? appIdOf(p.principalId);
   const owner = ownerResourceId(sim, p.principalId);
   return {
     '@odata.type': '#microsoft.graph.servicePrincipal',
@@ -69,7 +72,7 @@ export function graphObject(sim: SimContext, p: Principal): Record<string, unkno
     appId,
     displayName: p.displayName,
     accountEnabled: true,
-    servicePrincipalType: 'ManagedIdentity',
+    servicePrincipalType: identity ? 'Application' : 'ManagedIdentity',
     appOwnerOrganizationId: sim.state.tenantId,
     servicePrincipalNames: [appId, ...(owner ? [`https://identity.azure.net/${createHash('sha256').update(owner.toLowerCase()).digest('base64')}`] : [])],
     alternativeNames: owner ? ['isExplicit=False', owner] : [],
@@ -85,10 +88,18 @@ function ownerResourceId(sim: SimContext, principalId: string): string | undefin
   return undefined;
 }
 
-/** The principals the directory knows now. */
+/** The principals the directory knows now — to a room's learner, only itself and the identities
+ *  of resources it may read (another learner's task identity is not there at all). */
 function visible(sim: SimContext): Principal[] {
   const now = sim.now();
-  return Object.values(sim.state.principals).filter((p) => p.visibleAt <= now);
+  const known = Object.values(sim.state.principals).filter((p) => p.visibleAt <= now);
+  const caller = currentCaller(sim.state);
+  if (!isRestricted(sim.state, caller)) return known;
+  return known.filter((p) => {
+    if (p.principalId === caller.principalId) return true;
+    const owner = ownerResourceId(sim, p.principalId);
+    return owner !== undefined && callerMayRead(sim.state, owner);
+  });
 }
 
 function find(sim: SimContext, id: string, kind?: Principal['kind']): Principal {
@@ -161,7 +172,8 @@ export const graphRoutes: RouteModule = (router, sim) => {
   // `/me` is that user, even after `az login --service-principal` (on Azure an application token
   // gets 400 here). `az ad signed-in-user show`, as in the wizard's preflight commands, works.
   router.on('GET', '/v1.0/me', { name: 'graph.me' }, () => {
-    const caller = sim.state.principals[sim.state.caller.principalId];
+    // A room identity signs in as an application: Azure's 400 for an app-only token.
+    const caller = isRestricted(sim.state) ? undefined : sim.state.principals[sim.state.caller.principalId];
     if (!caller || caller.kind !== 'User') throw graphError(400, 'BadRequest', '/me request is only valid with delegated authentication flow.');
     return { status: 200, body: { '@odata.context': `${GRAPH}/$metadata#users/$entity`, ...graphObject(sim, caller) } };
   });

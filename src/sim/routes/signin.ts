@@ -1,8 +1,8 @@
 /**
  * Sign-in: an ADFS-style authority at `{endpoint}/adfs`, so MSAL (Python's in the az CLI, Node's in
  * @azure/identity) skips instance discovery against the public login host and nothing leaves
- * loopback (az-cli-interop.md). Any client id and secret get a token; the token names the sim's
- * caller and tenant.
+ * loopback (az-cli-interop.md). The token is a JWT the sim signs (room.ts); in a classroom only a
+ * room identity's client id and secret get one, elsewhere any id and secret get the sim's caller.
  *
  * - az CLI: `az login --service-principal … --tenant adfs` first resolves the tenant name at
  *   `/adfs/adfs/.well-known/openid-configuration` (it needs a 200 there), then MSAL reads
@@ -14,11 +14,10 @@
  * - The embedded sim and the tests hand the SDK clients a TokenCredential directly and never come here.
  */
 import type { RouteModule } from '../context.js';
+import { randomUUID } from 'node:crypto';
 import type { SimRequest, SimResponse } from '../http.js';
+import { ARM_AUDIENCES, identityFor, issueAccessToken, signingKeyOf } from '../room.js';
 
-function base64url(v: unknown): string {
-  return Buffer.from(JSON.stringify(v)).toString('base64url');
-}
 
 export const signInRoutes: RouteModule = (router, sim) => {
   const openidConfiguration = (req: SimRequest): SimResponse => ({
@@ -42,16 +41,42 @@ export const signInRoutes: RouteModule = (router, sim) => {
   // fourth segment is the tenant ("adfs").
   router.on('GET', '/adfs/{tenant}/.well-known/openid-configuration', { name: 'signin.openidConfiguration', auth: false }, openidConfiguration);
 
-  // The sim's tokens are unsigned (`alg: none`): there are no signing keys to publish.
-  router.on('GET', '/adfs/discovery/keys', { name: 'signin.keys', auth: false }, () => ({ status: 200, body: { keys: [] } }));
+  // The public half of the cloud's token-signing key (room.ts).
+  router.on('GET', '/adfs/discovery/keys', { name: 'signin.keys', auth: false }, () => ({ status: 200, body: { keys: [signingKeyOf(sim.state).publicJwk] } }));
 
-  router.on('POST', '/adfs/oauth2/token', { name: 'signin.token', auth: false }, (req) => {
+  // Client credentials. In a classroom the client id and secret must be a room identity's (the
+  // trainer's or a learner's), as Entra ID checks an application's secret; elsewhere any id and
+  // secret sign in as the sim's one caller. The token is signed (ES256) and names the principal.
+  router.on('POST', '/adfs/oauth2/token', { name: 'signin.token', auth: false }, async (req) => {
     const form = new URLSearchParams(typeof req.body === 'string' ? req.body : req.rawBody);
-    const now = Math.floor(sim.now() / 1000);
-    const clientId = form.get('client_id') ?? 'sim-client';
-    // An unsigned JWT-shaped token: clients that peek inside (az CLI) find the caller and tenant.
-    const claims = { aud: 'https://management.core.windows.net/', iss: `${req.origin}/adfs`, iat: now, nbf: now, exp: now + 3600, appid: clientId, oid: sim.state.caller.principalId, sub: sim.state.caller.principalId, tid: sim.state.tenantId };
-    const token = `${base64url({ typ: 'JWT', alg: 'none' })}.${base64url(claims)}.sim`;
-    return { status: 200, body: { token_type: 'Bearer', access_token: token, expires_in: 3600, ext_expires_in: 3600 } };
+    const clientId = form.get('client_id') ?? '';
+    let principalId = sim.state.caller.principalId;
+    const room = sim.state.room;
+    if (room) {
+      const known = room.identities.find((i) => i.clientId.toLowerCase() === clientId.toLowerCase());
+      if (!known) {
+        return tokenError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${sim.state.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
+      }
+      const identity = identityFor(room, clientId, form.get('client_secret') ?? '');
+      if (!identity) {
+        return tokenError(401, 'invalid_client', 7000215, `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${known.clientId}'.`);
+      }
+      principalId = identity.principalId;
+    }
+    // The resource: v2's scope (`{resource}/.default`) or v1's resource parameter.
+    const scope = (form.get('scope') ?? '').split(/\s+/).find((x) => x.endsWith('/.default'));
+    const audience = scope ? scope.slice(0, -'.default'.length).replace(/\/\/$/, '/') : (form.get('resource') ?? ARM_AUDIENCES[0]!);
+    const { token, expiresIn } = await issueAccessToken(sim.state, { principalId, clientId: clientId || 'sim-client', audience, now: sim.now() });
+    sim.changed(); // the signing key, when this token made it
+    return { status: 200, body: { token_type: 'Bearer', access_token: token, expires_in: expiresIn, ext_expires_in: expiresIn } };
   });
 };
+
+/** Entra ID's token error: OAuth's `error`, with the AADSTS code and trace ids. */
+function tokenError(status: number, error: string, aadsts: number, text: string): SimResponse {
+  const trace = randomUUID();
+  return {
+    status,
+    body: { error, error_description: `AADSTS${aadsts}: ${text} Trace ID: ${trace} Correlation ID: ${trace} Timestamp: ${new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z')}`, error_codes: [aadsts], trace_id: trace, correlation_id: trace },
+  };
+}
