@@ -83,8 +83,17 @@ export interface Cloud {
   getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
   /** Creates (or replaces) a task with a system-assigned identity and loginMode None. */
   createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task>;
-  /** Adds a system identity (keeping any user-assigned ones) and sets loginMode None. */
-  updateTaskIdentity(resourceGroup: string, registry: string, task: string): Promise<Task>;
+  /**
+   * Adds a system identity (keeping any user-assigned ones) and sets loginMode None — or, with
+   * `{ loginModeNone: false }`, leaves the task's login to its own registry as it is.
+   */
+  updateTaskIdentity(resourceGroup: string, registry: string, task: string, options?: { loginModeNone?: boolean }): Promise<Task>;
+  /**
+   * Puts a task's identity type and source-registry login mode back to what they were (for
+   * `reset` on a task the user already had): `identityType` None removes the system identity,
+   * `loginMode` undefined leaves it. Waits for the operation; returns the task after it.
+   */
+  restoreTask(resourceGroup: string, registry: string, task: string, before: { identityType?: TaskIdentityType; loginMode?: string }): Promise<Task>;
   addTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string, identity?: string): Promise<Task>;
   removeTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string): Promise<Task>;
   /** Deletes the task; no error when it does not exist. */
@@ -334,16 +343,34 @@ class ArmCloud implements Cloud {
     );
   }
 
-  async updateTaskIdentity(resourceGroup: string, registry: string, task: string): Promise<Task> {
+  async updateTaskIdentity(resourceGroup: string, registry: string, task: string, options: { loginModeNone?: boolean } = {}): Promise<Task> {
     const current = await this.getTask(resourceGroup, registry, task);
     const type: TaskIdentityType = current && current.userAssignedIdentities.length > 0 ? 'SystemAssigned, UserAssigned' : 'SystemAssigned';
+    const loginModeNone = options.loginModeNone ?? true;
     return this.updateTask(
       `give task ${task} a system-assigned identity`,
       resourceGroup,
       registry,
       task,
-      { identity: { type }, credentials: { sourceRegistry: { loginMode: 'None' } } },
-      identityAndLoginModeSet,
+      { identity: { type }, ...(loginModeNone ? { credentials: { sourceRegistry: { loginMode: 'None' } } } : {}) },
+      loginModeNone ? identityAndLoginModeSet : (t) => t !== undefined && (t.identityType === 'SystemAssigned' || t.identityType === 'SystemAssigned, UserAssigned'),
+    );
+  }
+
+  async restoreTask(resourceGroup: string, registry: string, task: string, before: { identityType?: TaskIdentityType; loginMode?: string }): Promise<Task> {
+    const body: TaskUpdateParameters = {};
+    if (before.identityType !== undefined) body.identity = { type: before.identityType };
+    if (before.loginMode !== undefined) body.credentials = { sourceRegistry: { loginMode: before.loginMode } };
+    return this.updateTask(
+      `put task ${task}'s identity and login mode back`,
+      resourceGroup,
+      registry,
+      task,
+      body,
+      (t) =>
+        t !== undefined &&
+        (before.identityType === undefined || t.identityType === before.identityType) &&
+        (before.loginMode === undefined || (t.sourceRegistryLoginMode ?? 'Default') === before.loginMode),
     );
   }
 
