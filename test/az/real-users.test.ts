@@ -152,7 +152,7 @@ describe.skipIf(!AZ)(`issue 13 with the Azure CLI against sim serve${AZ ? '' : `
       expect(r.status, r.stdout + r.stderr).toBe(0);
       // The Dockerfile's FROM (its ARG default) comes from the uploaded tarball: the sim read the upload.
       expect(r.stdout).toContain('Step 1/2 : FROM mcr.microsoft.com/hello-world');
-      expect(azJson('acr', 'task', 'list-runs', '-r', REG, '--query', "[?runType=='QuickBuild'] | [0].status")).toBe('Succeeded');
+      expect(azJson('acr', 'task', 'list-runs', '-r', REG, '--top', '1', '--query', '[0].{status: status, outputImages: outputImages[].tag}')).toEqual({ status: 'Succeeded', outputImages: ['v1'] });
       expect(r.stdout).toContain(`Successfully pushed image: ${LOGIN_SERVER}/img:v1`);
     });
 
