@@ -29,6 +29,7 @@ import { benchClassroom } from './classroom.js';
 import { benchDoctor } from './doctor.js';
 import { benchSim } from './sim.js';
 import { benchCert } from './cert.js';
+import { benchFidelity } from './fidelity.js';
 import { benchPackage } from './package.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -134,8 +135,10 @@ async function interactive() {
  *   verification — after each write a step's check reads the resource again, fresh (the task after
  *     its PUT and its credential PATCH, the assignments after the PUT, the registry after each of
  *     its three PATCHes); a run's verification is following it (above);
- *   long-running operations — each registry PATCH answers 201 + Azure-AsyncOperation: one status
- *     poll, then the SDK's final GET of the registry (its LRO protocol for PATCH);
+ *   long-running operations — none: a registry PATCH answers 200 with the final registry, as real
+ *     Azure does (recordings test_acr_with_public_network_access*, test/sim/replay/);
+ *   credentials — a task's answers show a credential entry as null (as Azure's do), so the
+ *     credential step's check reads it through listDetails once;
  *   writes — the task (PUT), the role assignment (PUT), the credential (task PATCH), three registry
  *     PATCHes (task bypass on, public access off, trusted services off — trusted services are already
  *     on for a new registry) and two scheduled runs.
@@ -143,11 +146,11 @@ async function interactive() {
 const FLOOR_FULL_RUN = {
   'subscriptions.get': 1,
   'resourceGroups.get': 1,
-  'registries.get': 1 + 3 + 3,
+  'registries.get': 1 + 3,
   'permissions.list': 1,
   'tasks.get': 1 + 2,
   'roleAssignments.list': 1 + 1,
-  'operations.status': 3,
+  'tasks.listDetails': 1,
   'runs.get': 2,
   'runs.getLogSasUrl': 2,
   'logs.rawtext': 2,
@@ -254,6 +257,7 @@ results.interactive = await interactive().catch((e) => ({ skipped: `could not me
 results.sim = await benchSim();
 results.cert = benchCert();
 results.access = benchAccess();
+results.fidelity = await benchFidelity();
 results.fullRun = fullRun();
 // The packed package installed with npm install -g, beside the clone (needs npm; skipped with the reason otherwise).
 try {
@@ -290,6 +294,7 @@ const rows = [
   ['sim start-up (with certificate)', `${results.sim.startupMs} ms`, '', '< 300 ms'],
   ['sim certificate (@peculiar/x509)', `first mint ${results.cert.firstMintMs} ms`, `in a fresh process (library load); again ${results.cert.mintAgainMs} ms; restart reusing the files ${results.cert.reuseStartMs} ms (first start of a process ${results.cert.firstReuseStartMs} ms)`, 'once per room'],
   ['run decision per registry access', `${results.access.decideAccessUs} µs`, `planned run ${results.access.plannedRunUsPerAccess} µs per access (${results.access.roleAssignments} role assignments)`, '< 1000 µs'],
+  ...results.fidelity.recordings.map((f) => [`replay ${f.recording}`, `${f.inScope} in scope`, `status ${f.status}, LRO ${f.lro}, shape ${f.shape}; ${f.outOfScope} out of scope skipped; ${f.unexplained} unexplained (${f.client})`, '0 unexplained']),
   ['sim request latency', `median ${results.sim.medianRequestMs} ms`, `p99 ${results.sim.p99RequestMs} ms`, 'median < 2 ms'],
   ['full run on the sim (instant)', `${fr.wallMs} ms`, `fastest ${fr.minWallMs} ms; CPU ${fr.cpuMs} ms; peak RSS ${fr.peakRssMb} MB; SDK ${results.sdkBundle ? 'bundle' : 'packages (no bundle built)'}`, '< 1500 ms, < 150 MB'],
   ['ARM requests, full run', `${fr.requests.requests}`, `floor ${FLOOR.requests}; writes ${fr.requests.writes} (floor ${FLOOR.writes})`, 'at the floor'],
@@ -329,6 +334,7 @@ if (fr.rerun.requests > FLOOR.rerun * 2) gross.push(`a no-op re-run made ${fr.re
 if (fr.rerun.requests < FLOOR.verify) gross.push(`a no-op re-run made ${fr.rerun.requests} requests, fewer than checking every step live takes (${FLOOR.verify}): it skipped checks`);
 if (fr.verify.requests > FLOOR.verify * 2) gross.push(`verify made ${fr.verify.requests} requests (floor ${FLOOR.verify})`);
 if (results.doctor.writes > 0 || results.doctor.requests > results.doctor.floor) gross.push(`a cold doctor made ${results.doctor.requests} requests, ${results.doctor.writes} writes (floor ${results.doctor.floor}, no writes)`);
+if (results.fidelity.total.unexplained > 0) gross.push(`the sim differs from recorded Azure traffic in ${results.fidelity.total.unexplained} unexplained ways (test/sim/replay)`);
 if (room && room.completed < room.learners) gross.push(`only ${room.completed} of ${room.learners} learners completed`);
 if (gross.length) {
   console.error(`bench: gross regression: ${gross.join('; ')}`);
