@@ -32,6 +32,7 @@ import { customEntries, sourceLoginMode } from '../../model/access.js';
 import { planRun, runFacts, type RunSubject } from '../rules.js';
 import { collectValues, programForDockerBuild, programForStep, type ProgramResult, type RunVariables } from '../task-yaml.js';
 import { page } from './common.js';
+import { uploadedFiles } from './source-upload.js';
 import { stampSystemData } from '../system-data.js';
 import { forVersion, RUN_PROPERTIES_SINCE } from '../api-versions.js';
 import { notFound, REGISTRY_PATH, requireRegistry, TASK_API_VERSIONS } from './tasks.js';
@@ -147,9 +148,11 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       }
       const step = task.properties.step;
       const values = collectValues(step, body.overrideTaskStepProperties?.values);
+      // `az acr task run -c .` uploads the folder and names it as the context path.
+      const source = uploadedFiles(sim, body.overrideTaskStepProperties?.contextPath ?? step?.contextPath);
       return {
         subject: { runType: 'AutoRun', home: registry, credentials: task.properties.credentials, identity: task.identity },
-        program: programForStep(step, { ...vars, ...platformVars(task.properties.platform), values }, task.name),
+        program: programForStep(step, { ...vars, ...platformVars(task.properties.platform), values, source }, task.name),
         task,
         platform: task.properties.platform,
         agentConfiguration: task.properties.agentConfiguration,
@@ -162,7 +165,7 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       if (body.type === 'EncodedTaskRunRequest' && typeof body.encodedTaskContent !== 'string') throw invalid("Required property 'encodedTaskContent' not found in JSON. Path ''");
       return {
         subject: { runType: 'QuickRun', home: registry, credentials: body.credentials },
-        program: programForStep(step, { ...vars, ...platformVars(body.platform), values: collectValues(step) }, 'image'),
+        program: programForStep(step, { ...vars, ...platformVars(body.platform), values: collectValues(step), source: uploadedFiles(sim, body.sourceLocation) }, 'image'),
         platform: body.platform,
         agentConfiguration: body.agentConfiguration,
       };
@@ -171,7 +174,10 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       if (!body.platform?.os) throw invalid("Required property 'platform' not found in JSON. Path ''");
       return {
         subject: { runType: 'QuickBuild', home: registry, credentials: body.credentials },
-        program: programForDockerBuild(body.imageNames ?? [], body.isPushEnabled !== false, { ...vars, ...platformVars(body.platform), values: collectValues(body) }),
+        program: programForDockerBuild(body.imageNames ?? [], body.isPushEnabled !== false, { ...vars, ...platformVars(body.platform), values: collectValues(body), source: uploadedFiles(sim, body.sourceLocation) }, {
+          dockerFilePath: body.dockerFilePath,
+          arguments: body.arguments,
+        }),
         platform: body.platform,
         agentConfiguration: body.agentConfiguration,
       };
