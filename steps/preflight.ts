@@ -4,9 +4,9 @@
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
-import { hasSystemIdentity, LEGACY_REGISTRY_ROLES, permits, ruleById, type Registry } from '../src/azure/index.js';
+import { hasSystemIdentity, LEGACY_REGISTRY_ROLES, permits, ruleById, type Registry, type Task } from '../src/azure/index.js';
 import type { World } from './world.js';
-import { outputsOf, readTask, registryMissing, sh, type Ctx, type StepOutputs } from './lib/context.js';
+import { outputsOf, readTask, registryMissing, sh, type Ctx, type StepOutputs, type TaskBefore } from './lib/context.js';
 import { networkDiff, networkSettingsOf, patchTarget } from './lib/registry-network.js';
 import { TASK_FILE_HINT, taskFileProblem } from './lib/task-yaml.js';
 
@@ -109,7 +109,7 @@ export const preflight: Step<World> = {
     const taskFile = !task && a.taskFile ? taskFileProblem(a.taskFile) : undefined;
     if (taskFile) return blocked('TaskFileInvalid', taskFile, TASK_FILE_HINT);
 
-    const outputs = preflightOutputs(ctx, registry, target);
+    const outputs = { ...preflightOutputs(ctx, registry, target), taskBefore: await taskBefore(ctx, task) };
     const mode = target.roleAssignmentMode === 'AbacRepositoryPermissions' ? 'ABAC repository permissions' : 'RBAC registry permissions';
     const names = target === registry ? `registry ${target.name}` : `registries ${registry.name} and ${target.name}`;
     return {
@@ -143,10 +143,31 @@ export const preflight: Step<World> = {
 };
 
 /**
+ * The task as it was before the workflow changed anything, taken only the first time (like the
+ * network settings): its identity, login mode and every custom registry credential, read with
+ * listDetails (a GET may hide the entries as null) — one request, once per workflow.
+ */
+async function taskBefore(ctx: Ctx, task: Task | undefined): Promise<TaskBefore> {
+  const recorded = outputsOf(ctx, 'preflight').taskBefore;
+  if (recorded) return recorded;
+  if (!task) return { exists: false };
+  const { answers: a, cloud } = ctx.world;
+  const details = Object.values(task.customRegistries).some((e) => e === null) ? ((await cloud.getTaskDetails(a.resourceGroup, a.registry, a.task)) ?? task) : task;
+  const customRegistries: Extract<TaskBefore, { exists: true }>['customRegistries'] = {};
+  for (const [server, entry] of Object.entries(details.customRegistries)) customRegistries[server] = entry ? { ...(entry.identity ? { identity: entry.identity } : {}), hasUserName: entry.hasUserName } : { hasUserName: false };
+  return {
+    exists: true,
+    identityType: task.identityType,
+    ...(task.sourceRegistryLoginMode ? { sourceRegistryLoginMode: task.sourceRegistryLoginMode } : {}),
+    customRegistries,
+  };
+}
+
+/**
  * The outputs, with the original network settings taken only the first time: a resumed run must
  * not overwrite them with settings the workflow has already half changed.
  */
-function preflightOutputs(ctx: Ctx, registry: Registry, target: Registry): StepOutputs['preflight'] {
+function preflightOutputs(ctx: Ctx, registry: Registry, target: Registry): Omit<StepOutputs['preflight'], 'taskBefore'> {
   return {
     registryId: registry.id,
     targetRegistryId: target.id,

@@ -17,6 +17,11 @@ export interface AzureCredentialOptions {
    * `AZURE_TENANT_ID=adfs`). Give it only with an authority that the CA signs.
    */
   ca?: string;
+  /**
+   * Microsoft Entra ID's host for the cloud (https://login.chinacloudapi.cn …), from the Azure
+   * CLI's active cloud or --cloud. `AZURE_AUTHORITY_HOST`, when set, wins (as @azure/identity has it).
+   */
+  authorityHost?: string;
 }
 
 /**
@@ -33,7 +38,11 @@ export function azureCredential(opts: AzureCredentialOptions = {}): TokenCredent
   return {
     async getToken(scopes, options) {
       chain ??= import('@azure/identity').then(
-        ({ DefaultAzureCredential }) => new DefaultAzureCredential(opts.ca ? { tlsOptions: { ca: opts.ca } } : undefined),
+        ({ DefaultAzureCredential }) =>
+          new DefaultAzureCredential({
+            ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+            ...(opts.authorityHost && !process.env.AZURE_AUTHORITY_HOST ? { authorityHost: opts.authorityHost } : {}),
+          }),
       );
       return (await chain).getToken(scopes, options);
     },

@@ -217,6 +217,16 @@ export async function confirmRiskyChange(
   return cancellable(() => ask((ctx) => confirm({ message: message(columnsOf(ctx)), default: false }, ctx)));
 }
 
+/**
+ * Before a step changes something the user already had (their own task): what it changes and why
+ * (the check's `change` and `confirm` texts), default no — declining stops the run there.
+ */
+export async function confirmExistingChange(step: Pick<Step<unknown>, 'id'>, change: string, why: string, ask: Asker = askInTerminal()): Promise<boolean> {
+  const message = (width: number) =>
+    [...wrap(`${step.id} is about to ${change}.`, width - 2), ...wrap(why, width, '  Why: ', '       '), 'Go ahead with this change?'].join('\n');
+  return cancellable(() => ask((ctx) => confirm({ message: message(columnsOf(ctx)), default: false }, ctx)));
+}
+
 /** `--pause`: waits for Enter before the next step; `n` stops the run here (resumable). */
 export async function confirmNextStep(step: Pick<Step<unknown>, 'id' | 'title'>, ask: Asker = askInTerminal()): Promise<boolean> {
   return cancellable(() => ask((ctx) => confirm({ message: `Next: ${step.id} — ${step.title}. Run it?`, default: true }, ctx)));

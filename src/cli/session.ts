@@ -125,7 +125,7 @@ export async function openSession(req: SessionRequest): Promise<Session> {
     target ??= await reachTarget(inputs, opts, paths, term, req.requireGoal);
     const answers = azureAnswers ?? target.complete(inputs);
     checkSameTarget(workdir.store, answers, paths.dir);
-    workdir.store.bindOnFirstRecord(bindingOf(answers, opts));
+    workdir.store.bindOnFirstRecord(bindingOf(answers, { ...opts, cloud: opts.cloud ?? target.azureCloud?.name }));
     if (req.saveAnswers) saveAnswers(paths.answers, answers);
     const cloud = target.cloud(answers.subscription);
     const speed = target.speed;
@@ -135,7 +135,7 @@ export async function openSession(req: SessionRequest): Promise<Session> {
       paths,
       store: workdir.store,
       answers,
-      world: { answers: workflowAnswers(answers), cloud, timing },
+      world: { answers: workflowAnswers(answers), cloud, timing, ...(target.azureCloud ? { loginServerSuffix: target.azureCloud.acrLoginServerSuffix } : {}) },
       targetLabel: target.label,
       explain,
       async close() {
@@ -181,22 +181,28 @@ interface Target {
   /** The embedded sim, stopped when the session closes. */
   sim?: RunningSim;
   label: string;
+  /** On Azure: the cloud reached (its name is recorded in the workdir; its registry suffix goes to the steps' az lines). */
+  azureCloud?: { name: string; acrLoginServerSuffix: string };
 }
 
 async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal, requireGoal = false): Promise<Target> {
   const az = await loadAzure();
   if (inputs.target !== 'sim') {
-    const { azureCredential, connect, defaultSubscriptionFromAzCli } = az;
-    // --endpoint (and --ca): another Resource Manager, e.g. a sim that signs in like Azure
+    const { azureCredential, connect, defaultSubscriptionFromAzCli, resolveCloud } = az;
+    // The cloud: --cloud, else the Azure CLI's active one (its endpoints, sign-in host and registry
+    // suffix). --endpoint (and --ca): another Resource Manager, e.g. a sim that signs in like Azure
     // (`acr-trust sim az-env` prints the variables); the sign-in must trust its CA too.
-    const endpoint = opts.endpoint;
+    const azureCloud = resolveCloud({ cloud: opts.cloud, endpoint: opts.endpoint });
+    const endpoint = azureCloud.resourceManager;
     const ca = opts.ca ? readCa(opts.ca) : undefined;
-    const credential = azureCredential(ca ? { ca } : {});
+    const credential = azureCredential({ ...(ca ? { ca } : {}), authorityHost: azureCloud.authorityHost });
+    const named = azureCloud.name === 'AzureCloud' ? 'Azure' : `Azure (${azureCloud.name})`;
     return {
-      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca }),
+      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, loginServerSuffix: azureCloud.acrLoginServerSuffix }),
       complete: (i) => completeAzureAnswers(az, i, requireGoal),
       defaultSubscription: defaultSubscriptionFromAzCli(),
-      label: endpoint ? `Azure at ${endpoint}` : 'Azure',
+      label: opts.endpoint ? `${named} at ${endpoint}` : named,
+      azureCloud,
     };
   }
   const sims = await loadSim();
@@ -333,7 +339,11 @@ function sameFile(a: string, b: string): boolean {
  * trusted). --ca alone means nothing.
  */
 function checkEndpointFlags(target: string, opts: CommonOptions): void {
-  if (opts.ca && !opts.endpoint) {
+  if (opts.cloud && target === 'sim') {
+    throw usageError(`--cloud ${opts.cloud} names an Azure cloud; the simulated Azure is none of them.`, 'Drop --cloud, or use --target azure.');
+  }
+  // On Azure, --ca may go with --cloud: a registered cloud (az cloud register) whose certificates a private CA signs.
+  if (opts.ca && !opts.endpoint && !opts.cloud) {
     throw usageError('--ca is the CA certificate of an --endpoint, and no --endpoint was given.', 'Add --endpoint with the endpoint that `acr-trust sim serve` prints, or drop --ca.');
   }
   if (target === 'sim' && Boolean(opts.endpoint) !== Boolean(opts.ca)) {

@@ -1,9 +1,12 @@
 /**
  * The runner: walks a list of steps in order, each one Read (`check`) → Create/Update (`apply`) →
  * Read again until it holds (`settle`), and keeps what happened in the state store as it goes.
+ * Every selected step is checked live in every run: the state store is a hint (which run ids to
+ * follow, what preflight saw first), never the answer — a re-run repairs drift.
  *
- *   recorded as done    → move on (an earlier run finished it) (status `done`)
- *   check says done     → record, move on                     (status `done`)
+ *   check says done     → record, move on                     (status `done`, "holds, checked now")
+ *   check says pending, and the step's `supersededBy` step is selected, was finished by an earlier
+ *                         run, and its check holds now → the reversal is on purpose  (status `done`)
  *   check says blocked  → stop; the reason and hint go out     (status `blocked`, exit 1, resumable)
  *   check says pending  → dry run: say what would change       (status `would-change`)
  *                         else apply, then re-check with backoff (status `applied`, or `failed`)
@@ -50,10 +53,13 @@ export type Gate<W> = (step: Step<W>) => Promise<boolean>;
 export interface RunOptions<W = unknown> extends Selection, EngineOptions {
   /** Check every step and report what would change; apply nothing. */
   dryRun?: boolean;
-  /** Before a selected step that an earlier run did not finish: false stops the run before it. */
+  /** Before a selected step that an earlier run did not finish (a finished one is re-checked without asking): false stops the run before it. */
   beforeStep?: Gate<W>;
-  /** After a step's check found it pending, before its apply (never in a dry run): false stops the run. */
-  beforeApply?: (step: Step<W>, change: string) => Promise<boolean>;
+  /**
+   * After a step's check found it pending, before its apply (never in a dry run): false stops the
+   * run. `confirm` is the check's own say when the change alters something the user already had.
+   */
+  beforeApply?: (step: Step<W>, change: string, confirm?: string) => Promise<boolean>;
 }
 
 /** The code of a step a `beforeStep` or `beforeApply` hook declined. */
@@ -110,9 +116,11 @@ export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: St
       continue;
     }
     opts.emit({ type: 'step-start', id: step.id, title: step.title, index: index + 1, total: steps.length });
-    const r = recordedDone(store, step.id, opts)
-      ? engine.fromRecord(step)
-      : await engine.runStepIf(opts.beforeStep, step, () => engine.runStep(step, Boolean(opts.dryRun), pendingBefore));
+    // The gate (a presenter's pause) is for steps still to do; a finished one is only re-checked.
+    const gate = finishedBefore(store, step.id) ? undefined : opts.beforeStep;
+    // A later step reverses an earlier one only when this run includes it (`--goal setup` does not).
+    const reversers = steps.filter((s) => selected.has(s.id));
+    const r = await engine.runStepIf(gate, step, () => engine.runStep(step, Boolean(opts.dryRun), pendingBefore, reversers));
     if (r === 'interrupted') {
       outcome = 'interrupted';
       notRun.push(step.id);
@@ -131,14 +139,8 @@ export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: St
   return { outcome, results, notRun, stoppedAt, ms };
 }
 
-/**
- * A step recorded as done (or applied) by an earlier run is not checked again: a resumed run goes
- * on where it stopped, and a finished workflow re-run changes nothing — even though later steps
- * deliberately undo what earlier ones set (trusted services are allowed, then disabled).
- * `--from` and `--only` name the steps to re-check; `verify` checks everything live.
- */
-function recordedDone(store: StateStore, id: string, sel: Selection): boolean {
-  if (sel.from !== undefined || sel.only !== undefined) return false;
+/** Whether an earlier run recorded the step as holding (a hint only: the step is checked again). */
+function finishedBefore(store: StateStore, id: string): boolean {
   const status = store.step(id)?.status;
   return status === 'done' || status === 'applied';
 }
@@ -255,12 +257,6 @@ class Engine<W> {
     return this.signal.aborted;
   }
 
-  /** A step an earlier run finished: reported from its record, nothing read or written. */
-  fromRecord(step: Step<W>): StepResult {
-    const rec = this.store.step(step.id)!;
-    return this.result(step, 'done', `${rec.evidence ?? 'done'} (recorded${rec.finishedAt ? ` ${rec.finishedAt}` : ''})`, this.now());
-  }
-
   /**
    * Runs the step when `gate` lets it (or there is none); a declined gate is the step blocked, not
    * started and not recorded. Ctrl-C at the gate is `interrupted`.
@@ -288,8 +284,8 @@ class Engine<W> {
     }
   }
 
-  /** Runs one selected step to its result, or `interrupted`. */
-  async runStep(step: Step<W>, dryRun: boolean, pendingBefore: boolean): Promise<StepResult | 'interrupted'> {
+  /** Runs one selected step to its result, or `interrupted`. `steps`: the selected steps, to find a step's `supersededBy` among them. */
+  async runStep(step: Step<W>, dryRun: boolean, pendingBefore: boolean, steps: readonly Step<W>[] = []): Promise<StepResult | 'interrupted'> {
     const t0 = this.now();
     const persist = this.persist && !dryRun;
     const ctx = this.context(step, persist);
@@ -304,14 +300,19 @@ class Engine<W> {
       if (persist) this.store.update(step.id, { status: 'running', startedAt: new Date().toISOString(), finishedAt: undefined, evidence: undefined, problem: undefined });
       const c = await this.check(step, ctx, persist);
       if (c.status === 'done') return finish('done', c.evidence);
+      if (c.status === 'pending') {
+        const reversed = await this.reversedOnPurpose(step, steps);
+        if (reversed) return finish('done', reversed);
+      }
       if (c.status === 'blocked') {
         const problem = blockedProblem(c);
         const evidence = dryRun && pendingBefore ? `${c.reason} (may clear once the changes above are made)` : c.reason;
         return finish('blocked', evidence, { problem });
       }
-      if (dryRun) return finish('would-change', c.change, { az: step.az(this.world) });
+      if (dryRun) return finish('would-change', c.confirm ? `${c.change} — ${c.confirm}` : c.change, { az: step.az(this.world) });
       const beforeApply = this.opts.beforeApply;
-      if (beforeApply && !(await this.abortable(beforeApply(step, c.change)))) {
+      if (c.confirm) ctx.detail(c.confirm);
+      if (beforeApply && !(await this.abortable(beforeApply(step, c.change, c.confirm)))) {
         const reason = `not confirmed, so nothing was changed: ${c.change}`;
         return finish('blocked', reason, { problem: { reason, code: NOT_CONFIRMED } });
       }
@@ -329,6 +330,20 @@ class Engine<W> {
       if (!explained && !isAcrTrustError(e)) throw e; // a bug: recorded, then the CLI prints its stack
       return r;
     }
+  }
+
+  /**
+   * Why a pending step is not to be applied: a later step (`supersededBy`) deliberately reverses it,
+   * an earlier run finished that step (the record is the hint), and its check holds now (the live
+   * answer). Returns the evidence, or undefined when the step must be applied. The later step's
+   * check runs read-only, its outputs not kept: it is checked again, in its turn.
+   */
+  private async reversedOnPurpose(step: Step<W>, steps: readonly Step<W>[]): Promise<string | undefined> {
+    const later = step.supersededBy === undefined ? undefined : steps.find((s) => s.id === step.supersededBy);
+    const rec = later && this.store.step(later.id);
+    if (!later || !rec || (rec.status !== 'done' && rec.status !== 'applied')) return undefined;
+    const c = await this.abortable(later.check(this.context(later)));
+    return c.status === 'done' ? `reversed on purpose by ${later.id}, which holds (checked now: ${c.evidence})` : undefined;
   }
 
   /**

@@ -14,8 +14,10 @@ export type CheckResult =
   /** The step's outcome already holds. `evidence` is what proves it, in a user's words
    *  ("networkRuleBypassOptions = AzureServices", "run ca1 Succeeded"). */
   | { status: 'done'; evidence: string; outputs?: Outputs }
-  /** Not yet: `change` says what `apply` would do ("set publicNetworkAccess to Disabled"). */
-  | { status: 'pending'; change: string; outputs?: Outputs }
+  /** Not yet: `change` says what `apply` would do ("set publicNetworkAccess to Disabled").
+   *  `confirm`: the change alters something the user already had (their own task): what it
+   *  changes on it and why, said before it happens — in a terminal a question (default no). */
+  | { status: 'pending'; change: string; outputs?: Outputs; confirm?: string }
   /** Cannot proceed: `reason` is what is wrong, `hint` what to do; `code` keeps ARM's code, `link`
    *  points at the documentation. */
   | { status: 'blocked'; reason: string; hint: string; code?: string; link?: string; outputs?: Outputs };

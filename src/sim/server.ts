@@ -33,6 +33,7 @@ import { runsRoutes } from './routes/runs.js';
 import { signInRoutes } from './routes/signin.js';
 import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { tasksRoutes } from './routes/tasks.js';
+import { taskRunsRoutes } from './routes/task-runs.js';
 import { checkLearners, checkScenario, defaultRoleDelayMs, seedScenario } from './scenarios.js';
 import { readStateFile, REQUEST_LOG_LIMIT, requestLogFileFor, writeRequestLog, writeStateFile, type RequestRecord } from './state-file.js';
 import type { CloudState, Operation, Speed } from './store.js';
@@ -98,6 +99,7 @@ const ROUTE_MODULES: RouteModule[] = [
   registriesRoutes,
   tasksRoutes,
   runsRoutes,
+  taskRunsRoutes,
   authorizationRoutes,
   graphRoutes,
   roomRoutes,

@@ -94,6 +94,9 @@ export interface CloudState {
   registries: Record<string, ArmResource>;
   tasks: Record<string, ArmResource>;
   runs: Record<string, RunRecord>;
+  /** registries/taskRuns (`az acr taskrun`), wire shape without `runResult` (read from the run).
+   *  Key: lower-cased ARM id. Absent in older state files. */
+  taskRuns?: Record<string, ArmResource>;
   roleAssignments: Record<string, ArmResource>;
   principals: Record<string, Principal>;
   operations: Record<string, Operation>;

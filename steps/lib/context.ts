@@ -3,7 +3,7 @@
  * live look-ups of the two registries and the task.
  */
 import type { CheckResult, StepContext } from '../../src/engine/step.js';
-import { ruleById, type NetworkSettings, type Registry, type Task } from '../../src/azure/index.js';
+import { ruleById, type NetworkSettings, type Registry, type Task, type TaskIdentityType } from '../../src/azure/index.js';
 import type { World } from '../world.js';
 
 export type Ctx = StepContext<World>;
@@ -19,6 +19,8 @@ export interface StepOutputs {
     location: string;
     /** The target registry's network settings before acr-trust changed anything. */
     original: NetworkSettings;
+    /** The task as it was before acr-trust changed anything (read once, the first time). */
+    taskBefore: TaskBefore;
   };
   'create-task': { taskId: string; principalId: string; /** acr-trust created the task (so `undo` may delete it). */ created?: boolean };
   'assign-role': { roleAssignmentId: string; /** acr-trust created the assignment (so `undo` may delete it). */ created?: boolean };
@@ -26,6 +28,22 @@ export interface StepOutputs {
   'run-task': { runId: string; status?: string };
   'confirm-denied': { runId: string; evidence?: string };
 }
+
+/**
+ * A task as preflight first found it, so `reset` can put back exactly what the workflow changed on
+ * a task the user already had: its identity, its login to its own registry, and every custom
+ * registry credential (read with listDetails: a GET may hide entries as null). A credential's
+ * password is never recorded: only that it has a user name.
+ */
+export type TaskBefore =
+  | { exists: false }
+  | {
+      exists: true;
+      identityType: TaskIdentityType;
+      /** `credentials.sourceRegistry.loginMode`; undefined when the task had none (Azure's default applies). */
+      sourceRegistryLoginMode?: string;
+      customRegistries: Record<string, { identity?: string; hasUserName: boolean }>;
+    };
 
 /** What a step recorded earlier (any field may be missing: a step may never have run). */
 export function outputsOf<K extends keyof StepOutputs>(ctx: Ctx, id: K): Partial<StepOutputs[K]> {
@@ -40,6 +58,18 @@ export async function readTargetRegistry(ctx: Ctx): Promise<Registry | undefined
 export async function readTask(ctx: Ctx): Promise<Task | undefined> {
   const { answers, cloud } = ctx.world;
   return cloud.getTask(answers.resourceGroup, answers.registry, answers.task);
+}
+
+/** Whether acr-trust created the task (then `reset` deletes it); otherwise it is the user's own. */
+export function taskIsOurs(ctx: Ctx): boolean {
+  return outputsOf(ctx, 'create-task').created === true;
+}
+
+/** A task's credential entry for a login server (case-insensitive): undefined when it has none,
+ *  null when the GET hid it (then listDetails has it). */
+export function credentialFor(task: Pick<Task, 'customRegistries'>, loginServer: string): Task['customRegistries'][string] | undefined {
+  const key = Object.keys(task.customRegistries).find((k) => k.toLowerCase() === loginServer.toLowerCase());
+  return key === undefined ? undefined : task.customRegistries[key];
 }
 
 /** The check result when a step needs a registry that is gone. */

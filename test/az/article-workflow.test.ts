@@ -21,12 +21,12 @@
  * `--assignee <objectId>` needs in a CLI without that bug.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines } from '../cli/helpers.js';
-import { acrTrust, cleanEnv, findAz, serve, tmp, type Served } from './helpers.js';
+import { acrTrust, azSession, cleanEnv, findAz, type Served } from './helpers.js';
 
 const AZ = findAz();
 const SKIP_REASON = 'az (the Azure CLI) is not installed; CI installs it with `apt-get install azure-cli`';
@@ -66,15 +66,9 @@ describe.skipIf(!AZ)(`the article's workflow with the Azure CLI alone${AZ ? '' :
       : azJson('role', 'assignment', 'list', '--assignee', principalId, '--scope', registryId);
 
   beforeAll(async () => {
-    dir = tmp();
-    home = join(dir, 'home');
-    mkdirSync(home);
-    const state = join(dir, 'sim-cloud.json');
-    sim = await serve(['--state', state]);
-    const prepared = acrTrust(['sim', 'az-env', '--state', state, '--dir', join(dir, 'azure-cli'), '--json'], cleanEnv());
-    if (prepared.status !== 0) throw new Error(`sim az-env exited ${prepared.status}: ${prepared.stderr}`);
     // HOME is a fresh folder: the test proves that nothing lands in ~/.azure.
-    env = cleanEnv({ ...JSON.parse(prepared.stdout).env, HOME: home });
+    ({ dir, sim, env } = await azSession());
+    home = join(dir, 'home');
     wizardFlags = ['--target', 'sim', '--endpoint', sim.line.endpoint, '--ca', sim.line.caCertFile, '--resource-group', RG, '--registry', REG, '--task', TASK, '--workdir', join(dir, 'wizard'), '--json'];
   }, 30_000);
 
@@ -142,7 +136,7 @@ describe.skipIf(!AZ)(`the article's workflow with the Azure CLI alone${AZ ? '' :
     expect(run.stdout).toContain(`Successfully logged into ${LOGIN_SERVER}`);
     expect(run.stdout).toContain('Hello from Docker!');
     expect(run.stdout).toMatch(/Run ID: ca1 was successful after \d+s/);
-    expect(azJson('acr', 'task', 'show-run', '-r', REG, '--run-id', 'ca1')).toMatchObject({ runId: 'ca1', status: 'Succeeded', task: TASK, runType: 'AutoRun' });
+    expect(azJson('acr', 'task', 'show-run', '-r', REG, '--run-id', 'ca1')).toMatchObject({ runId: 'ca1', status: 'Succeeded', task: TASK, runType: 'QuickRun' });
   });
 
   it('7. turns trusted services off; az acr show (2022-02-01-preview) still reads the registry', () => {

@@ -3,7 +3,7 @@
  * global setup) and Microsoft's Azure CLI (`az`, found on PATH).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, mkdtempSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,4 +79,19 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
     env[k] = v;
   }
   return { ...env, ...extra };
+}
+
+/**
+ * A `sim serve` in a fresh folder and an az configuration pointed at it (`sim az-env`), with HOME a
+ * fresh folder too, so nothing lands in ~/.azure. Returns the sim, the folder and az's environment.
+ */
+export async function azSession(): Promise<{ dir: string; state: string; sim: Served; env: NodeJS.ProcessEnv }> {
+  const dir = tmp();
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const state = join(dir, 'sim-cloud.json');
+  const sim = await serve(['--state', state]);
+  const prepared = acrTrust(['sim', 'az-env', '--state', state, '--dir', join(dir, 'azure-cli'), '--json'], cleanEnv());
+  if (prepared.status !== 0) throw new Error(`sim az-env exited ${prepared.status}: ${prepared.stderr}`);
+  return { dir, state, sim, env: cleanEnv({ ...JSON.parse(prepared.stdout).env, HOME: home }) };
 }

@@ -6,7 +6,8 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, cliAsync, expectNoStack, jsonLines, registryNamed, tempDir, withServedSim } from './helpers.js';
+import { sdkClients } from '../helpers/sim.js';
+import { cli, cliAsync, expectNoStack, jsonLines, registryNamed, tempDir, withServedSim, type ServedSim } from './helpers.js';
 
 /** The served sim persists its cloud a moment after each change. */
 const flushed = () => new Promise((resolve) => setTimeout(resolve, 600));
@@ -96,6 +97,77 @@ describe('§1 a workdir belongs to one cloud', () => {
     expect(jsonLines(ok.stdout)[0].target).toContain('embedded sim');
   });
 });
+
+describe('§2 a re-run checks every step live', () => {
+  it('repairs drift made behind its back (public access re-enabled), says which steps it checked now, and a no-op re-run costs what verify costs', () =>
+    withServedSim(async (served) => {
+      const { dir, stateFile, endpoint, caCertFile } = served;
+      const wd = join(dir, 'wd');
+      const args = ['run', '--target', 'sim', '--endpoint', endpoint, '--ca', caCertFile, '--sim-speed', 'instant', '--yes', '--workdir', wd, '--json'];
+      expect(cli(args).status).toBe(0);
+
+      // Any ARM client, not the wizard: the real SDK turns public access back on.
+      const { registries } = armClients(served);
+      await registries.registries.beginUpdateAndWait('acr-trust-demo', 'acrtrustdemo', { publicNetworkAccess: 'Enabled' });
+
+      const again = cli(['run', '--yes', '--workdir', wd, '--json']);
+      expect(again.status, again.stderr).toBe(0);
+      const steps = Object.fromEntries(jsonLines(again.stdout).filter((e) => e.event === 'step').map((e) => [e.id, e]));
+      expect(steps['disable-public-access']).toMatchObject({ status: 'applied', evidence: 'publicNetworkAccess = Disabled on acrtrustdemo' });
+      expect(steps['allow-trusted-services'].evidence).toBe(
+        'reversed on purpose by disable-trusted-services, which holds (checked now: networkRuleBypassOptions = None on acrtrustdemo)',
+      );
+      expect(Object.values(steps).map((e: any) => e.status).sort()).toEqual([...Array(9).fill('done'), 'applied'].sort());
+      await flushed();
+      expect(registryNamed(servedCloud(stateFile), 'acrtrustdemo').properties.publicNetworkAccess).toBe('Disabled');
+      const plain = cli(['run', '--yes', '--workdir', wd]);
+      expect(plain.stdout).toContain('Finished: 10 step(s) hold (checked now), nothing changed.');
+
+      // A no-op re-run: every resource read at most once, no write — the requests verify makes.
+      await flushed();
+      const before = requestsOf(stateFile).length;
+      expect(cli(['run', '--yes', '--workdir', wd, '--json']).status).toBe(0);
+      await flushed();
+      const rerun = requestsOf(stateFile).slice(before);
+      expect(rerun.filter((q) => q.write)).toEqual([]);
+      const paths = rerun.map((q) => `${q.method} ${q.path.split('?')[0]}`);
+      expect(paths.filter((p, i) => paths.indexOf(p) !== i)).toEqual([]);
+      const beforeVerify = requestsOf(stateFile).length;
+      expect(cli(['verify', '--workdir', wd, '--json']).status).toBe(0);
+      await flushed();
+      const verify = requestsOf(stateFile).slice(beforeVerify).map((q) => `${q.method} ${q.path.split('?')[0]}`);
+      expect([...paths].sort()).toEqual([...verify].sort());
+    }));
+});
+
+describe('§2 with --goal', () => {
+  it('run --goal setup after a demo turns trusted services back on: the step that reverses it is not part of this run', async () => {
+    const wd = join(tempDir(), 'wd');
+    expect((await cliAsync(['run', '--target', 'sim', '--yes', '--sim-speed', 'instant', '--workdir', wd])).status).toBe(0);
+    expect(registryNamed(simCloudOf(wd), 'acrtrustdemo').properties.networkRuleBypassOptions).toBe('None');
+    const setup = await cliAsync(['run', '--yes', '--goal', 'setup', '--workdir', wd, '--json']);
+    expect(setup.status, setup.stderr).toBe(0);
+    const steps = Object.fromEntries(jsonLines(setup.stdout).filter((e) => e.event === 'step').map((e) => [e.id, e.status]));
+    expect(steps).toMatchObject({ 'allow-trusted-services': 'applied', 'disable-public-access': 'done', 'disable-trusted-services': 'skipped' });
+    expect(registryNamed(simCloudOf(wd), 'acrtrustdemo').properties.networkRuleBypassOptions).toBe('AzureServices');
+  });
+});
+
+function simCloudOf(wd: string): any {
+  return JSON.parse(readFileSync(join(wd, 'sim-cloud.json'), 'utf8'));
+}
+
+function armClients(s: ServedSim) {
+  return sdkClients({ endpoint: s.endpoint, caCert: readFileSync(s.caCertFile, 'utf8'), subscriptionId: s.subscriptionId });
+}
+
+function requestsOf(stateFile: string): any[] {
+  try {
+    return JSON.parse(readFileSync(stateFile.replace(/\.json$/, '.requests.json'), 'utf8'));
+  } catch {
+    return [];
+  }
+}
 
 /** A CA file for an endpoint nobody listens on (the workdir's own folder holds it). */
 function caOf(wd: string): string {

@@ -75,7 +75,8 @@ describe('run --target sim --yes, then again, verify, status, export, reset', ()
     const events = jsonLines(s.stdout);
     const checks = events.filter((e) => e.event === 'check');
     expect(checks.map((c) => c.id)).toEqual(STEP_IDS);
-    expect(checks[7]).toMatchObject({ id: 'run-task', holds: true, recorded: { status: 'applied' }, live: { status: 'done', evidence: 'run ca1 Succeeded' } });
+    // The re-runs above checked run-task again and found it holding: recorded as done by them.
+    expect(checks[7]).toMatchObject({ id: 'run-task', holds: true, recorded: { status: 'done' }, live: { status: 'done', evidence: 'run ca1 Succeeded' } });
   });
 
   it('export prints a shell script with every step\'s az commands', () => {
@@ -160,7 +161,7 @@ describe('--json', () => {
 });
 
 describe('verify finds drift', () => {
-  it('exit 3 naming the step that no longer holds; run --from that step converges again', () => {
+  it('exit 3 naming the step that no longer holds; a plain re-run checks every step live and repairs it', () => {
     const wd = join(tempDir(), 'wd');
     expect(cli(['run', '--target', 'sim', '--yes', '--workdir', wd]).status).toBe(0);
     // Someone opens the registry again behind the workflow's back.
@@ -172,9 +173,9 @@ describe('verify finds drift', () => {
     expect(v.status).toBe(3);
     expectNoStack(v);
     expect(v.stderr).toContain('1 step(s) do not hold: disable-public-access.');
-    expect(v.stderr).toContain('acr-trust run --yes --from disable-public-access');
+    expect(v.stderr).toContain('acr-trust run --yes');
 
-    const fix = cli(['run', '--yes', '--workdir', wd, '--from', 'disable-public-access']);
+    const fix = cli(['run', '--yes', '--workdir', wd]);
     expect(fix.status, fix.stderr).toBe(0);
     expect(fix.stdout).toMatch(/^disable-public-access +applied /m);
     expect(simRequests(wd).filter((r) => r.write).map((r) => r.name)).toEqual(['registries.update']);

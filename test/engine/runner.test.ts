@@ -240,26 +240,38 @@ describe('runSteps', () => {
     expect(store.step('set-a')).toMatchObject({ status: 'applied', outputs: { original: 'Enabled', early: 1, late: 2 } });
   });
 
-  it('a re-run skips the steps recorded as done without checking them, even when a later step undid one', async () => {
+  it('a re-run checks every step live: a step a later one reverses on purpose (supersededBy) holds through it, checked now; drift is repaired', async () => {
     const dir = tempDir();
     const world = counterWorld();
     // Like allow-trusted-services then disable-trusted-services: the second step flips the first.
     const flip: Step<CounterWorld> = { ...setCounter('a', 0), id: 'unset-a' };
-    const steps = [setCounter('a'), flip];
+    const steps = [setCounter('a', 1, { supersededBy: 'unset-a' }), setCounter('b'), flip];
     await runSteps(steps, world, StateStore.load(join(dir, 'state.json')), { emit: () => {} });
     world.writes.length = 0;
+    world.values.b = 7; // drift behind the workflow's back
     let checks = 0;
     const counted = steps.map((s) => ({ ...s, check: (ctx: Parameters<typeof s.check>[0]) => (checks++, s.check(ctx)) }));
     const again = await runSteps(counted, world, StateStore.load(join(dir, 'state.json')), { emit: () => {} });
-    expect(world.writes).toEqual([]);
-    expect(checks).toBe(0);
+    expect(world.writes).toEqual(['set b']);
+    // set-a, the reversing step's check for it, set-b twice (check, re-check after apply), unset-a.
+    expect(checks).toBe(5);
     expect(again.results.map((r) => [r.status, r.evidence])).toEqual([
-      ['done', expect.stringMatching(/^a = 1 \(recorded \d{4}-/)],
-      ['done', expect.stringMatching(/^a = 0 \(recorded /)],
+      ['done', 'reversed on purpose by unset-a, which holds (checked now: a = 0)'],
+      ['applied', 'b = 1'],
+      ['done', 'a = 0'],
     ]);
   });
 
-  it('--from and --only re-check the steps they select even when recorded as done', async () => {
+  it('without a record of the reversing step, a step it would reverse is applied (a first run, or a resumed one)', async () => {
+    const world = counterWorld();
+    const flip: Step<CounterWorld> = { ...setCounter('a', 0), id: 'unset-a' };
+    world.values.a = 0;
+    const r = await runSteps([setCounter('a', 1, { supersededBy: 'unset-a' }), flip], world, storeIn(), { emit: () => {}, until: 'set-a' });
+    expect(r.results.map((x) => x.status)).toEqual(['applied', 'skipped']);
+    expect(world.writes).toEqual(['set a']);
+  });
+
+  it('--from re-checks the steps it selects and leaves the others alone', async () => {
     const dir = tempDir();
     const world = counterWorld();
     await runSteps(three(), world, StateStore.load(join(dir, 'state.json')), { emit: () => {} });

@@ -33,7 +33,7 @@ describe('the live list (a terminal with colours)', () => {
     expect(screen).not.toContain('│ '); // a run's log tail goes with its step
     expect(screen).toMatch(/^step {2,}result {2,}time {2,}evidence$/m);
     for (const id of STEP_IDS) expect(screen).toMatch(new RegExp(`^${id} +(done|applied) +\\d+\\.\\d s `, 'm'));
-    expect(screen).toContain('Finished: 10 step(s) hold, 8 changed by this run.');
+    expect(screen).toContain('Finished: 10 step(s) hold (checked now), 8 changed by this run.');
     expect(screen).toMatch(/^Report: .*\/wd\/report\.md$/m);
     expect(screen).not.toContain('Replay these answers'); // nothing was asked
     expect(screen).not.toContain('[1/10]'); // not the plain lines
@@ -86,7 +86,7 @@ describe('plain lines (no terminal)', () => {
     expect(r.stdout).toMatch(/^ {6}\| Run ID: ca1 was successful after 0s$/m);
     expect(r.stdout).toMatch(/^step {2,}result {2,}time {2,}evidence$/m);
     for (const id of STEP_IDS) expect(r.stdout).toMatch(new RegExp(`^${id} +(done|applied) +\\d+\\.\\d s `, 'm'));
-    expect(r.stdout).toContain('Finished: 10 step(s) hold, 8 changed by this run.');
+    expect(r.stdout).toContain('Finished: 10 step(s) hold (checked now), 8 changed by this run.');
     expect(r.stdout).toContain(`Report: ${wd}/report.md`);
     expect(r.stdout).not.toContain('\x1b[');
     expect(r.stdout).not.toMatch(SPINNER_OR_MARK);

@@ -83,7 +83,7 @@ describe('acr-trust in a terminal, on the simulated Azure', () => {
     expect(screen).toMatch(/^step {2,}result {2,}time {2,}evidence$/m);
     for (const id of STEP_IDS) expect(screen).toMatch(new RegExp(`^${id} +(done|applied) +\\d+\\.\\d s `, 'm'));
     expect(screen).toMatch(/^confirm-denied +applied .*run ca2 Failed/m);
-    expect(screen).toContain('Finished: 10 step(s) hold, 8 changed by this run.');
+    expect(screen).toContain('Finished: 10 step(s) hold (checked now), 8 changed by this run.');
     expect(screen).toContain(`Report: ${wd}/report.md`);
     const replay = `acr-trust run --yes --answers ${wd}/answers.yaml`;
     expect(screen).toContain(`Replay these answers unattended: ${replay}`);
@@ -130,7 +130,7 @@ describe('acr-trust in a terminal, on the simulated Azure', () => {
     const resumed = cli(['run', '--yes', '--workdir', wd, '--sim-speed', 'instant']);
     expect(resumed.status, resumed.stderr).toBe(0);
     expectNoStack(resumed);
-    expect(resumed.stdout).toMatch(/^disable-public-access +done .*\(recorded /m);
+    expect(resumed.stdout).toMatch(/^disable-public-access +done .*publicNetworkAccess = Disabled on acrtrustdemo$/m); // checked again, live
     expect(resumed.stdout).toMatch(/^run-task +applied +.* run ca1 Succeeded$/m); // it followed ca1, started no other run
     expect(resumed.stdout).toContain('Finished: 10 step(s) hold');
     expect(simShow(wd).runs.map((r: any) => r.name)).toEqual(['ca1', 'ca2']); // ca1 and the negative test's ca2

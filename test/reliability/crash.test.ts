@@ -58,72 +58,93 @@ function rerun(wd: string, extra: string[] = []) {
 
 describe.concurrent('crashes and interruptions', () => {
   it(
-    'SIGKILL at moments spread over a run (realistic speed in the campaign): a plain re-run converges, with one task and one role assignment',
+    'SIGKILL on events of a run — each step\'s start, each line of its --json stream: a plain re-run converges, with one task and one role assignment',
     async () => {
-      // The campaign runs at realistic speed (the steps take about 20 s on this machine); CI at
-      // instant speed (about 1 s). The moments are counted from the run's first line (the sim is up,
-      // the answers saved) and cover the run end to end, with a seeded jitter so that two campaigns
-      // do not kill at the very same instants; a few more fall while the process starts.
-      // (At instant speed a step lasts milliseconds, so CI aims at the start of three steps instead.)
-      const n = 47;
-      const speed = size('instant', 'realistic');
-      const span = 20_500;
-      const random = mulberry32(20250601);
-      type Moment = { from: string; delay: number };
-      const moments: Moment[] = size(
-        ['create-task', 'add-credential', 'run-task'].map((step) => ({ from: `the start of ${step}`, delay: Math.round(random() * 30) })),
-        [
-          ...[60, 200, 350, 500].map((delay) => ({ from: 'spawn', delay })),
-          ...Array.from({ length: n }, (_, i) => ({ from: 'first line', delay: Math.round(((i + random()) * span) / n) })),
-          // Steps that take a few milliseconds are rarely hit by chance: a kill aimed at each step's start too.
-          ...STEP_IDS.map((step) => ({ from: `the start of ${step}`, delay: Math.round(random() * 40) })),
-        ],
-      );
-      const trials = await pool(moments, size(6, 7), async ({ from, delay }) => {
-        const wd = join(tempDir(), 'wd');
-        const victim = startWizard(['run', '--target', 'sim', '--yes', '--sim-speed', speed, '--workdir', wd, '--json']);
-        if (from === 'first line') await victim.waitFor((e) => e.event === 'start');
-        if (from.startsWith('the start of ')) await victim.waitFor((e) => e.event === 'step-start' && e.id === from.slice('the start of '.length));
-        await Promise.race([sleep(delay), victim.exit]);
-        const finishedFirst = victim.child.exitCode !== null;
-        const step = victim.currentStep() ?? '(before the first step)';
-        const lines = victim.lines.length;
-        victim.child.kill('SIGKILL');
-        await victim.exit;
-        const staleLock = existsSync(join(wd, 'lock'));
-        const torn = tornTemps(wd).length;
-        const again = await rerun(wd);
-        const cloud = existsSync(join(wd, 'sim-cloud.json')) ? await simShow(join(wd, 'sim-cloud.json')) : undefined;
-        const verify = again.status === 0 && FULL ? await cliAsync(['verify', '--workdir', wd]) : undefined;
-        const c = cloud ? convergence(cloud) : { tasks: 0, assignments: 0, assignmentsForTask: 0, problems: ['no cloud'] };
-        return { delay: `${delay} ms after ${from}`, step, lines, finishedFirst, staleLock, torn, rerun: again.status, rerunErr: again.stderr, verify: verify?.status, ...c };
+      // Every kill is triggered by an event the wizard itself reports, never by a delay, so the
+      // same moments are hit on a fast or a slow, busy machine:
+      // - each step's `step-start` line, against a `sim serve` that holds every answer 400 ms
+      //   (so the step's first request is in flight when the kill lands) and whose registry starts
+      //   with trusted services off (so every step, allow-trusted-services too, has a request to send);
+      // - the campaign also kills on reading each line of the `--json` stream of a run on the
+      //   embedded sim at realistic speed (line 1 is the start, the last is the summary), and right
+      //   after spawn, before any line.
+      // Where a kill landed is read from the whole stream the process printed before it died: the
+      // last step it started and did not finish.
+      const aimed = size(['create-task', 'allow-trusted-services', 'run-task'], STEP_IDS);
+      const lineCount = size(0, 57);
+      type Moment = { on: 'step-start'; step: string } | { on: 'line'; n: number } | { on: 'spawn' };
+      const moments: Moment[] = [
+        ...aimed.map((step): Moment => ({ on: 'step-start', step })),
+        ...Array.from({ length: lineCount }, (_, i): Moment => ({ on: 'line', n: i + 1 })),
+        ...(FULL ? [{ on: 'spawn' } as Moment] : []),
+      ];
+      const label = (m: Moment) => (m.on === 'step-start' ? `the start of ${m.step}` : m.on === 'line' ? `line ${m.n} of the stream` : 'spawn');
+      const trials = await pool(moments, size(4, 6), async (m) => {
+        const dir = tempDir();
+        const wd = join(dir, 'wd');
+        const sim = m.on === 'step-start' ? await serveSim(join(dir, 'cloud.json'), { speed: 'instant', faults: 'latency=400' }) : undefined;
+        try {
+          if (sim) await customOriginals(sim);
+          const speed = sim ? 'instant' : size('instant', 'realistic');
+          const victim = startWizard(['run', '--target', 'sim', ...(sim?.flags ?? []), '--yes', '--sim-speed', speed, '--workdir', wd, '--json']);
+          if (m.on === 'step-start') await victim.waitFor((e) => e.event === 'step-start' && e.id === m.step);
+          if (m.on === 'line') await victim.nthLine(m.n);
+          const finishedFirst = victim.child.exitCode !== null;
+          victim.child.kill('SIGKILL');
+          await victim.exit;
+          const lines = victim.lines.length;
+          // The step the process was inside when it died: the last one its stream started and did not finish.
+          const started = victim.currentStep();
+          const finished = started !== undefined && victim.lines.some((l) => l.text.startsWith('{"event":"step"') && l.text.includes(`"id":"${started}"`));
+          const inStep = started !== undefined && !finished;
+          const step = started === undefined ? '(before the first step)' : inStep ? started : `(after ${started})`;
+          const recorded = JSON.parse(readText(join(wd, 'state.json')) ?? '{}').steps?.[started ?? '']?.status;
+          const staleLock = existsSync(join(wd, 'lock'));
+          const torn = tornTemps(wd).length;
+          const again = await rerun(wd, sim?.flags ?? []);
+          const verify = again.status === 0 && FULL ? await cliAsync(['verify', '--workdir', wd, ...(sim?.flags ?? [])]) : undefined;
+          await sim?.stop();
+          const stateFile = sim ? sim.stateFile : join(wd, 'sim-cloud.json');
+          const cloud = existsSync(stateFile) ? await simShow(stateFile) : undefined;
+          const c = cloud ? convergence(cloud) : { tasks: 0, assignments: 0, assignmentsForTask: 0, problems: ['no cloud'] };
+          return { moment: label(m), aimedAt: m.on === 'step-start' ? m.step : undefined, step, inStep, recorded, lines, finishedFirst, staleLock, torn, rerun: again.status, rerunErr: again.stderr, verify: verify?.status, ...c };
+        } finally {
+          await sim?.kill();
+        }
       });
       const crashed = trials.filter((t) => !t.finishedFirst);
       const converged = crashed.filter((t) => t.rerun === 0 && (!FULL || t.verify === 0) && t.problems.length === 0);
       const byStep: Record<string, number> = {};
       for (const t of crashed) byStep[t.step] = (byStep[t.step] ?? 0) + 1;
+      const aimedTrials = crashed.filter((t) => t.aimedAt);
+      const stepsNotHit = STEP_IDS.filter((id) => aimed.includes(id) && !byStep[id]);
       fig.sigkill = {
         tried: crashed.length,
         converged: converged.length,
-        distinctMoments: new Set(crashed.map((t) => `${t.delay}`)).size,
+        moments: moments.map(label),
         distinctStreamPositions: new Set(crashed.map((t) => `${t.step}#${t.lines}`)).size,
-        moments: moments.map((m) => `${m.delay} ms after ${m.from}`),
+        aimedAtAStep: aimedTrials.length,
+        landedInTheStepAimedAt: aimedTrials.filter((t) => t.step === t.aimedAt).length,
+        recordedRunningAtTheKill: crashed.filter((t) => t.inStep && t.recorded === 'running').length,
         finishedBeforeKill: trials.length - crashed.length,
         byStep,
+        stepsNotHit,
         staleLocksTakenOver: crashed.filter((t) => t.staleLock && t.rerun === 0).length,
         halfWrittenTempFilesLeft: crashed.reduce((s, t) => s + t.torn, 0),
         duplicateTasks: crashed.filter((t) => t.tasks > 1).length,
         duplicateRoleAssignments: crashed.filter((t) => t.assignments > 1 || t.assignmentsForTask > 1).length,
       };
       for (const t of trials) {
-        const at = `killed ${t.delay} in ${t.step}`;
+        const at = `killed on ${t.moment} in ${t.step}`;
         expect(t.rerun, `${at}: ${t.rerunErr}`).toBe(0);
         if (FULL) expect(t.verify, at).toBe(0);
         expect(t.problems, at).toEqual([]);
       }
-      expect(crashed.length).toBeGreaterThanOrEqual(moments.length - 1);
-      // Spread: the kills land in most steps of the workflow, not just the first ones.
-      expect(Object.keys(byStep).length).toBeGreaterThanOrEqual(size(2, 9));
+      // Only the last line (the summary) may come after the work is done.
+      expect(trials.length - crashed.length).toBeLessThanOrEqual(1);
+      // Each kill aimed at a step landed inside it (started, not finished), so every step is hit.
+      for (const t of aimedTrials) expect(t.step, `killed on ${t.moment}`).toBe(t.aimedAt);
+      expect(stepsNotHit).toEqual([]);
     },
     timeout(150_000, 1_800_000),
   );
@@ -131,28 +152,36 @@ describe.concurrent('crashes and interruptions', () => {
   it(
     'SIGKILL between a write request and its response (a sim that is slow to answer writes): a plain re-run converges',
     async () => {
-      const offsets = size([250], [250, 600, 950]);
+      // Triggered by the request itself: the wizard runs with the Azure SDK's request log on
+      // (AZURE_LOG_LEVEL=info, stderr merged into stdout in order), and is killed when it has
+      // logged the k-th write request (PUT, PATCH, POST, DELETE) after the step's start, while the
+      // sim holds that write for 1500 ms before handling it. The SDK logs a request before it signs
+      // and sends it, so the kill waits 500 ms more for the request to reach the sim; the sim's log
+      // then shows whether it was in flight.
+      const nth = size([1], [1, 2]);
       const steps = size(['create-task'], WRITE_STEPS);
-      const cases = steps.flatMap((step) => offsets.map((offset) => ({ step, offset })));
-      const trials = await pool(cases, size(3, 6), async ({ step, offset }) => {
+      const cases = steps.flatMap((step) => nth.map((k) => ({ step, k })));
+      const trials = await pool(cases, size(3, 6), async ({ step, k }) => {
         const dir = tempDir();
         // The campaign runs it at realistic speed; CI at instant speed (the slow writes are what matter here).
         const speed = size('instant', 'realistic');
-        const sim = await serveSim(join(dir, 'cloud.json'), { speed, faults: `latency=${size(600, 1200)},routes=${WRITE_ROUTES}` });
+        const sim = await serveSim(join(dir, 'cloud.json'), { speed, faults: `latency=1500,routes=${WRITE_ROUTES}` });
         try {
           const wd = join(dir, 'wd');
-          const victim = startWizard(['run', '--target', 'sim', ...sim.flags, '--sim-speed', speed, '--yes', '--workdir', wd, '--json']);
+          const victim = startWizard(['run', '--target', 'sim', ...sim.flags, '--sim-speed', speed, '--yes', '--workdir', wd, '--json'], { AZURE_LOG_LEVEL: 'info' }, { mergeStderr: true });
           const started = await victim.waitFor((e) => e.event === 'step-start' && e.id === step);
-          await sleep(offset);
+          const from = victim.lines.findIndex((l) => l.text.startsWith('{"event":"step-start"') && l.text.includes(`"id":"${step}"`));
+          const write = await victim.nthMatch(/^\s*"method": "(PUT|PATCH|POST|DELETE)"/, k, from + 1);
+          await Promise.race([sleep(500), victim.exit]);
           const killedAt = Date.now();
-          const killedIn = victim.currentStep();
           victim.child.kill('SIGKILL');
           await victim.exit;
+          const killedIn = victim.currentStep();
           const again = await rerun(wd, [...sim.flags]);
           await sim.stop();
           const cloud = await simShow(sim.stateFile);
           const inFlight = writesInFlight(cloud.requests, killedAt);
-          return { step, offset, reached: Boolean(started), killedIn, inFlight: inFlight.map((r) => `${r.method} ${r.name}`), rerun: again.status, rerunErr: again.stderr, ...convergence(cloud) };
+          return { step, k, reached: Boolean(started && write), killedIn, inFlight: inFlight.map((r) => `${r.method} ${r.name}`), rerun: again.status, rerunErr: again.stderr, ...convergence(cloud) };
         } finally {
           await sim.kill();
         }
@@ -167,13 +196,13 @@ describe.concurrent('crashes and interruptions', () => {
         duplicateRoleAssignments: trials.filter((t) => t.assignments > 1 || t.assignmentsForTask > 1).length,
       };
       for (const t of trials) {
-        const at = `killed ${t.offset} ms into ${t.step}`;
+        const at = `killed on write ${t.k} from the start of ${t.step}`;
         expect(t.reached, at).toBe(true);
         expect(t.rerun, `${at}: ${t.rerunErr}`).toBe(0);
         expect(t.problems, at).toEqual([]);
       }
-      // The point of this part: most kills did land between a write and its answer.
-      expect(midWrite.length).toBeGreaterThanOrEqual(Math.ceil(trials.length * 0.75));
+      // The point of this part: every kill landed between a write and its answer (by the sim's log).
+      expect(midWrite.length).toBe(trials.length);
     },
     timeout(150_000, 1_800_000),
   );

@@ -171,21 +171,45 @@ export interface Victim {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Resolves with the line once a `--json` line matches (or undefined when the process ended first). */
   waitFor(match: (event: any) => boolean): Promise<any | undefined>;
+  /** Resolves once the n-th stdout line has arrived (or the process ended first). */
+  nthLine(n: number): Promise<void>;
+  /** Resolves with the index of the k-th line at or after index `from` that matches (undefined when the process ended first). */
+  nthMatch(re: RegExp, k: number, from: number): Promise<number | undefined>;
   /** The id of the last step that started (per the `--json` stream). */
   currentStep(): string | undefined;
 }
 
 /** Starts the binary (in a clean environment) and follows its `--json` stream. */
-export function startWizard(args: string[], env: NodeJS.ProcessEnv = {}): Victim {
+export function startWizard(args: string[], env: NodeJS.ProcessEnv = {}, opts: { mergeStderr?: boolean } = {}): Victim {
   const started = Date.now();
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: tempDir(), env: cleanEnv(env) });
+  // mergeStderr: stderr into stdout, in the order written (a shell's `2>&1`, then exec: the pid is the wizard's).
+  const child = opts.mergeStderr
+    ? spawn('/bin/sh', ['-c', 'exec "$0" "$@" 2>&1', process.execPath, BIN, ...args], { cwd: tempDir(), env: cleanEnv(env) })
+    : spawn(process.execPath, [BIN, ...args], { cwd: tempDir(), env: cleanEnv(env) });
   const lines: Victim['lines'] = [];
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const waiters: { match: (e: any) => boolean; resolve: (e: any) => void }[] = [];
+  const lineWaiters: { n: number; resolve: () => void }[] = [];
+  const matchWaiters: { re: RegExp; k: number; from: number; resolve: (i: number | undefined) => void }[] = [];
+  const findMatch = (w: { re: RegExp; k: number; from: number }): number | undefined => {
+    let seen = 0;
+    for (let i = Math.max(0, w.from); i < lines.length; i++) if (w.re.test(lines[i]!.text) && ++seen === w.k) return i;
+    return undefined;
+  };
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   createInterface({ input: child.stdout }).on('line', (text) => {
     lines.push({ t: Date.now() - started, text });
+    for (const w of lineWaiters.filter((w) => lines.length >= w.n)) {
+      lineWaiters.splice(lineWaiters.indexOf(w), 1);
+      w.resolve();
+    }
+    for (const w of [...matchWaiters]) {
+      const i = findMatch(w);
+      if (i === undefined) continue;
+      matchWaiters.splice(matchWaiters.indexOf(w), 1);
+      w.resolve(i);
+    }
     let event: any;
     try {
       event = JSON.parse(text);
@@ -201,6 +225,8 @@ export function startWizard(args: string[], env: NodeJS.ProcessEnv = {}): Victim
   });
   void exit.then(() => {
     for (const w of waiters.splice(0)) w.resolve(undefined);
+    for (const w of lineWaiters.splice(0)) w.resolve();
+    for (const w of matchWaiters.splice(0)) w.resolve(undefined);
   });
   return {
     child,
@@ -219,6 +245,15 @@ export function startWizard(args: string[], env: NodeJS.ProcessEnv = {}): Victim
       }
       if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(undefined);
       return new Promise((resolve) => waiters.push({ match, resolve }));
+    },
+    nthMatch(re, k, from) {
+      const i = findMatch({ re, k, from });
+      if (i !== undefined || child.exitCode !== null || child.signalCode !== null) return Promise.resolve(i);
+      return new Promise((resolve) => matchWaiters.push({ re, k, from, resolve }));
+    },
+    nthLine(n) {
+      if (lines.length >= n || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+      return new Promise((resolve) => lineWaiters.push({ n, resolve }));
     },
     currentStep() {
       for (let i = lines.length - 1; i >= 0; i--) {

@@ -37,10 +37,13 @@ describe('resource providers', () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ namespace: 'Microsoft.ContainerRegistry', registrationState: 'Registered' });
     const registries = r.body.resourceTypes.find((t: any) => t.resourceType === 'registries');
-    expect(registries.apiVersions[0]).toBe('2025-11-01');
+    // Newest first, previews included (today's az CLIs send 2026-01-01-preview / 2026-09-01-preview).
+    expect(registries.apiVersions[0]).toBe('2026-09-01-preview');
     expect(registries.apiVersions).toContain('2022-02-01-preview');
+    expect(registries.apiVersions).toContain('2026-01-01-preview');
     expect(registries.apiVersions.find((v: string) => !v.includes('preview'))).toBe('2025-11-01');
     expect(r.body.resourceTypes.map((t: any) => t.resourceType)).toContain('registries/tasks');
+    expect(r.body.resourceTypes.map((t: any) => t.resourceType)).toContain('registries/taskRuns');
   });
 
   it('is case-insensitive, lists all providers, and refuses an unknown namespace like ARM', async () => {

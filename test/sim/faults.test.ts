@@ -71,12 +71,13 @@ describe('fault injection against the SDK', () => {
       expect(sim.requests.filter((r) => !r.fault)).toHaveLength(15);
     }));
 
-  it('a long-running update completes through throttled and failing polls', () =>
+  it('a long-running create completes through throttled and failing polls', () =>
     withSim({ faults: '429=0.25,500=0.15,503=0.15,seed=1,routes=registries.*|operations.*' }, async (sim) => {
       const { registries } = sdkClients(sim);
-      const r = await registries.registries.beginUpdateAndWait(RG, REG, { networkRuleBypassAllowedForTasks: true });
-      expect(r.networkRuleBypassAllowedForTasks).toBe(true);
-      expect(sim.requests.map((q) => `${q.name} ${q.fault ?? q.status}`)).toEqual(['registries.update 201', 'operations.status 429', 'operations.status 503', 'operations.status 200', 'registries.get 200']);
+      // A registry create at 2025-11-01 is asynchronous (201 + Azure-AsyncOperation).
+      const r = await registries.registries.beginCreateAndWait(RG, 'faultreg01', { location: 'eastus', sku: { name: 'Basic' } });
+      expect(r.provisioningState).toBe('Succeeded');
+      expect(sim.requests.map((q) => `${q.name} ${q.fault ?? q.status}`)).toEqual(['registries.create 201', 'operations.status 429', 'operations.status 503', 'operations.status 200', 'registries.get 200']);
     }));
 
   it('adds latency', () =>

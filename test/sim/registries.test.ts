@@ -50,7 +50,7 @@ describe('registries', () => {
       expect(g.response.headers.get('x-ms-failure-cause')).toBe('gateway');
     }));
 
-  it('updates through the PATCH long-running operation, merging only what was sent', () =>
+  it('updates with a synchronous PATCH (200, final body, no polling — as recorded), merging only what was sent', () =>
     withSim({}, async (sim) => {
       const { registries } = sdkClients(sim);
       const r = await registries.registries.beginUpdateAndWait(RG, REG, { networkRuleBypassAllowedForTasks: true });
@@ -59,13 +59,10 @@ describe('registries', () => {
       const r2 = await registries.registries.beginUpdateAndWait(RG, REG, { publicNetworkAccess: 'Disabled', networkRuleBypassOptions: 'None' });
       expect(r2).toMatchObject({ publicNetworkAccess: 'Disabled', networkRuleBypassOptions: 'None', networkRuleBypassAllowedForTasks: true });
       const names = sim.requests.map((q) => `${q.method} ${q.name} ${q.status}`);
-      // PATCH 201 → poll the Azure-AsyncOperation URL → final GET.
-      expect(names).toEqual([
-        'PATCH registries.update 201', 'GET operations.status 200', 'GET registries.get 200',
-        'PATCH registries.update 201', 'GET operations.status 200', 'GET registries.get 200',
-      ]);
-      expect(sim.requests[1]!.path).toMatch(/\/registries\/acrtrustdemo\/operationStatuses\/[0-9a-f-]{36}$/);
-      expect(sim.requests[1]!.apiVersion).toBe('2025-11-01');
+      // Real PATCHes answer 200 with the final registry (azure-cli recordings
+      // test_acr_with_public_network_access*): the SDK's poller ends there.
+      expect(names).toEqual(['PATCH registries.update 200', 'PATCH registries.update 200']);
+      expect(sim.requests[0]!.apiVersion).toBe('2025-11-01');
     }));
 
   it('creates a registry (PUT 201 + Azure-AsyncOperation) and replaces one (200)', () =>
@@ -98,19 +95,21 @@ describe('registries', () => {
       expect(e.code).toBe('AlreadyInUse');
     }));
 
-  it('fails the async operation when a Basic registry disables public access', () =>
+  it('refuses at once when a Basic registry disables public access (400 DisablingPublicNetworkAccessNotSupported)', () =>
     withSim({ scenario: 'basic-sku' }, async (sim) => {
       const { registries } = sdkClients(sim);
       const e = await rejection(registries.registries.beginUpdateAndWait(RG, REG, { publicNetworkAccess: 'Disabled' }));
-      expect(e.message).toBe('The long-running operation has failed. DisablingPublicNetworkAccessNotSupported. Disabling public network access is not supported for the SKU Basic. For more information, please visit https://aka.ms/acr/private-link.');
+      expect(e.statusCode).toBe(400);
+      expect(e.code).toBe('DisablingPublicNetworkAccessNotSupported');
+      expect(e.message).toBe('Disabling public network access is not supported for the SKU Basic. For more information, please visit https://aka.ms/acr/private-link.');
       expect((await registries.registries.get(RG, REG)).publicNetworkAccess).toBe('Enabled');
     }));
 
-  it('fails the async operation when a Basic registry gets firewall rules (NetworkRuleNotSupported)', () =>
+  it('refuses at once when a Basic registry gets firewall rules (NetworkRuleNotSupported)', () =>
     withSim({ scenario: 'basic-sku' }, async (sim) => {
       const { registries } = sdkClients(sim);
       const e = await rejection(registries.registries.beginUpdateAndWait(RG, REG, { networkRuleSet: { defaultAction: 'Deny', ipRules: [] } }));
-      expect(e.message).toMatch(/^The long-running operation has failed\. NetworkRuleNotSupported\. /);
+      expect(e.code).toBe('NetworkRuleNotSupported');
       const ok = await registries.registries.beginUpdateAndWait(RG, REG, { sku: { name: 'Premium' }, networkRuleSet: { defaultAction: 'Deny', ipRules: [{ iPAddressOrRange: '1.2.3.4/32' }] } });
       expect(ok.networkRuleSet).toEqual({ defaultAction: 'Deny', ipRules: [{ action: 'Allow', iPAddressOrRange: '1.2.3.4/32' }] });
     }));
@@ -136,9 +135,16 @@ describe('registries', () => {
       expect(old.body.properties).not.toHaveProperty('networkRuleBypassAllowedForTasks');
       expect(old.body.properties).not.toHaveProperty('roleAssignmentMode');
       expect(old.body.properties.networkRuleBypassOptions).toBe('AzureServices');
+      // 2022-02-01-preview's spec has no virtualNetworkRules; 2021-08-01-preview's has (recorded empty).
+      expect(old.body.properties.networkRuleSet).toEqual({ defaultAction: 'Allow', ipRules: [] });
+      const older = await rawRequest(sim, 'GET', `${path}?api-version=2021-08-01-preview`);
+      expect(older.body.properties.networkRuleSet).toEqual({ defaultAction: 'Allow', virtualNetworkRules: [], ipRules: [] });
+      expect(older.body.properties.policies).not.toHaveProperty('softDeletePolicy');
+      expect(old.body.systemData).toMatchObject({ createdByType: 'User', createdAt: expect.any(String), lastModifiedAt: expect.any(String) });
       // A PATCH at the old version cannot reset what it does not know.
       const patch = await rawRequest(sim, 'PATCH', `${path}?api-version=2022-02-01-preview`, { body: { properties: { networkRuleBypassAllowedForTasks: true, publicNetworkAccess: 'Disabled' } } });
-      expect(patch.status).toBe(201);
+      expect(patch.status).toBe(200);
+      expect(patch.headers['azure-asyncoperation']).toBeUndefined();
       const now = await rawRequest(sim, 'GET', `${path}?api-version=2025-11-01`);
       expect(now.body.properties).toMatchObject({ networkRuleBypassAllowedForTasks: false, publicNetworkAccess: 'Disabled' });
     }));
@@ -151,7 +157,7 @@ describe('registries', () => {
       expect(r.body.error.code).toBe('InvalidRequestContent');
     }));
 
-  it('deletes a registry through the Location long-running operation, with its tasks and runs', () =>
+  it('deletes a registry with a synchronous 200 (as recorded), with its tasks and runs', () =>
     withSim({}, async (sim) => {
       const { registries } = sdkClients(sim);
       const reg = await registries.registries.get(RG, REG);
@@ -159,7 +165,7 @@ describe('registries', () => {
       sim.state.tasks[`${k}/tasks/t1`] = { id: `${reg.id}/tasks/t1`, name: 't1', type: 'Microsoft.ContainerRegistry/registries/tasks', properties: {} };
       sim.state.runs[`${k}/runs/ca1`] = { resource: { id: `${reg.id}/runs/ca1`, name: 'ca1', type: 'Microsoft.ContainerRegistry/registries/runs', properties: {} }, taskKey: `${k}/tasks/t1`, scheduledAt: 0, log: [], outcome: { status: 'Succeeded', at: 0 }, logKey: 'x' };
       await registries.registries.beginDeleteAndWait(RG, REG);
-      expect(sim.requests.map((q) => `${q.method} ${q.name} ${q.status}`)).toEqual(['GET registries.get 200', 'DELETE registries.delete 202', 'GET operations.result 204']);
+      expect(sim.requests.map((q) => `${q.method} ${q.name} ${q.status}`)).toEqual(['GET registries.get 200', 'DELETE registries.delete 200']);
       expect(sim.state.tasks).toEqual({});
       expect(sim.state.runs).toEqual({});
       const e = await rejection(registries.registries.get(RG, REG));
@@ -171,28 +177,22 @@ describe('registries', () => {
 
   it('reports InProgress until the operation finishes at realistic speed', () =>
     withSim({ speed: 'realistic' }, async (sim) => {
-      const path = `/subscriptions/${sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${REG}?api-version=2025-11-01`;
-      const patch = await rawRequest(sim, 'PATCH', path, { body: { properties: { networkRuleBypassAllowedForTasks: true } } });
-      expect(patch.headers['retry-after']).toBe('1');
-      const statusUrl = new URL(String(patch.headers['azure-asyncoperation']));
+      // A create at a version recorded asynchronous (2022-02-01-preview: 201 + Azure-AsyncOperation).
+      const path = `/subscriptions/${sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/NewReg02?api-version=2022-02-01-preview`;
+      const put = await rawRequest(sim, 'PUT', path, { body: { location: 'eastus', sku: { name: 'Standard' } } });
+      expect(put.status).toBe(201);
+      expect(put.body.properties.provisioningState).toBe('Creating');
+      expect(put.body.properties).not.toHaveProperty('networkRuleSet');
+      expect(put.headers['retry-after']).toBe('1');
+      const statusUrl = new URL(String(put.headers['azure-asyncoperation']));
       const poll = await rawRequest(sim, 'GET', statusUrl.pathname + statusUrl.search);
       expect(poll.body).toMatchObject({ status: 'InProgress', name: expect.any(String), startTime: expect.any(String) });
       expect(poll.body.endTime).toBeUndefined();
-    }));
-
-  it('answers 202 on the Location URL until a realistic delete finishes', () =>
-    withSim({ speed: 'realistic' }, async (sim) => {
-      const path = `/subscriptions/${sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${REG}?api-version=2025-11-01`;
-      const del = await rawRequest(sim, 'DELETE', path);
-      expect(del.status).toBe(202);
-      const location = new URL(String(del.headers.location));
-      expect(location.pathname).toMatch(new RegExp(`^/subscriptions/${sim.subscriptionId}/providers/Microsoft.ContainerRegistry/locations/eastus/operationResults/[0-9a-f-]{36}$`));
-      const poll = await rawRequest(sim, 'GET', location.pathname + location.search);
-      expect(poll.status).toBe(202);
-      expect(poll.headers['retry-after']).toBe('1');
-      // The operation finishes when its time comes.
-      for (const op of Object.values(sim.state.operations)) op.doneAt = Date.now();
-      expect((await rawRequest(sim, 'GET', location.pathname + location.search)).status).toBe(204);
+      // Recorded sync versions answer the final registry at once.
+      const sync = await rawRequest(sim, 'PUT', path.replace('NewReg02', 'NewReg03').replace('2022-02-01-preview', '2026-01-01-preview'), { body: { location: 'eastus', sku: { name: 'Standard' } } });
+      expect(sync.status).toBe(200);
+      expect(sync.headers['azure-asyncoperation']).toBeUndefined();
+      expect(sync.body.properties).toMatchObject({ provisioningState: 'Succeeded', regionalEndpoints: 'Disabled', endpointProtocol: 'IPv4' });
     }));
 
   it('serves operation status at the location form too, and 404s unknown operations', () =>

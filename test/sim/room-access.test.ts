@@ -246,7 +246,7 @@ describe('learners in one room cannot reach each other', () => {
   it('lets the learner do everything in its own group, and the trainer everywhere', async () => {
     const own = `/subscriptions/${sub}/resourceGroups/learner02/providers/Microsoft.ContainerRegistry/registries/acrtrustlearner02`;
     expect((await call('GET', `${own}?api-version=${API.acr}`, token2)).status).toBe(200);
-    expect((await call('PATCH', `${own}?api-version=${API.acr}`, { properties: { networkRuleBypassAllowedForTasks: true } }, undefined)).status).toBe(401);
+    expect((await call('PATCH', `${own}?api-version=${API.acr}`, undefined, { properties: { networkRuleBypassAllowedForTasks: true } })).status).toBe(401);
     expect([200, 201, 202]).toContain((await call('PATCH', `${own}?api-version=${API.acr}`, token2, { properties: { networkRuleBypassAllowedForTasks: true } })).status);
     const trainer = sim.state.room!.identities.find((i) => !i.learner)!;
     const r = await call('POST', '/adfs/oauth2/token', undefined, new URLSearchParams({ grant_type: 'client_credentials', client_id: trainer.clientId, client_secret: trainer.secret, scope: `${sim.endpoint}/.default` }).toString());

@@ -133,9 +133,11 @@ describe('the sim server', () => {
 
   it('gives deterministic ids for a seed, continuing the sequence after a restart', async () => {
     const stateFile = join(tmp(), 'cloud.json');
+    let n = 1;
     const ids = async () => {
       const sim = await startSim({ stateFile, seed: 42 });
-      const r = await rawRequest(sim, 'PATCH', `${REG_PATH(sim.subscriptionId)}?api-version=2025-11-01`, { body: { properties: {} } });
+      // A registry create at 2025-11-01 is asynchronous: its operation id is a generated id.
+      const r = await rawRequest(sim, 'PUT', `${REG_PATH(sim.subscriptionId)}${n++}?api-version=2025-11-01`, { body: { location: 'eastus', sku: { name: 'Basic' } } });
       await sim.stop();
       return String(r.headers['azure-asyncoperation']).replace(/^https:\/\/[^/]+/, '');
     };
@@ -144,7 +146,7 @@ describe('the sim server', () => {
     expect(a).not.toBe(b);
     const other = join(tmp(), 'cloud.json');
     const sim = await startSim({ stateFile: other, seed: 42 });
-    const r = await rawRequest(sim, 'PATCH', `${REG_PATH(sim.subscriptionId)}?api-version=2025-11-01`, { body: { properties: {} } });
+    const r = await rawRequest(sim, 'PUT', `${REG_PATH(sim.subscriptionId)}1?api-version=2025-11-01`, { body: { location: 'eastus', sku: { name: 'Basic' } } });
     await sim.stop();
     expect(String(r.headers['azure-asyncoperation']).replace(/^https:\/\/[^/]+/, '')).toBe(a);
   });

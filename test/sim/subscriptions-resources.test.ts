@@ -57,7 +57,7 @@ describe('subscriptions, resource groups and the generic resources list', () => 
     const r = await rawRequest(s.sim, 'GET', `/subscriptions/${s.sim.subscriptionId}/resources?$filter=${encodeURIComponent("resourceType eq 'Microsoft.ContainerRegistry/registries'")}&api-version=2021-04-01`);
     expect(r.status).toBe(200);
     expect(r.body.value).toEqual([
-      { id: `/subscriptions/${s.sim.subscriptionId}/resourceGroups/acr-trust-demo/providers/Microsoft.ContainerRegistry/registries/acrtrustdemo`, name: 'acrtrustdemo', type: 'Microsoft.ContainerRegistry/registries', location: 'eastus', sku: { name: 'Premium', tier: 'Premium' }, tags: {} },
+      { id: `/subscriptions/${s.sim.subscriptionId}/resourceGroups/acr-trust-demo/providers/Microsoft.ContainerRegistry/registries/acrtrustdemo`, name: 'acrtrustdemo', type: 'Microsoft.ContainerRegistry/registries', location: 'eastus', sku: { name: 'Premium', tier: 'Premium' }, tags: {}, systemData: expect.objectContaining({ createdAt: expect.any(String) }) },
     ]);
     const all = [];
     for await (const x of s.clients.resources.resources.listByResourceGroup('acr-trust-demo')) all.push(x.type);

@@ -130,7 +130,8 @@ function checkPause(opts: RunOptions, term: Terminal): void {
 /**
  * The questions asked while the steps run, through the renderer (inside the live list) or straight
  * in the terminal: before a risky change (interactive mode; the registry's current network settings
- * and who may lose access, default no), and before each step with `--pause`. Ctrl-C at one of them
+ * and who may lose access, default no), before a change to a task the user already had (what
+ * changes and why, default no), and before each step with `--pause`. Ctrl-C at one of them
  * is Ctrl-C: the run ends as interrupted, its state saved.
  */
 async function questionsWhileRunning(
@@ -140,7 +141,7 @@ async function questionsWhileRunning(
   want: { confirm: boolean; pause?: boolean },
 ): Promise<Pick<EngineRunOptions<World>, 'beforeStep' | 'beforeApply'>> {
   if (!want.confirm && !want.pause) return {};
-  const { askInTerminal, confirmNextStep, confirmRiskyChange } = await import('../prompts.js');
+  const { askInTerminal, confirmExistingChange, confirmNextStep, confirmRiskyChange } = await import('../prompts.js');
   const askFor = (id: string) => render.asker?.(id) ?? askInTerminal();
   const asked = async (question: () => Promise<boolean>): Promise<boolean> => {
     try {
@@ -154,7 +155,8 @@ async function questionsWhileRunning(
   return {
     beforeStep: want.pause ? (step) => asked(() => confirmNextStep(step, askFor(step.id))) : undefined,
     beforeApply: want.confirm
-      ? async (step) => {
+      ? async (step, change, why) => {
+          if (why) return asked(() => confirmExistingChange(step, change, why, askFor(step.id)));
           if (!step.risky) return true;
           const registry = await cloud.getRegistry(answers.resourceGroup, answers.targetRegistry);
           return !registry || asked(() => confirmRiskyChange(step, registry, askFor(step.id)));

@@ -31,7 +31,7 @@ import {
 import { runView } from '../../sim/routes/runs.js';
 import { roomEndpoint, writeJoinFiles } from './room-join.js';
 import { startRoomBoard } from './room-board.js';
-import { taskView } from '../../sim/routes/tasks.js';
+import { taskInspectView } from '../../sim/routes/tasks.js';
 
 export const DEFAULT_STATE_FILE = './.acr-trust/sim-cloud.json';
 
@@ -162,7 +162,7 @@ function cloudView(state: CloudState) {
       properties: { provisioningState: 'Succeeded' },
     })),
     registries: Object.values(state.registries),
-    tasks: Object.values(state.tasks).map((t) => taskView(t)),
+    tasks: Object.values(state.tasks).map((t) => taskInspectView(t)),
     runs: Object.values(state.runs).map((r) => runView(r, Date.now())),
     roleAssignments: Object.values(state.roleAssignments),
   };

@@ -9,6 +9,6 @@ export async function verify(opts: CommonOptions & AnswerFlags): Promise<void> {
   if (failing.length === 0) return;
   throw new AcrTrustError(`${failing.length} step(s) do not hold: ${failing.map((r) => r.id).join(', ')}.`, {
     exitCode: 3,
-    hint: `Run \`acr-trust run --yes --from ${failing[0]!.id}\` to re-check and converge from there (a plain run trusts steps recorded as done).`,
+    hint: `Run \`acr-trust run --yes\` to check every step again and repair what drifted (or \`--from ${failing[0]!.id}\` to start there).`,
   });
 }

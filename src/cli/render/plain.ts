@@ -152,7 +152,8 @@ function conclusion(results: StepResult[], outcome: string): string {
   }
   if (outcome === 'complete') {
     const changed = count('applied');
-    return `Finished: ${results.length - count('skipped')} step(s) hold${changed ? `, ${changed} changed by this run` : ', nothing changed'}.`;
+    // Every step that ran was checked live in this command: nothing here is taken from the record.
+    return `Finished: ${results.length - count('skipped')} step(s) hold (checked now)${changed ? `, ${changed} changed by this run` : ', nothing changed'}.`;
   }
   const stop = results.find((r) => r.status === 'blocked' || r.status === 'failed');
   return stop ? `Stopped at ${stop.id} (${stop.status}). Finished steps are saved; fix the cause and run the same command again to resume.` : '';

@@ -1,18 +1,23 @@
 /**
  * Container registries (Microsoft.ContainerRegistry/registries): get, list, create (PUT), update
- * (PATCH) and delete, with ARM's long-running-operation shapes.
+ * (PATCH) and delete, answering with the long-running pattern each was recorded with against real
+ * Azure (api-versions.ts, recordings in test/sim/replay/):
  *
- * - PUT and PATCH answer 201 (200 when a PUT replaces an existing registry) with the registry body
- *   and an `Azure-AsyncOperation` header; the SDK polls it, then GETs the registry once more.
- * - DELETE answers 202 with `Location`; polling it returns 202 until done, then 204.
- * - SKU rules (public access off or firewall rules on a non-Premium registry) are reported as a
- *   *failed async operation*, not a synchronous 400: that is how the service's
- *   DisablingPublicNetworkAccessNotSupported was seen in the wild (arm-reference.md §1). The
- *   registry is left unchanged. The SDK then throws a plain Error whose message is
- *   "The long-running operation has failed. <code>. <message>".
+ * - PUT (create) answers 201 + `Azure-AsyncOperation` with `provisioningState: Creating` at the
+ *   versions recorded that way and those not recorded, 200 with the final registry at the versions
+ *   recorded synchronous (2020-11-01-preview, 2026-01-01-preview). A PUT over an existing registry
+ *   answers 200.
+ * - PATCH answers 200 with the final registry and no polling header (every recorded version).
+ * - DELETE answers 200 with no body (recorded), 204 when there is nothing to delete.
+ * - SKU rules (public access off or firewall rules on a non-Premium registry) are refused with
+ *   400 and the service's code (DisablingPublicNetworkAccessNotSupported; NetworkRuleNotSupported
+ *   is the sim's own code — the service's is not documented). The registry is left unchanged; an
+ *   asynchronous create that breaks them fails its operation instead.
+ * - Every answer carries `systemData`, and only the properties its api-version defines; a
+ *   non-Premium registry has no `networkRuleSet` in its answers.
  *
- * Changes are applied when the request arrives; at realistic speed only the operation's status
- * lags (InProgress until it finishes), so a client that skips polling still sees the new state.
+ * Changes are applied when the request arrives; at realistic speed only an asynchronous
+ * operation's status lags (InProgress until it finishes).
  */
 import { ArmError, type SimRequest } from '../http.js';
 import type { RouteModule, SimContext } from '../context.js';
@@ -20,31 +25,13 @@ import { requirePermission, scopeOf } from '../caller.js';
 import type { ArmResource } from '../store.js';
 import { key } from '../store.js';
 import { page, requireResourceGroup, requireSubscription, resourceGroupId } from './common.js';
+import { hasVirtualNetworkRules, REGISTRY_PROPERTIES_INTRODUCED, registryCreatePattern, registryDefines } from '../api-versions.js';
+import { callerName, stampSystemData } from '../system-data.js';
 
-/**
- * Every published Microsoft.ContainerRegistry registries api-version we accept. 2025-11-01: SDK
- * 11.0.0. 2022-02-01-preview: az CLI 2.45. 2025-06-01-preview / 2025-05-01-preview: the
- * `az resource update` commands in Microsoft's network-bypass page and its third-party copy.
- */
-export const REGISTRY_API_VERSIONS = [
-  '2017-10-01', '2019-05-01', '2019-12-01-preview', '2020-11-01-preview', '2021-06-01-preview', '2021-08-01-preview',
-  '2021-09-01', '2021-12-01-preview', '2022-02-01-preview', '2022-12-01', '2023-01-01-preview', '2023-06-01-preview',
-  '2023-07-01', '2023-08-01-preview', '2023-11-01-preview', '2024-11-01-preview', '2025-03-01-preview', '2025-04-01',
-  '2025-05-01-preview', '2025-06-01-preview', '2025-11-01',
-] as const;
+export { REGISTRY_API_VERSIONS } from '../api-versions.js';
+import { REGISTRY_API_VERSIONS } from '../api-versions.js';
 
 export const REGISTRY_TYPE = 'Microsoft.ContainerRegistry/registries';
-
-/**
- * Properties older api-versions do not know: a GET at such a version omits them, and a PUT at it
- * leaves them as they are. The first versions are UNCERTAIN (not checked against each spec):
- * networkRuleBypassAllowedForTasks arrived with the May 2025 policy, roleAssignmentMode (ABAC)
- * with the 2025 previews.
- */
-const PROPERTY_SINCE: Record<string, string> = {
-  networkRuleBypassAllowedForTasks: '2025-05-01-preview',
-  roleAssignmentMode: '2025-03-01-preview',
-};
 
 const SKUS = ['Basic', 'Standard', 'Premium', 'Classic'];
 const ONE_OF: Record<string, readonly unknown[]> = {
@@ -71,7 +58,10 @@ export function buildRegistry(init: {
   createdAt: string;
   tags?: Record<string, string>;
   properties?: Record<string, unknown>;
+  /** Who creates it (systemData.createdBy); seeded registries name the sim's demo user. */
+  createdBy?: string;
 }): ArmResource {
+  const by = init.createdBy ?? 'demo@sim.onmicrosoft.com';
   return {
     id: registryId(init.subscriptionId, init.resourceGroup, init.name),
     name: init.name,
@@ -79,6 +69,7 @@ export function buildRegistry(init: {
     location: init.location,
     tags: init.tags ?? {},
     sku: { name: init.sku, tier: init.sku },
+    systemData: { createdBy: by, createdByType: 'User', createdAt: init.createdAt, lastModifiedBy: by, lastModifiedByType: 'User', lastModifiedAt: init.createdAt },
     properties: {
       loginServer: `${init.name.toLowerCase()}.azurecr.io`,
       creationDate: init.createdAt,
@@ -95,7 +86,10 @@ export function buildRegistry(init: {
       },
       encryption: { status: 'disabled' },
       dataEndpointEnabled: false,
+      regionalEndpoints: 'Disabled',
       dataEndpointHostNames: [],
+      regionalEndpointHostNames: [],
+      endpointProtocol: 'IPv4',
       privateEndpointConnections: [],
       publicNetworkAccess: 'Enabled',
       networkRuleBypassOptions: 'AzureServices',
@@ -110,16 +104,27 @@ export function buildRegistry(init: {
   };
 }
 
-/** api-version strings sort by date (a `-preview` suffix sorts after its own date, which is fine here). */
 function knows(apiVersion: string | null, property: string): boolean {
-  const since = PROPERTY_SINCE[property];
-  return !since || !apiVersion || apiVersion >= since;
+  return registryDefines(apiVersion, property);
 }
 
-/** The registry as a client at `apiVersion` sees it. */
+/**
+ * The registry as a client at `apiVersion` sees it: only the properties that version defines
+ * (api-versions.ts), `networkRuleSet` only on Premium (a Standard registry's answers have none —
+ * recordings test_acr_task and test_acr_taskrun), `virtualNetworkRules` where the version has it.
+ */
 export function registryView(r: ArmResource, apiVersion: string | null): ArmResource {
-  const properties = { ...r.properties };
-  for (const p of Object.keys(PROPERTY_SINCE)) if (!knows(apiVersion, p)) delete properties[p];
+  const properties: Record<string, any> = structuredClone(r.properties);
+  for (const name of Object.keys(REGISTRY_PROPERTIES_INTRODUCED)) {
+    if (registryDefines(apiVersion, name)) continue;
+    if (name.startsWith('policies.')) delete properties.policies?.[name.slice('policies.'.length)];
+    else delete properties[name];
+  }
+  if (r.sku?.name !== 'Premium') delete properties.networkRuleSet;
+  else if (properties.networkRuleSet) {
+    const { defaultAction, ipRules } = properties.networkRuleSet;
+    properties.networkRuleSet = hasVirtualNetworkRules(apiVersion) ? { defaultAction, virtualNetworkRules: [], ipRules } : { defaultAction, ipRules };
+  }
   return { ...r, properties };
 }
 
@@ -270,18 +275,32 @@ export const registriesRoutes: RouteModule = (router, sim) => {
     // A PUT over an existing registry (az resource update) keeps what it does not mention.
     const next: ArmResource = existing
       ? { ...existing, sku: { name: sku, tier: sku }, tags: req.body?.tags ?? existing.tags, properties: { ...existing.properties, ...props } }
-      : buildRegistry({ subscriptionId: rg.subscriptionId, resourceGroup: rg.name, name, location, sku, createdAt: new Date(sim.now()).toISOString(), tags: req.body?.tags, properties: props });
+      : buildRegistry({ subscriptionId: rg.subscriptionId, resourceGroup: rg.name, name, location, sku, createdAt: new Date(sim.now()).toISOString(), tags: req.body?.tags, properties: props, createdBy: callerName(sim) });
+    next.systemData = stampSystemData(sim, existing?.systemData);
     const violation = skuViolation(sku, next.properties);
+    if (registryCreatePattern(v) === 'sync') {
+      // Recorded at 2020-11-01-preview and 2026-01-01-preview: the final registry at once.
+      if (violation) throw new ArmError(400, violation.code, violation.message);
+      applyIdentity(sim, next, req.body?.identity);
+      sim.state.registries[key(next.id)] = next;
+      sim.changed();
+      return { status: 200, body: registryView(next, v) };
+    }
     const op = sim.startOperation({ delayMs: delay(existing ? DELAY_MS.update : DELAY_MS.create), ...(violation ? { status: 'Failed', error: violation } : {}) });
     if (!violation) {
       applyIdentity(sim, next, req.body?.identity);
       sim.state.registries[key(next.id)] = next;
     }
     sim.changed();
-    const shown = violation ? existing ?? next : next;
-    return { status: existing ? 200 : 201, body: registryView(shown, v), headers: sim.asyncOperationHeaders(req, op) };
+    const shown = registryView(violation ? existing ?? next : next, v);
+    // The first answer of an asynchronous create shows the registry still being created.
+    if (!existing) shown.properties.provisioningState = 'Creating';
+    return { status: existing ? 200 : 201, body: shown, headers: sim.asyncOperationHeaders(req, op) };
   });
 
+  // PATCH answers 200 with the final registry and no polling header at every recorded version
+  // (recordings …public_network_access*, api-versions 2020-11-01-preview to 2022-02-01-preview); a
+  // change the SKU does not allow is refused at once.
   router.on('PATCH', one, { name: 'registries.update', apiVersions, write: true }, (req) => {
     requirePermission(sim, 'Microsoft.ContainerRegistry/registries/write', scopeOf(req));
     const { rg, name, registry } = lookup(req);
@@ -292,29 +311,28 @@ export const registriesRoutes: RouteModule = (router, sim) => {
     const next: ArmResource = { ...registry, sku: { name: sku, tier: sku }, properties: { ...registry.properties, ...props } };
     if (req.body?.tags !== undefined) next.tags = req.body.tags;
     const violation = skuViolation(sku, next.properties);
-    const op = sim.startOperation({ delayMs: delay(DELAY_MS.update), ...(violation ? { status: 'Failed', error: violation } : {}) });
-    if (!violation) {
-      applyIdentity(sim, next, req.body?.identity);
-      sim.state.registries[key(next.id)] = next;
-    }
+    if (violation) throw new ArmError(400, violation.code, violation.message);
+    applyIdentity(sim, next, req.body?.identity);
+    next.systemData = stampSystemData(sim, registry.systemData);
+    sim.state.registries[key(next.id)] = next;
     sim.changed();
-    return { status: 201, body: registryView(violation ? registry : next, v), headers: sim.asyncOperationHeaders(req, op) };
+    return { status: 200, body: registryView(next, v) };
   });
 
+  // DELETE answers 200 with no body once the registry is gone (recording test_acr_task at
+  // 2021-08-01-preview); an absent registry is 204.
   router.on('DELETE', one, { name: 'registries.delete', apiVersions, write: true }, (req) => {
     requirePermission(sim, 'Microsoft.ContainerRegistry/registries/delete', scopeOf(req));
     const { registry } = lookup(req);
     if (!registry) return { status: 204 };
     const k = key(registry.id);
-    // Headers first: the Location URL names the registry's region, read from the registry.
-    const op = sim.startOperation({ delayMs: delay(DELAY_MS.delete) });
-    const headers = sim.locationHeaders(req, op);
     delete sim.state.registries[k];
-    // A registry's tasks and runs live inside it and go with it.
+    // A registry's tasks, runs and taskRuns live inside it and go with it.
     for (const t of Object.keys(sim.state.tasks)) if (t.startsWith(`${k}/`)) delete sim.state.tasks[t];
     for (const r of Object.keys(sim.state.runs)) if (r.startsWith(`${k}/`)) delete sim.state.runs[r];
+    for (const r of Object.keys(sim.state.taskRuns ?? {})) if (r.startsWith(`${k}/`)) delete sim.state.taskRuns![r];
     delete sim.state.runCounters[k];
     sim.changed();
-    return { status: 202, headers };
+    return { status: 200 };
   });
 };

@@ -8,8 +8,7 @@ import { requirePermission, scopeOf } from '../caller.js';
 import type { ArmResource, ResourceGroup } from '../store.js';
 import { findResourceGroup, page, requireResourceGroup, requireSubscription, resourceGroupId, resourceGroupKey } from './common.js';
 import { PERMISSIONS_API_VERSIONS, ROLE_ASSIGNMENT_API_VERSIONS, ROLE_DEFINITION_API_VERSIONS } from './authorization.js';
-import { REGISTRY_API_VERSIONS } from './registries.js';
-import { TASK_API_VERSIONS } from './tasks.js';
+import { REGISTRY_API_VERSIONS, TASK_API_VERSIONS, TASK_RUN_API_VERSIONS } from '../api-versions.js';
 
 /** 2025-03-01: @azure/arm-resources 6.x. 2021-04-01: az CLI 2.45. Others: published versions. */
 export const RESOURCES_API_VERSIONS = [
@@ -34,6 +33,8 @@ function genericView(r: ArmResource) {
   if (r.sku) out.sku = r.sku;
   if (r.identity) out.identity = r.identity;
   if (r.tags) out.tags = r.tags;
+  // The generic list carries each resource's systemData (recording test_acr_task).
+  if (r.systemData) out.systemData = r.systemData;
   return out;
 }
 
@@ -75,6 +76,7 @@ function providers(location: string) {
         type('registries/tasks', TASK_API_VERSIONS),
         type('registries/runs', TASK_API_VERSIONS),
         type('registries/scheduleRun', TASK_API_VERSIONS),
+        type('registries/taskRuns', TASK_RUN_API_VERSIONS),
         type('checkNameAvailability', REGISTRY_API_VERSIONS, []),
         type('locations/operationResults', REGISTRY_API_VERSIONS),
       ],

@@ -10,12 +10,14 @@
  * first read; at realistic speed it is Queued for a second, Running while its log grows line by
  * line, and final after several seconds.
  *
- * - scheduleRun answers 200 with the Run (status Queued at realistic speed). The spec also allows
- *   202 + Location; the CLI printing the run id at once points to 200 (arm-reference.md §10).
+ * - scheduleRun answers 200 with the new run, Queued, showing only runId, status, lastUpdatedTime,
+ *   provisioningState and isArchiveEnabled — at every speed (recording test_acr_task). The run's
+ *   GET shows the rest; on the wire every scheduled run is a QuickRun (a task's run too).
  * - Run ids are short and per registry, as on Azure: `ca1`, `ca2` … `ca9`, `caa` … (`c` + base 36
  *   of 360 + n, which reproduces the ids seen in real logs: ca1, cad, cbx, cf10).
- * - Quick runs (EncodedTaskRunRequest, FileTaskRunRequest: runType QuickRun; DockerBuildRequest:
- *   QuickBuild) have no task and no identity, so they are never trusted by a restricted registry.
+ * - Quick runs (EncodedTaskRunRequest, FileTaskRunRequest, DockerBuildRequest) have no task and no
+ *   identity, so they are never trusted by a restricted registry (rules.ts tells them apart by the
+ *   subject's own run type, which is not the wire's).
  * - A missing run is 404 `ResourceNotFound` in ARM's words (emulator choice, like tasks).
  * - The log link's SAS signature is an HMAC of the blob path, version and expiry with the run's
  *   `logKey`. It is a secret: it appears only in the listLogSasUrl answer, never in the Run.
@@ -30,6 +32,7 @@ import { customEntries, sourceLoginMode } from '../../model/access.js';
 import { planRun, runFacts, type RunSubject } from '../rules.js';
 import { collectValues, programForDockerBuild, programForStep, type ProgramResult, type RunVariables } from '../task-yaml.js';
 import { page } from './common.js';
+import { stampSystemData } from '../system-data.js';
 import { notFound, REGISTRY_PATH, requireRegistry, TASK_API_VERSIONS } from './tasks.js';
 
 export const RUN_TYPE = 'Microsoft.ContainerRegistry/registries/runs';
@@ -57,16 +60,38 @@ export function runView(record: RunRecord, now: number): ArmResource {
   const started = startAt <= Math.min(elapsed, outcome.at);
   const status = final ? outcome.status : started ? 'Running' : 'Queued';
   const iso = (offset: number) => new Date(record.scheduledAt + offset).toISOString();
-  const properties: Record<string, any> = {
-    ...record.resource.properties,
-    status,
-    lastUpdatedTime: iso(final ? outcome.at : started ? startAt : 0),
-    outputImages: final && outcome.status === 'Succeeded' ? (record.outputImages ?? []) : [],
-  };
+  const { sourceRegistryAuth: _auth, customRegistries: _custom, outputImages: _images, ...stored } = record.resource.properties;
+  const properties: Record<string, any> = { ...stored, status, lastUpdatedTime: iso(final ? outcome.at : started ? startAt : 0) };
   if (started) properties.startTime = iso(startAt);
   if (final) properties.finishTime = iso(outcome.at);
+  // Only a run that pushed images shows `outputImages` (recording test_acr_task: a `cmd` run
+  // finishes without the key, a Docker build with its image).
+  const images = final && outcome.status === 'Succeeded' ? (record.outputImages ?? []) : [];
+  if (images.length > 0) properties.outputImages = images;
   if (final && outcome.runErrorMessage) properties.runErrorMessage = outcome.runErrorMessage;
-  return { ...record.resource, properties };
+  return { ...record.resource, properties: order(properties) };
+}
+
+/** Run properties in the order the service writes them (cosmetic: `az` prints them this way). */
+function order(p: Record<string, any>): Record<string, any> {
+  const first = ['runId', 'status', 'lastUpdatedTime', 'runType', 'agentPoolName', 'createTime', 'startTime', 'finishTime', 'outputImages', 'task'];
+  const out: Record<string, any> = {};
+  for (const k of first) if (k in p) out[k] = p[k];
+  for (const [k, v] of Object.entries(p)) if (!(k in out)) out[k] = v;
+  return out;
+}
+
+/**
+ * What scheduleRun answers: the new run, Queued, with only the keys the service shows at that
+ * moment (recording test_acr_task: runId, status, lastUpdatedTime, provisioningState,
+ * isArchiveEnabled) — whatever the sim's speed; the run's own GET shows the rest.
+ */
+export function scheduledView(record: RunRecord): ArmResource {
+  const p = record.resource.properties;
+  return {
+    ...record.resource,
+    properties: { runId: p.runId, status: 'Queued', lastUpdatedTime: p.createTime, provisioningState: 'Succeeded', isArchiveEnabled: p.isArchiveEnabled },
+  };
 }
 
 /** The log lines visible at sim time `now`, and whether the log is complete. */
@@ -155,7 +180,8 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
   }
 }
 
-function schedule(sim: SimContext, req: SimRequest): RunRecord {
+/** Schedules the run `req.body` asks for (a RunRequest) on the registry the path names. */
+export function schedule(sim: SimContext, req: SimRequest): RunRecord {
   const registry = requireRegistry(sim, req);
   const counterKey = key(registry.id);
   const n = (sim.state.runCounters[counterKey] ?? 0) + 1;
@@ -170,12 +196,16 @@ function schedule(sim: SimContext, req: SimRequest): RunRecord {
     runId,
     status: 'Queued',
     lastUpdatedTime: new Date(scheduledAt).toISOString(),
-    runType: s.subject.runType,
+    // Every run scheduled through scheduleRun is a QuickRun on the wire — a task's run too
+    // (recordings test_acr_task, test_acr_taskrun); AutoRun is for trigger-started runs.
+    runType: 'QuickRun',
     createTime: new Date(scheduledAt).toISOString(),
     ...(s.task ? { task: s.task.name } : {}),
     ...(s.task?.properties.agentPoolName ? { agentPoolName: s.task.properties.agentPoolName } : {}),
     platform: s.platform,
-    ...(s.agentConfiguration ? { agentConfiguration: s.agentConfiguration } : {}),
+    // A run without a given agent configuration runs on the default agent (2 CPUs), and its
+    // answers say so (recording test_acr_taskrun: a DockerBuildRequest without one).
+    agentConfiguration: s.agentConfiguration ?? { cpu: 2 },
     sourceRegistryAuth: sourceLoginMode(runFacts(s.subject)),
     customRegistries: customEntries(runFacts(s.subject)).map((c) => c.server),
     outputImages: [],
@@ -183,7 +213,7 @@ function schedule(sim: SimContext, req: SimRequest): RunRecord {
     isArchiveEnabled: req.body?.isArchiveEnabled === true,
   };
   const record: RunRecord = {
-    resource: { id, name: runId, type: RUN_TYPE, properties },
+    resource: { id, name: runId, type: RUN_TYPE, properties, systemData: stampSystemData(sim, undefined, false) },
     taskKey: s.task ? key(s.task.id) : '',
     scheduledAt,
     startAt: plan.startAt,
@@ -337,7 +367,7 @@ export const runsRoutes: RouteModule = (router, sim) => {
   router.on('POST', `${REGISTRY_PATH}/scheduleRun`, { apiVersions, name: 'registries.scheduleRun', write: true }, (req) => {
     requirePermission(sim, 'Microsoft.ContainerRegistry/registries/scheduleRun/action', scopeOf(req, 'scheduleRun'));
     const record = schedule(sim, req);
-    return { status: 200, body: runView(record, sim.now()) };
+    return { status: 200, body: scheduledView(record) };
   });
 
   router.on('GET', runs, { apiVersions, name: 'runs.list' }, (req) => {
@@ -373,6 +403,8 @@ export const runsRoutes: RouteModule = (router, sim) => {
     if (archive !== undefined && typeof archive !== 'boolean') throw invalid("Error converting value to type 'Boolean'. Path 'isArchiveEnabled'");
     if (archive !== undefined) {
       record.resource.properties.isArchiveEnabled = archive;
+      // A changed run shows the whole systemData (recording test_acr_task, update-run).
+      record.resource.systemData = stampSystemData(sim, record.resource.systemData?.createdAt ? record.resource.systemData : undefined);
       sim.changed();
     }
     return { status: 200, body: runView(record, sim.now()) };

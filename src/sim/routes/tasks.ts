@@ -28,11 +28,9 @@ import { key } from '../store.js';
 import { page, requireResourceGroup } from './common.js';
 import { registryId } from './registries.js';
 
-/**
- * The task api-versions: 2019-06-01-preview (SDK 11.0.0, az CLI 2.45), 2025-03-01-preview (newer
- * az CLI), and the earlier published ones (2018-09-01, 2019-04-01).
- */
-export const TASK_API_VERSIONS = ['2018-09-01', '2019-04-01', '2019-06-01-preview', '2025-03-01-preview'] as const;
+export { TASK_API_VERSIONS } from '../api-versions.js';
+import { TASK_API_VERSIONS } from '../api-versions.js';
+import { stampSystemData } from '../system-data.js';
 
 export const TASK_TYPE = 'Microsoft.ContainerRegistry/registries/tasks';
 export const REGISTRY_PATH = '/subscriptions/{subscriptionId}/resourceGroups/{resourceGroupName}/providers/Microsoft.ContainerRegistry/registries/{registryName}';
@@ -82,18 +80,40 @@ function invalid(message: string): ArmError {
 // What clients see
 // ---------------------------------------------------------------------------------------------
 
-/** The task as GET returns it (`details`: as listDetails returns it, secrets included). */
+/**
+ * The task as an answer shows it. Every answer but listDetails shows each `customRegistries` entry
+ * as `null` (recording test_acr_task: the PATCH answer after `az acr task credential add|update`
+ * is `{"<server>": null}`; only POST listDetails reveals the entry). A task without credentials has
+ * no `credentials` key at all (same recording: created with `credentials: {}`, answered without).
+ * `details`: as listDetails returns it, secrets included.
+ */
 export function taskView(task: ArmResource, details = false): ArmResource {
-  if (details) return structuredClone(task);
   const view = structuredClone(task);
+  const credentials = view.properties.credentials;
+  const empty = !credentials || Object.values(credentials).every((v) => v === null || v === undefined || (typeof v === 'object' && Object.keys(v).length === 0));
+  if (empty) delete view.properties.credentials;
+  if (details) return view;
+  const custom = view.properties.credentials?.customRegistries;
+  if (custom) for (const server of Object.keys(custom)) custom[server] = null;
+  return withoutSecrets(view);
+}
+
+/** For `sim show`: the task with its credential entries but no secret values (the sim's own
+ *  inspector, not an ARM answer). */
+export function taskInspectView(task: ArmResource): ArmResource {
+  const view = withoutSecrets(structuredClone(task));
+  for (const entry of Object.values(view.properties.credentials?.customRegistries ?? {}) as any[]) {
+    if (entry?.password) entry.password = { type: entry.password.type ?? 'Opaque' };
+    if (entry?.userName?.type === 'Vaultsecret') entry.userName = { type: 'Vaultsecret' };
+  }
+  return view;
+}
+
+function withoutSecrets(view: ArmResource): ArmResource {
   const step = view.properties.step;
   if (step) {
     delete step.contextAccessToken;
     if (Array.isArray(step.values)) step.values = step.values.map((v: any) => (v?.isSecret ? { name: v.name, isSecret: true } : v));
-  }
-  for (const entry of Object.values(view.properties.credentials?.customRegistries ?? {}) as any[]) {
-    if (entry?.password) entry.password = { type: entry.password.type ?? 'Opaque' };
-    if (entry?.userName?.type === 'Vaultsecret') entry.userName = { type: 'Vaultsecret' };
   }
   return view;
 }
@@ -119,8 +139,8 @@ function checkProperties(p: Record<string, any>): void {
   if (!platform.os) throw invalid("Required property 'os' not found in JSON. Path 'properties.platform'");
   const os = String(platform.os).toLowerCase();
   if (os !== 'linux' && os !== 'windows') throw invalid(`Error converting value "${platform.os}" to type 'OS'. Path 'properties.platform.os'`);
-  // The az CLI lower-cases the platform; the service answers in its enum's case.
-  platform.os = os === 'linux' ? 'Linux' : 'Windows';
+  // The service answers with the case it was sent (recording test_acr_task: sent and answered
+  // "linux"); only the value is checked, case-insensitively.
   if (platform.architecture) platform.architecture = String(platform.architecture).toLowerCase();
   if (platform.variant) platform.variant = String(platform.variant).toLowerCase();
 
@@ -222,7 +242,7 @@ function mergeProperties(current: Record<string, any>, update: any): Record<stri
   if (u.platform) p.platform = { ...p.platform, ...u.platform };
   if (u.agentConfiguration) p.agentConfiguration = { ...p.agentConfiguration, ...u.agentConfiguration };
   if (u.step) p.step = u.step.type === p.step?.type ? { ...p.step, ...stripUndefined(u.step) } : u.step;
-  if (u.trigger) p.trigger = { ...p.trigger, ...u.trigger };
+  if (u.trigger) p.trigger = mergeTrigger(p.trigger, u.trigger);
   if (u.credentials) {
     const credentials: Record<string, any> = { ...(p.credentials ?? {}) };
     if (u.credentials.sourceRegistry !== undefined) credentials.sourceRegistry = u.credentials.sourceRegistry;
@@ -231,13 +251,38 @@ function mergeProperties(current: Record<string, any>, update: any): Record<stri
       for (const [server, entry] of Object.entries(u.credentials.customRegistries ?? {})) {
         // Login servers are host names: one entry per server, whatever its case.
         for (const k of Object.keys(map)) if (k.toLowerCase() === server.toLowerCase()) delete map[k];
-        if (entry !== null) map[server] = entry;
+        const before = Object.entries(current.credentials?.customRegistries ?? {}).find(([k]) => k.toLowerCase() === server.toLowerCase())?.[1];
+        // A PATCH changes the fields it names and keeps the others (an update of the user name
+        // keeps the identity); null removes the entry.
+        if (entry !== null) map[server] = { ...(before ?? {}), ...stripUndefined(entry as Record<string, unknown>) };
       }
       credentials.customRegistries = map;
     }
     p.credentials = credentials;
   }
   return p;
+}
+
+/** PATCH of `trigger`: each trigger kind merges into what the task has, so a PATCH that only
+ *  changes the base-image trigger's status keeps its type and name (as the service keeps them);
+ *  timer and source trigger lists merge by name. */
+function mergeTrigger(current: any, update: any): any {
+  const t = { ...(current ?? {}) };
+  if (update.baseImageTrigger !== undefined) {
+    t.baseImageTrigger = update.baseImageTrigger === null ? undefined : { ...(t.baseImageTrigger ?? {}), ...stripUndefined(update.baseImageTrigger) };
+    if (t.baseImageTrigger === undefined) delete t.baseImageTrigger;
+  }
+  for (const list of ['timerTriggers', 'sourceTriggers']) {
+    if (!Array.isArray(update[list])) continue;
+    const merged = [...(t[list] ?? [])];
+    for (const item of update[list]) {
+      const at = merged.findIndex((x: any) => x?.name === item?.name);
+      if (at >= 0) merged[at] = { ...merged[at], ...stripUndefined(item) };
+      else merged.push(item);
+    }
+    t[list] = merged;
+  }
+  return t;
 }
 
 function stripUndefined<T extends Record<string, unknown>>(o: T): T {
@@ -290,7 +335,8 @@ export const tasksRoutes: RouteModule = (router, sim) => {
       type: TASK_TYPE,
       location: String(body.location),
       ...(body.tags ? { tags: body.tags } : {}),
-      properties: { ...properties, provisioningState: 'Succeeded', creationDate: existing?.properties.creationDate ?? now },
+      properties: { provisioningState: 'Succeeded', creationDate: existing?.properties.creationDate ?? now, ...properties },
+      systemData: stampSystemData(sim, existing?.systemData),
     };
     applyIdentity(sim, task, existing?.identity, body.identity ?? { type: 'None' }, false);
     sim.state.tasks[key(task.id)] = task;
@@ -305,7 +351,7 @@ export const tasksRoutes: RouteModule = (router, sim) => {
     const body = req.body ?? {};
     const properties = mergeProperties(current.properties, body.properties);
     checkProperties(properties);
-    const task: ArmResource = { ...structuredClone(current), properties };
+    const task: ArmResource = { ...structuredClone(current), properties, systemData: stampSystemData(sim, current.systemData) };
     if (body.tags !== undefined) task.tags = body.tags;
     applyIdentity(sim, task, current.identity, body.identity, true);
     sim.state.tasks[key(task.id)] = task;
