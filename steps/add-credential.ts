@@ -4,7 +4,7 @@
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
 import type { Task } from '../src/azure/index.js';
-import type { World } from './world.js';
+import { loginServerFor, type World } from './world.js';
 import { credentialFor, outputsOf, readTargetRegistry, readTask, registryMissing, sh, taskIsOurs, taskMissing, type Blocked, type Ctx } from './lib/context.js';
 
 const SYSTEM_IDENTITY = '[system]';
@@ -21,8 +21,8 @@ export const addCredential: Step<World> = {
 
   portal: 'Not in the portal: task credentials are managed with the CLI (az acr task credential)',
 
-  az: ({ answers: a }) => [
-    `az acr task credential add -n ${a.task} -r ${a.registry} --login-server ${a.targetRegistry.toLowerCase()}.azurecr.io --use-identity ${sh(SYSTEM_IDENTITY)}`,
+  az: ({ answers: a, loginServerSuffix }) => [
+    `az acr task credential add -n ${a.task} -r ${a.registry} --login-server ${loginServerFor({ loginServerSuffix }, a.targetRegistry)} --use-identity ${sh(SYSTEM_IDENTITY)}`,
   ],
 
   async check(ctx): Promise<CheckResult> {

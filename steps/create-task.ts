@@ -5,7 +5,7 @@
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
 import { hasSystemIdentity, type Task, type TaskIdentityType } from '../src/azure/index.js';
-import type { World } from './world.js';
+import { loginServerFor, type World } from './world.js';
 import { outputsOf, readTask, sh, taskIsOurs, type Ctx } from './lib/context.js';
 import { BUILT_IN_TASK_FILE, builtInTaskLines, taskYaml } from './lib/task-yaml.js';
 import { userAssignedOnly } from './preflight.js';
@@ -24,7 +24,8 @@ export const createTask: Step<World> = {
 
   // With --context /dev/null the CLI sends `version: v1.1.0` followed by the file: a file with a
   // version line of its own would hold the key twice, which ACR's runner refuses.
-  az: ({ answers: a }) => {
+  az: (w) => {
+    const a = w.answers;
     const create = (file: string) => `az acr task create -n ${a.task} -r ${a.registry} -f ${file} --context /dev/null --assign-identity --auth-mode None`;
     if (a.taskFile) {
       return [
@@ -32,7 +33,7 @@ export const createTask: Step<World> = {
         `sed '/^version:/d' ${sh(a.taskFile)} | ${create('-')}`,
       ];
     }
-    const lines = builtInTaskLines(`${a.targetRegistry.toLowerCase()}.azurecr.io`, { version: false });
+    const lines = builtInTaskLines(loginServerFor(w, a.targetRegistry), { version: false });
     return [
       `# No version line: az acr task create -f FILE --context /dev/null puts "version: v1.1.0" in front of the file itself`,
       `printf '%s\\n' ${lines.map(sh).join(' ')} > ${BUILT_IN_TASK_FILE}`,

@@ -38,4 +38,4 @@ export function stepById(id: string): Step<World> | undefined {
 export const stepIds: readonly string[] = workflow.map((s) => s.id);
 
 export type { World, Answers, RoleName, Timing } from './world.js';
-export { timings } from './world.js';
+export { loginServerFor, timings } from './world.js';

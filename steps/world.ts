@@ -27,6 +27,11 @@ export interface Answers {
   taskFile?: string;
 }
 
+/** A registry's login server in the world's cloud: `myregistry.azurecr.io` (`.azurecr.cn` in Azure China …). */
+export function loginServerFor(w: Pick<World, 'loginServerSuffix'>, registry: string): string {
+  return `${registry.toLowerCase()}${w.loginServerSuffix ?? '.azurecr.io'}`;
+}
+
 /**
  * How long steps wait for eventually consistent things, and how often they look. All in ms.
  * Pick a preset from `timings`; tests against the instant sim use `timings.instant`.
@@ -60,4 +65,6 @@ export interface World {
   answers: Answers;
   cloud: Cloud;
   timing: Timing;
+  /** The cloud's registry login-server suffix (default `.azurecr.io`; `.azurecr.cn`, `.azurecr.us` in the sovereign clouds). */
+  loginServerSuffix?: string;
 }

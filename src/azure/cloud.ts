@@ -53,6 +53,8 @@ export interface ConnectOptions {
   endpoint?: string;
   /** PEM of a CA to trust instead of the public ones (the simulated Azure's). */
   ca?: string;
+  /** The cloud's registry login-server suffix, for a registry ARM returned without one (default .azurecr.io). */
+  loginServerSuffix?: string;
   /** How often long-running operations are polled (ms). The sim at instant speed wants ~10. */
   pollIntervalMs?: number;
   /** The pipeline's retries of throttled (429) and transient (5xx, dropped) requests; SDK defaults otherwise. */
@@ -280,14 +282,14 @@ class ArmCloud implements Cloud {
   // ---- registries ---------------------------------------------------------------------------------
 
   async getRegistry(resourceGroup: string, name: string): Promise<Registry | undefined> {
-    return this.cached(keys.registry(resourceGroup, name), `read registry ${name} in resource group ${resourceGroup}`, async () => toRegistry(await (await this.acr()).registries.get(resourceGroup, name)));
+    return this.cached(keys.registry(resourceGroup, name), `read registry ${name} in resource group ${resourceGroup}`, async () => toRegistry(await (await this.acr()).registries.get(resourceGroup, name), this.opts.loginServerSuffix));
   }
 
   async listRegistries(resourceGroup?: string): Promise<Registry[]> {
     return this.call(resourceGroup ? `list registries in resource group ${resourceGroup}` : 'list registries', async () => {
       const out: Registry[] = [];
       const pages = resourceGroup ? (await this.acr()).registries.listByResourceGroup(resourceGroup) : (await this.acr()).registries.list();
-      for await (const r of pages) out.push(toRegistry(r));
+      for await (const r of pages) out.push(toRegistry(r, this.opts.loginServerSuffix));
       return out;
     });
   }
@@ -307,7 +309,7 @@ class ArmCloud implements Cloud {
     const key = keys.registry(resourceGroup, name);
     return this.cache.write(
       [key],
-      () => this.call(`update ${fields} on registry ${name}`, async () => toRegistry(await (await this.acr()).registries.beginUpdateAndWait(resourceGroup, name, body, this.lro))),
+      () => this.call(`update ${fields} on registry ${name}`, async () => toRegistry(await (await this.acr()).registries.beginUpdateAndWait(resourceGroup, name, body, this.lro), this.opts.loginServerSuffix)),
       { [key]: (r?: Registry) => r !== undefined && showsNetworkPatch(r, patch) },
     );
   }
@@ -706,22 +708,23 @@ function scopePath(scope: string): string {
   return scope.replace(/^\/+/, '');
 }
 
-function toSubscription(s: { subscriptionId?: string; displayName?: string; state?: string; tenantId?: string }): Subscription {
-  return { subscriptionId: s.subscriptionId ?? '', displayName: s.displayName ?? '', state: s.state ?? 'Unknown', tenantId: s.tenantId };
+function toSubscription(s: { subscriptionId?: string; displayName?: string; state?: string; tenantId?: string; subscriptionPolicies?: { quotaId?: string } }): Subscription {
+  const quotaId = s.subscriptionPolicies?.quotaId;
+  return { subscriptionId: s.subscriptionId ?? '', displayName: s.displayName ?? '', state: s.state ?? 'Unknown', tenantId: s.tenantId, ...(quotaId ? { quotaId } : {}) };
 }
 
 function toResourceGroup(g: { id?: string; name?: string; location: string }): ResourceGroup {
   return { id: g.id ?? '', name: g.name ?? '', location: g.location };
 }
 
-function toRegistry(r: SdkRegistry): Registry {
+function toRegistry(r: SdkRegistry, loginServerSuffix = '.azurecr.io'): Registry {
   const id = r.id ?? '';
   const registry: Registry = {
     id,
     name: r.name ?? '',
     resourceGroup: parseResourceId(id)?.resourceGroup ?? '',
     location: r.location,
-    loginServer: r.loginServer ?? `${(r.name ?? '').toLowerCase()}.azurecr.io`,
+    loginServer: r.loginServer ?? `${(r.name ?? '').toLowerCase()}${loginServerSuffix}`,
     sku: r.sku?.name ?? 'Unknown',
     publicNetworkAccess: r.publicNetworkAccess === 'Disabled' ? 'Disabled' : 'Enabled',
     networkRuleBypassOptions: r.networkRuleBypassOptions === 'None' ? 'None' : 'AzureServices',

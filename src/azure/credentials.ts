@@ -17,6 +17,11 @@ export interface AzureCredentialOptions {
    * `AZURE_TENANT_ID=adfs`). Give it only with an authority that the CA signs.
    */
   ca?: string;
+  /**
+   * Microsoft Entra ID's host for the cloud (https://login.chinacloudapi.cn …), from the Azure
+   * CLI's active cloud or --cloud. `AZURE_AUTHORITY_HOST`, when set, wins (as @azure/identity has it).
+   */
+  authorityHost?: string;
 }
 
 /**
@@ -33,9 +38,31 @@ export function azureCredential(opts: AzureCredentialOptions = {}): TokenCredent
   return {
     async getToken(scopes, options) {
       chain ??= import('@azure/identity').then(
-        ({ DefaultAzureCredential }) => new DefaultAzureCredential(opts.ca ? { tlsOptions: { ca: opts.ca } } : undefined),
+        ({ DefaultAzureCredential }) =>
+          new DefaultAzureCredential({
+            ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+            ...(opts.authorityHost && !process.env.AZURE_AUTHORITY_HOST ? { authorityHost: opts.authorityHost } : {}),
+          }),
       );
       return (await chain).getToken(scopes, options);
+    },
+  };
+}
+
+/**
+ * A service principal signing in with its client secret at an ADFS-style authority — a training
+ * room's identity at the simulated Azure (`authorityHost` the sim's endpoint, its CA trusted).
+ * What `az login --service-principal --tenant adfs` does, through @azure/identity (loaded on the
+ * first token request).
+ */
+export function clientSecretCredential(opts: { authorityHost: string; clientId: string; clientSecret: string; ca?: string }): TokenCredential {
+  let inner: Promise<TokenCredential> | undefined;
+  return {
+    async getToken(scopes, options) {
+      inner ??= import('@azure/identity').then(
+        ({ ClientSecretCredential }) => new ClientSecretCredential('adfs', opts.clientId, opts.clientSecret, { authorityHost: opts.authorityHost, ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}) } as ConstructorParameters<typeof ClientSecretCredential>[3]),
+      );
+      return (await inner).getToken(scopes, options);
     },
   };
 }

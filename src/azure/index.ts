@@ -3,7 +3,8 @@
  * `connect` and its `Cloud` verbs, the credentials, the domain types, and the error-rule table.
  */
 export { connect, withoutSecrets, AZURE_ENDPOINT, type Cloud, type ConnectOptions } from './cloud.js';
-export { azureCredential, simCredential, defaultSubscriptionFromAzCli, type AzureCredentialOptions, type TokenCredential } from './credentials.js';
+export { KNOWN_CLOUDS, PUBLIC_CLOUD, activeCloudName, azureConfigDir, cloudNamed, resolveCloud, type AzureCloudEndpoints } from './clouds.js';
+export { azureCredential, clientSecretCredential, simCredential, defaultSubscriptionFromAzCli, type AzureCredentialOptions, type TokenCredential } from './credentials.js';
 export {
   errorRules,
   ruleById,

@@ -37,7 +37,8 @@ function target(cmd: Command): Command {
     .option('--sim-scenario <name>', 'with --target sim, how to seed a new simulated cloud: default, basic-sku, abac, two-registries, no-role-write, read-only')
     .addOption(new Option('--sim-speed <speed>', 'with --target sim: instant, or realistic (the default in a terminal)').choices(['instant', 'realistic']))
     .option('--endpoint <url>', "Resource Manager endpoint instead of Azure's: with --target sim, a `sim serve` running elsewhere (with --ca); with --target azure, any ARM endpoint, signed in to as Azure (e.g. a sim, with `sim az-env`'s variables)")
-    .option('--ca <file>', "with --endpoint: the CA certificate to trust for it (a sim's caCertFile)");
+    .option('--ca <file>', "with --endpoint: the CA certificate to trust for it (a sim's caCertFile)")
+    .option('--cloud <name>', "with --target azure: the Azure cloud — AzureCloud, AzureChinaCloud, AzureUSGovernment or one registered with `az cloud register` (default: the Azure CLI's active cloud, `az cloud show`)");
 }
 
 const json = (cmd: Command) => cmd.option('--json', 'one JSON object per line on stdout, nothing else');
@@ -69,7 +70,7 @@ export function buildProgram(): Command {
     .action(async (opts) => (await import('./commands/verify.js')).verify(opts));
 
   json(target(common(program.command('reset'))))
-    .description("Undo the workflow: restore the registry's network settings exactly as preflight recorded them, delete the role assignment and the task.")
+    .description("Undo the workflow: restore the registry's network settings exactly as preflight recorded them, delete the role assignment and the task acr-trust created (a task you had gets back its identity, login mode and credentials); says for each step what it found live.")
     .action(async (opts) => (await import('./commands/reset.js')).reset(opts));
 
   target(common(program.command('export')))

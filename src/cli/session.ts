@@ -101,8 +101,10 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   let inputs = read.inputs;
   // The workdir's own cloud, unless the user starts over: it fills what is not given and refuses another.
   const bound = startOver ? undefined : boundCloud(paths);
+  // Flags that are wrong in themselves (--endpoint over http, --ca alone) are said first, as such.
+  const targetKind = inputs.target ?? bound?.target;
+  if (targetKind || !req.ask) checkEndpointFlags(targetKind ?? 'azure', bound ? withBoundEndpoint(req.opts, bound) : req.opts);
   const opts = bound ? useBoundCloud(bound, inputs, read.from, req.opts, paths) : req.opts;
-  if (inputs.target || !req.ask) checkEndpointFlags(inputs.target ?? 'azure', opts);
   // Unattended, Azure's answers are complete before anything starts; the sim's defaults come from the sim.
   const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(await loadAzure(), inputs, req.requireGoal) : undefined;
 
@@ -125,7 +127,7 @@ export async function openSession(req: SessionRequest): Promise<Session> {
     target ??= await reachTarget(inputs, opts, paths, term, req.requireGoal);
     const answers = azureAnswers ?? target.complete(inputs);
     checkSameTarget(workdir.store, answers, paths.dir);
-    workdir.store.bindOnFirstRecord(bindingOf(answers, opts));
+    workdir.store.bindOnFirstRecord(bindingOf(answers, { ...opts, cloud: opts.cloud ?? target.azureCloud?.name }));
     if (req.saveAnswers) saveAnswers(paths.answers, answers);
     const cloud = target.cloud(answers.subscription);
     const speed = target.speed;
@@ -135,7 +137,7 @@ export async function openSession(req: SessionRequest): Promise<Session> {
       paths,
       store: workdir.store,
       answers,
-      world: { answers: workflowAnswers(answers), cloud, timing },
+      world: { answers: workflowAnswers(answers), cloud, timing, ...(target.azureCloud ? { loginServerSuffix: target.azureCloud.acrLoginServerSuffix } : {}) },
       targetLabel: target.label,
       explain,
       async close() {
@@ -181,22 +183,28 @@ interface Target {
   /** The embedded sim, stopped when the session closes. */
   sim?: RunningSim;
   label: string;
+  /** On Azure: the cloud reached (its name is recorded in the workdir; its registry suffix goes to the steps' az lines). */
+  azureCloud?: { name: string; acrLoginServerSuffix: string };
 }
 
 async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal, requireGoal = false): Promise<Target> {
   const az = await loadAzure();
   if (inputs.target !== 'sim') {
-    const { azureCredential, connect, defaultSubscriptionFromAzCli } = az;
-    // --endpoint (and --ca): another Resource Manager, e.g. a sim that signs in like Azure
+    const { azureCredential, connect, defaultSubscriptionFromAzCli, resolveCloud } = az;
+    // The cloud: --cloud, else the Azure CLI's active one (its endpoints, sign-in host and registry
+    // suffix). --endpoint (and --ca): another Resource Manager, e.g. a sim that signs in like Azure
     // (`acr-trust sim az-env` prints the variables); the sign-in must trust its CA too.
-    const endpoint = opts.endpoint;
+    const azureCloud = resolveCloud({ cloud: opts.cloud, endpoint: opts.endpoint });
+    const endpoint = azureCloud.resourceManager;
     const ca = opts.ca ? readCa(opts.ca) : undefined;
-    const credential = azureCredential(ca ? { ca } : {});
+    const credential = azureCredential({ ...(ca ? { ca } : {}), authorityHost: azureCloud.authorityHost });
+    const named = azureCloud.name === 'AzureCloud' ? 'Azure' : `Azure (${azureCloud.name})`;
     return {
-      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca }),
+      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, loginServerSuffix: azureCloud.acrLoginServerSuffix }),
       complete: (i) => completeAzureAnswers(az, i, requireGoal),
       defaultSubscription: defaultSubscriptionFromAzCli(),
-      label: endpoint ? `Azure at ${endpoint}` : 'Azure',
+      label: opts.endpoint ? `${named} at ${endpoint}` : named,
+      azureCloud,
     };
   }
   const sims = await loadSim();
@@ -299,7 +307,6 @@ export function useBoundCloud(bound: CloudBinding, inputs: Inputs, from: Partial
   const given = (key: 'target' | 'subscription') => inputs[key] !== undefined && from[key] !== paths.answers;
   if (given('target') && inputs.target !== bound.target) differs.push(`--target ${inputs.target}`);
   if (given('subscription') && inputs.subscription!.toLowerCase() !== bound.subscription.toLowerCase()) differs.push(`subscription ${inputs.subscription} (from ${from.subscription})`);
-  const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
   if (opts.endpoint !== undefined && (bound.endpoint === undefined || !sameUrl(opts.endpoint, bound.endpoint))) differs.push(`--endpoint ${opts.endpoint}`);
   if (opts.ca !== undefined && bound.ca !== undefined && resolve(opts.ca) !== bound.ca && !sameFile(resolve(opts.ca), bound.ca)) differs.push(`--ca ${resolve(opts.ca)}`);
   if (opts.cloud !== undefined && (bound.cloud ?? 'AzureCloud').toLowerCase() !== opts.cloud.toLowerCase()) differs.push(`--cloud ${opts.cloud}`);
@@ -319,6 +326,17 @@ export function useBoundCloud(bound: CloudBinding, inputs: Inputs, from: Partial
   return { ...opts, endpoint: opts.endpoint ?? bound.endpoint, ca: opts.ca ?? bound.ca, cloud: opts.cloud ?? bound.cloud };
 }
 
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+}
+
+/** The options with the bound endpoint and CA filling what is not given (for checking the flags' shape). */
+function withBoundEndpoint(opts: CommonOptions, bound: CloudBinding): CommonOptions {
+  const endpoint = opts.endpoint ?? bound.endpoint;
+  const sameEndpoint = endpoint !== undefined && bound.endpoint !== undefined && sameUrl(endpoint, bound.endpoint);
+  return { ...opts, endpoint, ca: opts.ca ?? (sameEndpoint ? bound.ca : undefined) };
+}
+
 function sameFile(a: string, b: string): boolean {
   try {
     return readFileSync(a, 'utf8') === readFileSync(b, 'utf8');
@@ -333,7 +351,11 @@ function sameFile(a: string, b: string): boolean {
  * trusted). --ca alone means nothing.
  */
 function checkEndpointFlags(target: string, opts: CommonOptions): void {
-  if (opts.ca && !opts.endpoint) {
+  if (opts.cloud && target === 'sim') {
+    throw usageError(`--cloud ${opts.cloud} names an Azure cloud; the simulated Azure is none of them.`, 'Drop --cloud, or use --target azure.');
+  }
+  // On Azure, --ca may go with --cloud: a registered cloud (az cloud register) whose certificates a private CA signs.
+  if (opts.ca && !opts.endpoint && !opts.cloud) {
     throw usageError('--ca is the CA certificate of an --endpoint, and no --endpoint was given.', 'Add --endpoint with the endpoint that `acr-trust sim serve` prints, or drop --ca.');
   }
   if (target === 'sim' && Boolean(opts.endpoint) !== Boolean(opts.ca)) {

@@ -315,6 +315,16 @@ export function planRun(input: RunPlanInput): RunPlan {
     return fail({ kind: 'prepare', server: login.server, decision: refusal });
   }
 
+  // acb's build command: a build that pushes needs at least one credential (on an ABAC registry a
+  // quick build without --source-acr-auth-id has none). Seen in Azure/azure-cli-extensions#9724.
+  if (program.program.pushNeedsCredential && plannedLogins.length === 0) {
+    tl.acb('Downloading source code...', 0);
+    tl.acb('Finished downloading source code', T.build);
+    tl.out('when specifying push, at least one credential is required', 0);
+    tl.out('', 0);
+    return fail({ kind: 'step', stepId: 'build', error: 'when specifying push, at least one credential is required' });
+  }
+
   if (program.program.aliases) tl.acb(line.aliasSupport(), 0);
   tl.acb(line.creatingNetwork(), program.program.aliases ? T.output : 0);
   tl.acb(line.networkReady());
@@ -387,7 +397,18 @@ function build(step: Extract<TaskStep, { kind: 'build' }>, c: StepContext): Step
     return { error: DOCKER_RUN_ERROR, cause: { kind: 'step', stepId: step.id, error: 'invalid reference format' } };
   }
   tl.out('Sending build context to Docker daemon  2.048kB');
-  tl.pass(T.build);
+  // Docker's classic builder pulls each base image at its FROM step: the same decision as any pull.
+  const bases = (step.bases ?? []).filter((b) => !c.local.has(imageKey(b)));
+  for (const [i, base] of bases.entries()) {
+    tl.out(`Step ${i + 1}/${bases.length + 1} : FROM ${base.text}`);
+    tl.pass(T.pull / 2);
+    const decision = decideAccess(c.state, c.subject, base, 'pull', tl.now, c.scope);
+    if (!decision.allowed) {
+      tl.out(pullRefusal(decision, base));
+      return { error: 'exit status 1', cause: { kind: 'access', stepId: step.id, image: base.text, access: 'pull', decision } };
+    }
+    tl.out([`${base.tag}: Pulling from ${base.repository}`, `${hex(base.repository).slice(0, 12)}: Pull complete`, `Digest: sha256:${hex(`${base.registry}|${base.repository}|${base.tag}`)}`, `Status: Downloaded newer image for ${withTag(base)}`, ` ---> ${hex(base.text).slice(0, 12)}`]);
+  }
   tl.out(`Successfully built ${hex(`${c.runId}|${step.id}`).slice(0, 12)}`);
   for (const t of step.tags) {
     tl.out(`Successfully tagged ${withTag(t)}`);

@@ -23,7 +23,9 @@ import type { RouteModule, SimContext } from './context.js';
 import { FaultInjector, armFault, isArmFault, parseFaultSpec, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
+import { sourceUploadRoutes } from './routes/source-upload.js';
 import { roomRoutes } from './board/routes.js';
+import { createBoardHub, type BoardHub } from './board/hub.js';
 import { graphRoutes } from './routes/graph.js';
 import { asyncOperationUrl, locationUrl, operationsRoutes, retryAfter } from './routes/operations.js';
 import { registriesRoutes } from './routes/registries.js';
@@ -79,6 +81,10 @@ export interface RunningSim {
   state: CloudState;
   /** Every answered request, oldest first (the last REQUEST_LOG_LIMIT). */
   requests: RequestRecord[];
+  /** Calls `listener` after every answered request; returns the unsubscribe. */
+  onRequest(listener: (r: RequestRecord) => void): () => void;
+  /** A classroom's live board (`/room`): publish snapshots to it. */
+  board?: BoardHub;
   stop(): Promise<void>;
 }
 
@@ -94,6 +100,7 @@ const ROUTE_MODULES: RouteModule[] = [
   registriesRoutes,
   tasksRoutes,
   runsRoutes,
+  sourceUploadRoutes,
   taskRunsRoutes,
   authorizationRoutes,
   graphRoutes,
@@ -136,8 +143,10 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
       // The request log is for `sim show`, not part of the cloud: a full disk must not stop the sim.
     }
   };
+  const requestListeners = new Set<(r: RequestRecord) => void>();
   const record = (r: RequestRecord) => {
     requests.push(r);
+    for (const l of requestListeners) l(r);
     if (requests.length > REQUEST_LOG_LIMIT + 1000) requests.splice(0, requests.length - REQUEST_LOG_LIMIT);
     // Debounced: writing the log on every GET would dominate the sim's cost.
     if (requestLogFile && !logTimer) logTimer = setTimeout(flushLog, 250).unref();
@@ -153,7 +162,10 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   // gets links that reach the sim from there. Anything else falls back to `origin`.
   const origins = new Set<string>();
   const audiences: string[] = [];
+  // A classroom's live board (board/hub.ts): the page and its events, for the trainer.
+  const board = state.room ? createBoardHub(() => state.room?.boardToken) : undefined;
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
+    if (board?.serve(req, res)) return;
     const named = `https://${String(req.headers.host ?? '').toLowerCase()}`;
     void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, state, audiences, who: () => ({ callerId: currentCaller(state).principalId, tenantId: state.tenantId }) });
   });
@@ -190,8 +202,14 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
     tenantId: state.tenantId,
     state,
     requests,
+    ...(board ? { board } : {}),
+    onRequest(listener) {
+      requestListeners.add(listener);
+      return () => requestListeners.delete(listener);
+    },
     stop: () =>
       (stopped ??= (async () => {
+        board?.close();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeAllConnections();
@@ -326,14 +344,23 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
   const path = foldSlashes(q < 0 ? raw : raw.slice(0, q)) || '/';
   const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
   const apiVersion = query.get('api-version') ?? undefined;
-  const log = (status: number, name: string, write: boolean, fault?: FaultKind) =>
-    h.record({ at, method, path, ...(apiVersion ? { apiVersion } : {}), status, ms: Math.round((performance.now() - t0) * 100) / 100, name, write, ...(fault ? { fault } : {}) });
+  // The room learner who sent it (classroom), and ARM's error for a refusal: for the board.
+  let learner: string | undefined;
+  const log = (status: number, name: string, write: boolean, fault?: FaultKind, answer?: SimResponse) => {
+    const err = status >= 400 ? (answer?.body as { error?: { code?: string; message?: string } } | undefined)?.error : undefined;
+    h.record({
+      at, method, path, ...(apiVersion ? { apiVersion } : {}), status, ms: Math.round((performance.now() - t0) * 100) / 100, name, write, ...(fault ? { fault } : {}),
+      ...(learner ? { learner } : {}),
+      ...(err?.code ? { error: `${err.code}: ${String(err.message ?? '').slice(0, 400)}` } : {}),
+    });
+  };
 
   let answer: SimResponse;
   let name = 'unmatched';
   let write = false;
   try {
-    const rawBody = await readBody(req);
+    const rawBytes = await readBody(req);
+    const rawBody = rawBytes.toString('utf8');
     const match = h.router.match(method, path);
     if (!('route' in match)) {
       answer = (match.methodNotAllowed ? methodNotAllowed(method) : notFound(path, apiVersion)).toResponse();
@@ -364,11 +391,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
       } else {
         // Sign-in and the run logs (whose SAS signature is their key) answer without a token.
         const caller = unauthenticated ? { principalId: h.state.caller.principalId } : await authenticate(h, String(req.headers.authorization));
+        learner = roomIdentityOf(h.state, caller.principalId)?.learner;
         answer = await callerContext.run(caller, async () => {
           // The one access check for every route, before the route sees the request (ARM order:
           // authorization before validation or not-found), and the one list filter after it.
           authorizeRequest(h.state, method, path);
-          const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, params, origin: h.origin };
+          const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, rawBytes, params, origin: h.origin };
           if (route.options.apiVersions) checkApiVersion(simReq, route.options.apiVersions, name);
           const routed = await route.handler(simReq);
           return method === 'GET' && routed.status === 200 && routed.body !== undefined ? { ...routed, body: filterList(h.state, path, routed.body) } : routed;
@@ -379,7 +407,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
     answer = e instanceof ArmError ? e.toResponse() : internalError(e);
   }
   send(res, method, answer, req);
-  log(answer.status, name, write);
+  log(answer.status, name, write, undefined, answer);
 }
 
 function send(res: ServerResponse, method: string, answer: SimResponse, req: IncomingMessage): void {
@@ -403,7 +431,7 @@ function send(res: ServerResponse, method: string, answer: SimResponse, req: Inc
   res.end(method === 'HEAD' ? undefined : payload);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -416,7 +444,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -425,6 +453,8 @@ function parseBody(req: IncomingMessage, raw: string): unknown {
   if (raw.trim() === '') return undefined;
   const type = String(req.headers['content-type'] ?? '');
   if (type.includes('application/x-www-form-urlencoded')) return raw;
+  // A blob upload (a source tarball): its bytes are in rawBytes.
+  if (req.headers['x-ms-blob-type'] !== undefined) return undefined;
   try {
     return JSON.parse(raw);
   } catch (e) {

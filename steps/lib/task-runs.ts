@@ -7,6 +7,7 @@ import { AcrTrustError } from '../../src/errors.js';
 import { diagnoseRunLog, FINAL_RUN_STATUSES, type Registry, type Run, type RunLogDiagnosis, type Task } from '../../src/azure/index.js';
 import { decideAccess, explainRefusal, waitMayCure, type AccessVerdict, type RegistryFacts, type RunFacts } from '../../src/model/access.js';
 import { outputsOf, readTargetRegistry, readTask, type Ctx } from './context.js';
+import { loginServerFor } from '../world.js';
 
 export interface FinishedRun {
   run: Run;
@@ -114,7 +115,7 @@ export async function judgeLive(ctx: Ctx): Promise<LiveJudgement | undefined> {
   const roles = task.principalId ? await cloud.listRoleAssignments(target.id, task.principalId) : [];
   const verdict = decideAccess({
     registry: registryFacts(target),
-    run: taskRunFacts(task, outputsOf(ctx, 'preflight').loginServer ?? home?.loginServer ?? `${a.registry.toLowerCase()}.azurecr.io`),
+    run: taskRunFacts(task, outputsOf(ctx, 'preflight').loginServer ?? home?.loginServer ?? loginServerFor(ctx.world, a.registry)),
     roleAssignments: roles.map((r) => ({ principalId: r.principalId, scope: r.scope, roleDefinitionId: r.roleDefinitionId })),
     request: { access: 'push', loginServer: target.loginServer, repository: 'acr-trust/hello', at: Date.now() },
   });

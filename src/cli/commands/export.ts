@@ -14,17 +14,22 @@ export async function exportScript(opts: CommonOptions & AnswerFlags): Promise<v
   const { inputs, from } = readInputs({ flags: answerFlags(opts), file: opts.answers, saved: paths.answers, env: process.env });
   // The workdir's cloud: its subscription and target when none is given; another one is exit 2.
   const bound = boundCloud(paths);
-  if (bound) useBoundCloud(bound, inputs, from, opts, paths);
+  const use = bound ? useBoundCloud(bound, inputs, from, opts, paths) : opts;
   const answers =
     inputs.target === 'sim'
       ? completeAnswers(inputs, simDefaults(inputs.simScenario ?? 'default', SIM_SUBSCRIPTION_ID))
       : completeAnswers(inputs, { subscription: inputs.subscription ?? (await import('../../azure/credentials.js')).defaultSubscriptionFromAzCli() });
-  process.stdout.write(script(answers));
+  // On Azure, the lines are for the cloud the run uses: --cloud, the workdir's, or the Azure CLI's active one.
+  const cloud = answers.target === 'azure' ? (await import('../../azure/clouds.js')).resolveCloud({ cloud: use.cloud }) : undefined;
+  process.stdout.write(script(answers, cloud));
 }
 
-/** The script: a header naming the answers, then each step's az lines under its title. */
-export function script(answers: ResolvedAnswers): string {
-  const world: World = { answers: workflowAnswers(answers), cloud: offline(), timing: timings.azure };
+/**
+ * The script: a header naming the answers, then each step's az lines under its title. `cloud`: the
+ * Azure cloud they are for (login servers with its suffix; `az cloud set` first outside AzureCloud).
+ */
+export function script(answers: ResolvedAnswers, cloud?: { name: string; acrLoginServerSuffix: string }): string {
+  const world: World = { answers: workflowAnswers(answers), cloud: offline(), timing: timings.azure, ...(cloud ? { loginServerSuffix: cloud.acrLoginServerSuffix } : {}) };
   const a = world.answers;
   const lines = [
     '#!/bin/sh',
@@ -37,6 +42,7 @@ export function script(answers: ResolvedAnswers): string {
       : []),
     'set -eu',
     '',
+    ...(cloud && cloud.name !== 'AzureCloud' ? [`az cloud set --name ${cloud.name}`] : []),
     `az account set --subscription ${a.subscription}`,
   ];
   for (const [i, step] of workflow.entries()) {
