@@ -708,8 +708,9 @@ function scopePath(scope: string): string {
   return scope.replace(/^\/+/, '');
 }
 
-function toSubscription(s: { subscriptionId?: string; displayName?: string; state?: string; tenantId?: string }): Subscription {
-  return { subscriptionId: s.subscriptionId ?? '', displayName: s.displayName ?? '', state: s.state ?? 'Unknown', tenantId: s.tenantId };
+function toSubscription(s: { subscriptionId?: string; displayName?: string; state?: string; tenantId?: string; subscriptionPolicies?: { quotaId?: string } }): Subscription {
+  const quotaId = s.subscriptionPolicies?.quotaId;
+  return { subscriptionId: s.subscriptionId ?? '', displayName: s.displayName ?? '', state: s.state ?? 'Unknown', tenantId: s.tenantId, ...(quotaId ? { quotaId } : {}) };
 }
 
 function toResourceGroup(g: { id?: string; name?: string; location: string }): ResourceGroup {

@@ -8,6 +8,8 @@ export interface Subscription {
   displayName: string;
   state: string;
   tenantId?: string;
+  /** The offer (`subscriptionPolicies.quotaId`): `FreeTrial_2014-09-01` subscriptions may not run ACR Tasks. */
+  quotaId?: string;
 }
 
 export interface ResourceGroup {

@@ -71,7 +71,7 @@ export function buildProgram(): Command {
     .action(async (opts) => (await import('./commands/verify.js')).verify(opts));
 
   json(target(common(program.command('reset'))))
-    .description("Undo the workflow: restore the registry's network settings exactly as preflight recorded them, delete the role assignment and the task.")
+    .description("Undo the workflow: restore the registry's network settings exactly as preflight recorded them, delete the role assignment and the task acr-trust created (a task you had gets back its identity, login mode and credentials); says for each step what it found live.")
     .action(async (opts) => (await import('./commands/reset.js')).reset(opts));
 
   target(common(program.command('export')))

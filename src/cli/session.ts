@@ -103,8 +103,10 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   let inputs = read.inputs;
   // The workdir's own cloud, unless the user starts over: it fills what is not given and refuses another.
   const bound = startOver ? undefined : boundCloud(paths);
+  // Flags that are wrong in themselves (--endpoint over http, --ca alone) are said first, as such.
+  const targetKind = inputs.target ?? bound?.target;
+  if (targetKind || !req.ask) checkEndpointFlags(targetKind ?? 'azure', bound ? withBoundEndpoint(req.opts, bound) : req.opts);
   const opts = bound ? useBoundCloud(bound, inputs, read.from, req.opts, paths) : req.opts;
-  if (inputs.target || !req.ask) checkEndpointFlags(inputs.target ?? 'azure', opts);
   // Unattended, Azure's answers are complete before anything starts; the sim's defaults come from the sim.
   const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(await loadAzure(), inputs, req.requireGoal) : undefined;
 
@@ -311,7 +313,6 @@ export function useBoundCloud(bound: CloudBinding, inputs: Inputs, from: Partial
   const given = (key: 'target' | 'subscription') => inputs[key] !== undefined && from[key] !== paths.answers;
   if (given('target') && inputs.target !== bound.target) differs.push(`--target ${inputs.target}`);
   if (given('subscription') && inputs.subscription!.toLowerCase() !== bound.subscription.toLowerCase()) differs.push(`subscription ${inputs.subscription} (from ${from.subscription})`);
-  const sameUrl = (a: string, b: string) => a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
   if (opts.endpoint !== undefined && (bound.endpoint === undefined || !sameUrl(opts.endpoint, bound.endpoint))) differs.push(`--endpoint ${opts.endpoint}`);
   if (opts.ca !== undefined && bound.ca !== undefined && resolve(opts.ca) !== bound.ca && !sameFile(resolve(opts.ca), bound.ca)) differs.push(`--ca ${resolve(opts.ca)}`);
   if (opts.cloud !== undefined && (bound.cloud ?? 'AzureCloud').toLowerCase() !== opts.cloud.toLowerCase()) differs.push(`--cloud ${opts.cloud}`);
@@ -329,6 +330,17 @@ export function useBoundCloud(bound: CloudBinding, inputs: Inputs, from: Partial
   inputs.target ??= bound.target;
   inputs.subscription ??= bound.subscription;
   return { ...opts, endpoint: opts.endpoint ?? bound.endpoint, ca: opts.ca ?? bound.ca, cloud: opts.cloud ?? bound.cloud };
+}
+
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '').toLowerCase() === b.replace(/\/+$/, '').toLowerCase();
+}
+
+/** The options with the bound endpoint and CA filling what is not given (for checking the flags' shape). */
+function withBoundEndpoint(opts: CommonOptions, bound: CloudBinding): CommonOptions {
+  const endpoint = opts.endpoint ?? bound.endpoint;
+  const sameEndpoint = endpoint !== undefined && bound.endpoint !== undefined && sameUrl(endpoint, bound.endpoint);
+  return { ...opts, endpoint, ca: opts.ca ?? (sameEndpoint ? bound.ca : undefined) };
 }
 
 function sameFile(a: string, b: string): boolean {

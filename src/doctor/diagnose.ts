@@ -293,7 +293,10 @@ export function diagnose(reading: DoctorReading, opts: DiagnoseOptions): Diagnos
     // task in, so a missing role or credential is found now, not after the next failed run.
     if (!verdict.allowed && NETWORK_CAUSES.has(verdict.cause) && input.registry) {
       const behind = decideAccess({ ...input, registry: { ...input.registry, publicNetworkAccess: 'Enabled', networkRuleSet: null } });
-      if (!behind.allowed) r.findings.push(...explain(ctx, behind, access).map((f) => ({ ...f, words: `Also, once the network lets it in: ${lowerFirst(f.words)}` })));
+      const hypothetical = /^(publicNetworkAccess|networkRuleSet|networkRuleBypass|network path)/;
+      if (!behind.allowed) {
+        r.findings.push(...explain(ctx, behind, access).map((f) => ({ ...f, words: `Also, once the network lets it in: ${lowerFirst(f.words)}`, evidence: f.evidence.filter((e) => !hypothetical.test(e)) })));
+      }
     }
     results.push(r);
   }

@@ -37,7 +37,7 @@ export interface LastRun {
 }
 
 export interface DoctorReading {
-  subscription?: Subscription & { quotaId?: string };
+  subscription?: Subscription;
   /** Every registry in the subscription, as ARM answered. */
   registries: ArmJson[];
   home: ArmJson;

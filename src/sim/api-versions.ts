@@ -26,8 +26,41 @@ export const REGISTRY_API_VERSIONS = [
   '2025-06-01-preview', '2025-11-01', '2026-01-01-preview', '2026-09-01-preview',
 ] as const;
 
-/** registries/tasks, registries/runs and registries/scheduleRun. [spec] */
-export const TASK_API_VERSIONS = ['2018-02-01-preview', '2018-09-01', '2019-04-01', '2019-06-01-preview', '2025-03-01-preview'] as const;
+/** registries/tasks, registries/runs and registries/scheduleRun. [spec] (2018-02-01-preview is
+ *  the older build API — buildTasks and builds — and defines no tasks.) */
+export const TASK_API_VERSIONS = ['2018-09-01', '2019-04-01', '2019-06-01-preview', '2025-03-01-preview'] as const;
+
+/**
+ * Task and run properties not every task api-version defines, by the first that does ([py] the
+ * per-version models of azure-mgmt-containerregistry: v2018_09_01, v2019_04_01,
+ * v2019_06_01_preview). An answer at an older version leaves them out.
+ */
+export const TASK_PROPERTIES_SINCE: Record<string, string> = {
+  identity: '2019-04-01',
+  systemData: '2019-06-01-preview',
+  'properties.agentPoolName': '2019-06-01-preview',
+  'properties.isSystemTask': '2019-06-01-preview',
+  'properties.logTemplate': '2019-06-01-preview',
+};
+export const RUN_PROPERTIES_SINCE: Record<string, string> = {
+  systemData: '2019-06-01-preview',
+  'properties.timerTrigger': '2019-04-01',
+  'properties.agentPoolName': '2019-06-01-preview',
+  'properties.logArtifact': '2019-06-01-preview',
+  'properties.updateTriggerToken': '2019-06-01-preview',
+};
+
+/** Drops from `resource` (a copy) what `apiVersion` does not define, per a *_SINCE table. */
+export function forVersion<T extends Record<string, any>>(resource: T, apiVersion: string | null | undefined, since: Record<string, string>): T {
+  if (!apiVersion) return resource;
+  for (const [path, first] of Object.entries(since)) {
+    if (apiVersion >= first) continue;
+    const [head, leaf] = path.includes('.') ? path.split('.') : [undefined, path];
+    if (head) delete resource[head]?.[leaf!];
+    else delete resource[leaf!];
+  }
+  return resource;
+}
 
 /** registries/taskRuns and registries/agentPools arrived with 2019-06-01-preview. [spec] */
 export const TASK_RUN_API_VERSIONS = ['2019-06-01-preview', '2025-03-01-preview'] as const;

@@ -17,6 +17,8 @@ export interface SimRequest {
   /** Parsed JSON body (undefined when there is none), or the raw form text for form posts. */
   body: any;
   rawBody: string;
+  /** The body's bytes (a blob upload: a source tarball). */
+  rawBytes?: Buffer;
   /** The captured path parameters, decoded. */
   params: Record<string, string>;
   /** `https://127.0.0.1:PORT` — for building absolute URLs (async operations, log links). */

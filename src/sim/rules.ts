@@ -387,7 +387,18 @@ function build(step: Extract<TaskStep, { kind: 'build' }>, c: StepContext): Step
     return { error: DOCKER_RUN_ERROR, cause: { kind: 'step', stepId: step.id, error: 'invalid reference format' } };
   }
   tl.out('Sending build context to Docker daemon  2.048kB');
-  tl.pass(T.build);
+  // Docker's classic builder pulls each base image at its FROM step: the same decision as any pull.
+  const bases = (step.bases ?? []).filter((b) => !c.local.has(imageKey(b)));
+  for (const [i, base] of bases.entries()) {
+    tl.out(`Step ${i + 1}/${bases.length + 1} : FROM ${base.text}`);
+    tl.pass(T.pull / 2);
+    const decision = decideAccess(c.state, c.subject, base, 'pull', tl.now, c.scope);
+    if (!decision.allowed) {
+      tl.out(pullRefusal(decision, base));
+      return { error: 'exit status 1', cause: { kind: 'access', stepId: step.id, image: base.text, access: 'pull', decision } };
+    }
+    tl.out([`${base.tag}: Pulling from ${base.repository}`, `${hex(base.repository).slice(0, 12)}: Pull complete`, `Digest: sha256:${hex(`${base.registry}|${base.repository}|${base.tag}`)}`, `Status: Downloaded newer image for ${withTag(base)}`, ` ---> ${hex(base.text).slice(0, 12)}`]);
+  }
   tl.out(`Successfully built ${hex(`${c.runId}|${step.id}`).slice(0, 12)}`);
   for (const t of step.tags) {
     tl.out(`Successfully tagged ${withTag(t)}`);

@@ -23,6 +23,7 @@ import type { RouteModule, SimContext } from './context.js';
 import { FaultInjector, armFault, isArmFault, parseFaultSpec, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
+import { sourceUploadRoutes } from './routes/source-upload.js';
 import { roomRoutes } from './board/routes.js';
 import { graphRoutes } from './routes/graph.js';
 import { asyncOperationUrl, locationUrl, operationsRoutes, retryAfter } from './routes/operations.js';
@@ -94,6 +95,7 @@ const ROUTE_MODULES: RouteModule[] = [
   registriesRoutes,
   tasksRoutes,
   runsRoutes,
+  sourceUploadRoutes,
   taskRunsRoutes,
   authorizationRoutes,
   graphRoutes,
@@ -333,7 +335,8 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
   let name = 'unmatched';
   let write = false;
   try {
-    const rawBody = await readBody(req);
+    const rawBytes = await readBody(req);
+    const rawBody = rawBytes.toString('utf8');
     const match = h.router.match(method, path);
     if (!('route' in match)) {
       answer = (match.methodNotAllowed ? methodNotAllowed(method) : notFound(path, apiVersion)).toResponse();
@@ -368,7 +371,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
           // The one access check for every route, before the route sees the request (ARM order:
           // authorization before validation or not-found), and the one list filter after it.
           authorizeRequest(h.state, method, path);
-          const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, params, origin: h.origin };
+          const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, rawBytes, params, origin: h.origin };
           if (route.options.apiVersions) checkApiVersion(simReq, route.options.apiVersions, name);
           const routed = await route.handler(simReq);
           return method === 'GET' && routed.status === 200 && routed.body !== undefined ? { ...routed, body: filterList(h.state, path, routed.body) } : routed;
@@ -403,7 +406,7 @@ function send(res: ServerResponse, method: string, answer: SimResponse, req: Inc
   res.end(method === 'HEAD' ? undefined : payload);
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolveBody, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -416,7 +419,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       }
       chunks.push(c);
     });
-    req.on('end', () => resolveBody(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolveBody(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -425,6 +428,8 @@ function parseBody(req: IncomingMessage, raw: string): unknown {
   if (raw.trim() === '') return undefined;
   const type = String(req.headers['content-type'] ?? '');
   if (type.includes('application/x-www-form-urlencoded')) return raw;
+  // A blob upload (a source tarball): its bytes are in rawBytes.
+  if (req.headers['x-ms-blob-type'] !== undefined) return undefined;
   try {
     return JSON.parse(raw);
   } catch (e) {

@@ -104,6 +104,12 @@ export interface CloudState {
   runCounters: Record<string, number>;
   /** Which scenario seeded this cloud. */
   scenario: string;
+  /**
+   * Sources uploaded for runs (`listBuildSourceUploadUrl` + the blob PUT of the tarball), by
+   * relative path (`source/20250701/<uuid>.tar.gz`). Only the files that decide registry access
+   * are kept: Dockerfiles and task YAML (text, ≤ 64 KiB each). `key` signs the upload URL.
+   */
+  sourceUploads?: Record<string, { key: string; registryKey: string; createdAt: number; uploaded?: boolean; files?: Record<string, string> }>;
   /** The scenario's own fault spec (faults.ts), used when `sim serve` is given no `--faults`:
    *  how a scenario makes a route answer a real ARM error (a free trial's scheduleRun). */
   faults?: string;

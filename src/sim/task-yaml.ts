@@ -29,7 +29,9 @@ export interface ImageRef {
 }
 
 export type TaskStep =
-  | { id: string; kind: 'build'; tags: ImageRef[]; args: string }
+  /** `bases`: the images its Dockerfile's FROM lines pull (known only when the sim has the source:
+   *  an uploaded local folder); undefined when the Dockerfile is not known. */
+  | { id: string; kind: 'build'; tags: ImageRef[]; args: string; bases?: ImageRef[] }
   | { id: string; kind: 'push'; images: ImageRef[] }
   | { id: string; kind: 'cmd'; image: ImageRef; args: string };
 
@@ -54,6 +56,9 @@ export interface RunVariables {
   date: number;
   /** `{{.Values.x}}`, from the step's values, its encoded values file and the run's overrides. */
   values: Record<string, string>;
+  /** The run's source, when the sim has it (an uploaded local folder): its Dockerfiles and task
+   *  YAML by path. Undefined for Git and remote contexts, which the sim cannot read. */
+  source?: Record<string, string>;
 }
 
 export type ProgramResult = { ok: true; program: TaskProgram } | { ok: false; error: string };
@@ -77,8 +82,10 @@ export function programForStep(step: any, vars: RunVariables, fallbackRepository
     if (yamlText === undefined) return { ok: false, error: 'failed to decode the task content: illegal base64 data' };
     return programForYaml(yamlText, vars);
   }
-  if (type === 'Docker') return programForDockerBuild(step.imageNames ?? [], step.isPushEnabled !== false, vars);
+  if (type === 'Docker') return programForDockerBuild(step.imageNames ?? [], step.isPushEnabled !== false, vars, { dockerFilePath: step.dockerFilePath, arguments: step.arguments });
   if (type === 'FileTask') {
+    const file = vars.source?.[normalizePath(String(step.taskFilePath ?? ''))];
+    if (file !== undefined) return programForYaml(file, vars);
     const image = `${vars.registry}/${fallbackRepository.toLowerCase()}:${vars.runId}`;
     return {
       ok: true,
@@ -95,9 +102,12 @@ export function programForStep(step: any, vars: RunVariables, fallbackRepository
 }
 
 /** A quick build's (`az acr build`, Docker step) program: build, then push when enabled. */
-export function programForDockerBuild(imageNames: string[], push: boolean, vars: RunVariables): ProgramResult {
+export function programForDockerBuild(imageNames: string[], push: boolean, vars: RunVariables, opts: { dockerFilePath?: string; arguments?: { name?: string; value?: string }[] } = {}): ProgramResult {
   const tags = imageNames.map((n) => parseImageRef(qualify(renderTemplates(String(n), vars), vars.registry)));
-  const steps: TaskStep[] = [{ id: 'build', kind: 'build', tags, args: tags.map((t) => `-t ${t.text}`).join(' ') + ' .' }];
+  const buildArgs: Record<string, string> = {};
+  for (const a of Array.isArray(opts.arguments) ? opts.arguments : []) if (a?.name) buildArgs[a.name] = renderTemplates(String(a.value ?? ''), vars);
+  const bases = basesFromSource(vars.source, '.', opts.dockerFilePath, buildArgs);
+  const steps: TaskStep[] = [{ id: 'build', kind: 'build', tags, args: tags.map((t) => `-t ${t.text}`).join(' ') + ' .', ...(bases ? { bases } : {}) }];
   if (push && tags.length > 0) steps.push({ id: 'push', kind: 'push', images: tags });
   return { ok: true, program: { aliases: false, steps } };
 }
@@ -128,7 +138,9 @@ export function programForYaml(yamlText: string, vars: RunVariables): ProgramRes
     }
     if (kinds[0] === 'build') {
       const args = String(s.build);
-      steps.push({ id, kind: 'build', tags: buildTags(args).map(parseImageRef), args });
+      const { file, context, buildArgs } = buildOptions(args);
+      const bases = basesFromSource(vars.source, context, file, buildArgs);
+      steps.push({ id, kind: 'build', tags: buildTags(args).map(parseImageRef), args, ...(bases ? { bases } : {}) });
     } else if (kinds[0] === 'push') {
       const list = Array.isArray(s.push) ? s.push : [s.push];
       steps.push({ id, kind: 'push', images: list.map((x) => parseImageRef(String(x))) });
@@ -268,6 +280,87 @@ function qualify(name: string, loginServer: string): string {
   const first = name.split('/')[0]!;
   const namesRegistry = name.includes('/') && (first.includes('.') || first.includes(':') || first === 'localhost');
   return namesRegistry ? name : `${loginServer}/${name}`;
+}
+
+/** `-f`, `--build-arg K=V` and the context (the last positional word) of a `docker build` argument string. */
+export function buildOptions(args: string): { file?: string; context: string; buildArgs: Record<string, string> } {
+  const words = shellWords(args);
+  const buildArgs: Record<string, string> = {};
+  let file: string | undefined;
+  const positional: string[] = [];
+  const WITH_VALUE = new Set(['-t', '--tag', '-f', '--file', '--build-arg', '--target', '--platform', '--label', '--network', '--cache-from', '-m', '--memory', '--add-host', '--secret', '--ssh']);
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const eq = w.indexOf('=');
+    const [flag, inline] = w.startsWith('--') && eq > 0 ? [w.slice(0, eq), w.slice(eq + 1)] : [w, undefined];
+    if (WITH_VALUE.has(flag)) {
+      const value = inline ?? words[++i] ?? '';
+      if (flag === '-f' || flag === '--file') file = value;
+      if (flag === '--build-arg') {
+        const e = value.indexOf('=');
+        if (e > 0) buildArgs[value.slice(0, e)] = value.slice(e + 1);
+      }
+    } else if (w.startsWith('-f') && w.length > 2 && !w.startsWith('--')) file = w.slice(2);
+    else if (!w.startsWith('-')) positional.push(w);
+  }
+  return { file, context: positional.at(-1) ?? '.', buildArgs };
+}
+
+/**
+ * The images a Dockerfile's FROM lines pull: global `ARG`s (defaults, overridden by build args)
+ * substituted, earlier stages (`AS name`) and `scratch` skipped. Undefined when the source or the
+ * Dockerfile is not known (a Git or remote context).
+ */
+export function basesFromSource(source: Record<string, string> | undefined, context: string, file: string | undefined, buildArgs: Record<string, string>): ImageRef[] | undefined {
+  if (!source || /^[a-z]+:\/\//i.test(context) || /\.git(#|$)/i.test(context)) return undefined;
+  const dir = normalizePath(context);
+  const path = normalizePath(file ? (dir ? `${dir}/${file}` : file) : dir ? `${dir}/Dockerfile` : 'Dockerfile');
+  const text = source[path] ?? Object.entries(source).find(([k]) => k.toLowerCase() === path.toLowerCase())?.[1];
+  return text === undefined ? undefined : dockerfileBases(text, buildArgs);
+}
+
+export function dockerfileBases(dockerfile: string, buildArgs: Record<string, string>): ImageRef[] {
+  const args: Record<string, string> = {};
+  const stages = new Set<string>();
+  const bases: ImageRef[] = [];
+  let seenFrom = false;
+  const lines = dockerfile.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [instruction, ...rest] = line.split(/\s+/);
+    const op = instruction!.toUpperCase();
+    if (op === 'ARG' && !seenFrom) {
+      for (const decl of rest) {
+        const e = decl.indexOf('=');
+        const name = e < 0 ? decl : decl.slice(0, e);
+        const value = buildArgs[name] ?? (e < 0 ? undefined : decl.slice(e + 1).replace(/^["']|["']$/g, ''));
+        if (value !== undefined) args[name] = value;
+      }
+    } else if (op === 'FROM') {
+      seenFrom = true;
+      const words = rest.filter((w) => !w.startsWith('--'));
+      const image = (words[0] ?? '').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string, b: string) => args[a ?? b] ?? '');
+      const alias = words[1]?.toUpperCase() === 'AS' ? words[2] : undefined;
+      if (image && image.toLowerCase() !== 'scratch' && !stages.has(image.toLowerCase())) {
+        const ref = parseImageRef(image);
+        if (!bases.some((b) => b.text === ref.text)) bases.push(ref);
+      }
+      if (alias) stages.add(alias.toLowerCase());
+    }
+  }
+  return bases;
+}
+
+/** `./a/../b/Dockerfile` → `b/Dockerfile`; `.` → ``. */
+function normalizePath(p: string): string {
+  const out: string[] = [];
+  for (const part of p.replace(/\\/g, '/').split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') out.pop();
+    else out.push(part);
+  }
+  return out.join('/');
 }
 
 /** The `-t`/`--tag` values of a `docker build` argument string. */

@@ -169,6 +169,22 @@ describe('acr-trust doctor --run-id', () => {
   });
 });
 
+describe('acr-trust doctor where Tasks are not allowed on the subscription', () => {
+  const blocked = useDoctorBench({ scenario: 'tasks-not-allowed' });
+  it('--run: the schedule is refused (TasksOperationsNotAllowed): said in the owner\'s words, exit 3', async () => {
+    const reg = await blocked.registry('drblocked001', CLOSED_WITH_BYPASS);
+    const task = await blocked.task(reg.name, 'blocked-task', { yaml: pushYaml(reg.loginServer), credentials: systemCredential(reg.loginServer) });
+    await blocked.role(reg.id, 'AcrPush', task.principalId!);
+    const plain = await blocked.doctor(['--registry', reg.name, '--task', 'blocked-task', '--json']);
+    expect(plain.status).toBe(0); // nothing the reads show refuses it
+    const r = await blocked.doctor(['--registry', reg.name, '--task', 'blocked-task', '--json', '--run']);
+    expect(r.status).toBe(3);
+    const run = r.objects.find((o) => o.type === 'run');
+    expect(run).toMatchObject({ verdict: 'refused', cause: 'tasks-not-allowed' });
+    expect(run.evidence.join(' ')).toMatch(/TasksOperationsNotAllowed/);
+  });
+});
+
 describe('acr-trust doctor as a Reader', () => {
   const reader = useDoctorBench({ scenario: 'read-only' });
   it("is exit 1 naming the permission it lacks (the task's credentials need listDetails)", async () => {

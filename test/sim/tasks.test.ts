@@ -160,6 +160,23 @@ describe('tasks', () => {
     const bad = await rawRequest(ctx.sim, 'GET', `${path}?api-version=2099-01-01`);
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe('InvalidApiVersionParameter');
+    // 2018-02-01-preview is the older build API (buildTasks): it has no tasks.
+    expect((await rawRequest(ctx.sim, 'GET', `${path}?api-version=2018-02-01-preview`)).body.error.code).toBe('InvalidApiVersionParameter');
+  });
+
+  it('answers each task api-version with what it defines', async () => {
+    const path = `/subscriptions/${ctx.sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${REG}/tasks/versioned`;
+    const body = { location: 'eastus', identity: { type: 'SystemAssigned' }, properties: { platform: { os: 'linux' }, step: { type: 'EncodedTask', encodedTaskContent: Buffer.from('steps: []').toString('base64') } } };
+    expect((await rawRequest(ctx.sim, 'PUT', `${path}?api-version=2019-06-01-preview`, { body })).status).toBe(200);
+    const at = async (v: string) => (await rawRequest(ctx.sim, 'GET', `${path}?api-version=${v}`)).body;
+    const newest = await at('2019-06-01-preview');
+    expect(newest).toHaveProperty('systemData');
+    expect(newest.properties).toHaveProperty('isSystemTask');
+    const april = await at('2019-04-01');
+    expect(april.identity).toMatchObject({ type: 'SystemAssigned' });
+    expect(april).not.toHaveProperty('systemData');
+    expect(april.properties).not.toHaveProperty('isSystemTask');
+    expect(await at('2018-09-01')).not.toHaveProperty('identity');
   });
 });
 

@@ -73,6 +73,8 @@ async function examine(session: Session, opts: DoctorOptions, cloud = session.wo
   const reading = await readTaskWorld(cloud, { resourceGroup: a.resourceGroup, registry: a.registry, task: a.task, targetRegistry, runId: opts.runId });
   const diagnosis = diagnose(reading, {
     roleDelayMs: await roleDelayFor(session),
+    // The sim's scenario `task-switch-only` reads the two bypass switches the other way (model.BypassModel).
+    bypassModel: a.target === 'sim' && a.simScenario === 'task-switch-only' ? 'task-switch-only' : 'both',
     targetRegistry,
     classify: (log) => {
       const d = diagnoseRunLog(log);
@@ -88,8 +90,9 @@ async function examine(session: Session, opts: DoctorOptions, cloud = session.wo
 /** The role delay the target applies: the sim's own (by its speed), Azure's documented "up to 10 minutes". */
 async function roleDelayFor(session: Session): Promise<number> {
   if (session.answers.target !== 'sim') return AZURE_ROLE_DELAY_MS;
-  const { defaultRoleDelayMs } = await import('../../sim/scenarios.js');
-  return defaultRoleDelayMs(session.answers.simSpeed === 'instant' ? 'instant' : 'realistic');
+  const [{ defaultRoleDelayMs }, { timings }] = await Promise.all([import('../../sim/scenarios.js'), import('../../../steps/world.js')]);
+  // The session's timing is the sim's speed (given, or the embedded sim's own).
+  return defaultRoleDelayMs(session.answers.simSpeed === 'instant' || session.world.timing === timings.instant ? 'instant' : 'realistic');
 }
 
 /** The last line of a log that reads like a failure (redacted), when no rule explains it. */

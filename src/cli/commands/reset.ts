@@ -1,7 +1,9 @@
 /**
  * `acr-trust reset`: undo the workflow in reverse order — the registry's network settings back to
  * exactly what preflight recorded, the role assignment and the task deleted (each only if
- * acr-trust created it) — then mark the state reset. Safe to repeat.
+ * acr-trust created it; a task the user had gets back the identity, login mode and credential
+ * preflight recorded) — then mark the state reset. Each step reads what it undoes live and reports
+ * `unchanged` when there was nothing to put back. Acts on the workdir's own cloud. Safe to repeat.
  */
 import { workflow } from '../../../steps/index.js';
 import { undoSteps } from '../../engine/runner.js';

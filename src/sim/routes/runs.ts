@@ -32,7 +32,9 @@ import { customEntries, sourceLoginMode } from '../../model/access.js';
 import { planRun, runFacts, type RunSubject } from '../rules.js';
 import { collectValues, programForDockerBuild, programForStep, type ProgramResult, type RunVariables } from '../task-yaml.js';
 import { page } from './common.js';
+import { uploadedFiles } from './source-upload.js';
 import { stampSystemData } from '../system-data.js';
+import { forVersion, RUN_PROPERTIES_SINCE } from '../api-versions.js';
 import { notFound, REGISTRY_PATH, requireRegistry, TASK_API_VERSIONS } from './tasks.js';
 
 export const RUN_TYPE = 'Microsoft.ContainerRegistry/registries/runs';
@@ -51,7 +53,7 @@ export function runIdFor(n: number): string {
 // ---------------------------------------------------------------------------------------------
 
 /** The Run as ARM returns it at sim time `now`. */
-export function runView(record: RunRecord, now: number): ArmResource {
+export function runView(record: RunRecord, now: number, apiVersion?: string | null): ArmResource {
   const elapsed = now - record.scheduledAt;
   const { outcome } = record;
   const startAt = record.startAt ?? 0;
@@ -69,7 +71,7 @@ export function runView(record: RunRecord, now: number): ArmResource {
   const images = final && outcome.status === 'Succeeded' ? (record.outputImages ?? []) : [];
   if (images.length > 0) properties.outputImages = images;
   if (final && outcome.runErrorMessage) properties.runErrorMessage = outcome.runErrorMessage;
-  return { ...record.resource, properties: order(properties) };
+  return forVersion({ ...record.resource, properties: order(properties) }, apiVersion, RUN_PROPERTIES_SINCE);
 }
 
 /** Run properties in the order the service writes them (cosmetic: `az` prints them this way). */
@@ -86,12 +88,12 @@ function order(p: Record<string, any>): Record<string, any> {
  * moment (recording test_acr_task: runId, status, lastUpdatedTime, provisioningState,
  * isArchiveEnabled) — whatever the sim's speed; the run's own GET shows the rest.
  */
-export function scheduledView(record: RunRecord): ArmResource {
+export function scheduledView(record: RunRecord, apiVersion?: string | null): ArmResource {
   const p = record.resource.properties;
-  return {
+  return forVersion({
     ...record.resource,
     properties: { runId: p.runId, status: 'Queued', lastUpdatedTime: p.createTime, provisioningState: 'Succeeded', isArchiveEnabled: p.isArchiveEnabled },
-  };
+  }, apiVersion, RUN_PROPERTIES_SINCE);
 }
 
 /** The log lines visible at sim time `now`, and whether the log is complete. */
@@ -146,9 +148,11 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       }
       const step = task.properties.step;
       const values = collectValues(step, body.overrideTaskStepProperties?.values);
+      // `az acr task run -c .` uploads the folder and names it as the context path.
+      const source = uploadedFiles(sim, body.overrideTaskStepProperties?.contextPath ?? step?.contextPath);
       return {
         subject: { runType: 'AutoRun', home: registry, credentials: task.properties.credentials, identity: task.identity },
-        program: programForStep(step, { ...vars, ...platformVars(task.properties.platform), values }, task.name),
+        program: programForStep(step, { ...vars, ...platformVars(task.properties.platform), values, source }, task.name),
         task,
         platform: task.properties.platform,
         agentConfiguration: task.properties.agentConfiguration,
@@ -161,7 +165,7 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       if (body.type === 'EncodedTaskRunRequest' && typeof body.encodedTaskContent !== 'string') throw invalid("Required property 'encodedTaskContent' not found in JSON. Path ''");
       return {
         subject: { runType: 'QuickRun', home: registry, credentials: body.credentials },
-        program: programForStep(step, { ...vars, ...platformVars(body.platform), values: collectValues(step) }, 'image'),
+        program: programForStep(step, { ...vars, ...platformVars(body.platform), values: collectValues(step), source: uploadedFiles(sim, body.sourceLocation) }, 'image'),
         platform: body.platform,
         agentConfiguration: body.agentConfiguration,
       };
@@ -170,7 +174,10 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       if (!body.platform?.os) throw invalid("Required property 'platform' not found in JSON. Path ''");
       return {
         subject: { runType: 'QuickBuild', home: registry, credentials: body.credentials },
-        program: programForDockerBuild(body.imageNames ?? [], body.isPushEnabled !== false, { ...vars, ...platformVars(body.platform), values: collectValues(body) }),
+        program: programForDockerBuild(body.imageNames ?? [], body.isPushEnabled !== false, { ...vars, ...platformVars(body.platform), values: collectValues(body), source: uploadedFiles(sim, body.sourceLocation) }, {
+          dockerFilePath: body.dockerFilePath,
+          arguments: body.arguments,
+        }),
         platform: body.platform,
         agentConfiguration: body.agentConfiguration,
       };
@@ -367,7 +374,7 @@ export const runsRoutes: RouteModule = (router, sim) => {
   router.on('POST', `${REGISTRY_PATH}/scheduleRun`, { apiVersions, name: 'registries.scheduleRun', write: true }, (req) => {
     requirePermission(sim, 'Microsoft.ContainerRegistry/registries/scheduleRun/action', scopeOf(req, 'scheduleRun'));
     const record = schedule(sim, req);
-    return { status: 200, body: scheduledView(record) };
+    return { status: 200, body: scheduledView(record, req.query.get('api-version')) };
   });
 
   router.on('GET', runs, { apiVersions, name: 'runs.list' }, (req) => {
@@ -385,7 +392,7 @@ export const runsRoutes: RouteModule = (router, sim) => {
       .map(([, r]) => r)
       // Newest first; runs scheduled in the same millisecond by their sequence.
       .sort((a, b) => b.scheduledAt - a.scheduledAt || parseInt(b.resource.name.slice(1), 36) - parseInt(a.resource.name.slice(1), 36))
-      .map((r) => runView(r, now))
+      .map((r) => runView(r, now, req.query.get('api-version')))
       .filter(matches)
       .slice(0, top);
     return { status: 200, body: page(value) };
@@ -393,7 +400,7 @@ export const runsRoutes: RouteModule = (router, sim) => {
 
   router.on('GET', one, { apiVersions, name: 'runs.get' }, (req) => {
     const { record } = requireRun(req);
-    return { status: 200, body: runView(record, sim.now()) };
+    return { status: 200, body: runView(record, sim.now(), req.query.get('api-version')) };
   });
 
   router.on('PATCH', one, { apiVersions, name: 'runs.update', write: true }, (req) => {
@@ -407,7 +414,7 @@ export const runsRoutes: RouteModule = (router, sim) => {
       record.resource.systemData = stampSystemData(sim, record.resource.systemData?.createdAt ? record.resource.systemData : undefined);
       sim.changed();
     }
-    return { status: 200, body: runView(record, sim.now()) };
+    return { status: 200, body: runView(record, sim.now(), req.query.get('api-version')) };
   });
 
   router.on('POST', `${one}/listLogSasUrl`, { apiVersions, name: 'runs.getLogSasUrl' }, (req) => {

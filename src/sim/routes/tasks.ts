@@ -29,7 +29,7 @@ import { page, requireResourceGroup } from './common.js';
 import { registryId } from './registries.js';
 
 export { TASK_API_VERSIONS } from '../api-versions.js';
-import { TASK_API_VERSIONS } from '../api-versions.js';
+import { forVersion, TASK_API_VERSIONS, TASK_PROPERTIES_SINCE } from '../api-versions.js';
 import { stampSystemData } from '../system-data.js';
 
 export const TASK_TYPE = 'Microsoft.ContainerRegistry/registries/tasks';
@@ -87,8 +87,8 @@ function invalid(message: string): ArmError {
  * no `credentials` key at all (same recording: created with `credentials: {}`, answered without).
  * `details`: as listDetails returns it, secrets included.
  */
-export function taskView(task: ArmResource, details = false): ArmResource {
-  const view = structuredClone(task);
+export function taskView(task: ArmResource, details = false, apiVersion?: string | null): ArmResource {
+  const view = forVersion(structuredClone(task), apiVersion, TASK_PROPERTIES_SINCE);
   const credentials = view.properties.credentials;
   const empty = !credentials || Object.values(credentials).every((v) => v === null || v === undefined || (typeof v === 'object' && Object.keys(v).length === 0));
   if (empty) delete view.properties.credentials;
@@ -301,20 +301,20 @@ export const tasksRoutes: RouteModule = (router, sim) => {
     const prefix = `${key(registry.id)}/tasks/`;
     const value = Object.entries(sim.state.tasks)
       .filter(([k]) => k.startsWith(prefix))
-      .map(([, t]) => taskView(t));
+      .map(([, t]) => taskView(t, false, req.query.get('api-version')));
     return { status: 200, body: page(value) };
   });
 
   router.on('GET', one, { apiVersions, name: 'tasks.get' }, (req) => {
     const registry = requireRegistry(sim, req);
-    return { status: 200, body: taskView(requireTask(sim, req, registry, req.params.taskName!)) };
+    return { status: 200, body: taskView(requireTask(sim, req, registry, req.params.taskName!), false, req.query.get('api-version')) };
   });
 
   router.on('POST', `${one}/listDetails`, { apiVersions, name: 'tasks.listDetails' }, (req) => {
     // An action, not a read: Reader (`*/read`) may GET the task but not list its credentials.
     requirePermission(sim, 'Microsoft.ContainerRegistry/registries/tasks/listDetails/action', scopeOf(req, 'listDetails'));
     const registry = requireRegistry(sim, req);
-    return { status: 200, body: taskView(requireTask(sim, req, registry, req.params.taskName!), true) };
+    return { status: 200, body: taskView(requireTask(sim, req, registry, req.params.taskName!), true, req.query.get('api-version')) };
   });
 
   router.on('PUT', one, { apiVersions, name: 'tasks.create', write: true }, (req) => {
@@ -341,7 +341,7 @@ export const tasksRoutes: RouteModule = (router, sim) => {
     applyIdentity(sim, task, existing?.identity, body.identity ?? { type: 'None' }, false);
     sim.state.tasks[key(task.id)] = task;
     sim.changed();
-    return { status: 200, body: taskView(task) };
+    return { status: 200, body: taskView(task, false, req.query.get('api-version')) };
   });
 
   router.on('PATCH', one, { apiVersions, name: 'tasks.update', write: true }, (req) => {
@@ -356,7 +356,7 @@ export const tasksRoutes: RouteModule = (router, sim) => {
     applyIdentity(sim, task, current.identity, body.identity, true);
     sim.state.tasks[key(task.id)] = task;
     sim.changed();
-    return { status: 200, body: taskView(task) };
+    return { status: 200, body: taskView(task, false, req.query.get('api-version')) };
   });
 
   router.on('DELETE', one, { apiVersions, name: 'tasks.delete', write: true }, (req) => {
