@@ -41,7 +41,7 @@ export function learnerArgs(sim, n, learners, workdir) {
   const { resourceGroup, registry } = learnerNames(n, learners);
   // Signed in as the learner's own identity (the variables `sim az-env --join` sets), at the sim.
   return ['run', '--target', 'azure', '--endpoint', sim.endpoint, '--ca', sim.caCertFile, '--subscription', sim.subscriptionId,
-    '--resource-group', resourceGroup, '--registry', registry, '--yes', '--json', '--workdir', workdir];
+    '--resource-group', resourceGroup, '--registry', registry, '--goal', 'demo', '--yes', '--json', '--workdir', workdir];
 }
 
 /** The environment that signs `acr-trust run --target azure` in as learner `n` at the sim. */

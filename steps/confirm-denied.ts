@@ -1,10 +1,10 @@
 /**
  * Step 10 — confirm-denied: the same task, run again, is refused by the network rules.
  */
-import type { CheckResult, Step } from '../src/engine/step.js';
+import type { CheckResult, Step, UndoOutcome } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
 import type { World } from './world.js';
-import { outputsOf } from './lib/context.js';
+import { outputsOf, readTargetRegistry, type Ctx } from './lib/context.js';
 import { followRun, readRun, runAndFollow, runFailedError, type FinishedRun } from './lib/task-runs.js';
 
 export const confirmDenied: Step<World> = {
@@ -14,7 +14,10 @@ export const confirmDenied: Step<World> = {
   why:
     'The article\'s negative test. With "allow trusted services" off, the registry no longer lets the task in, so the run ' +
     'fails. The failure proves the point only if the network rule caused it — a firewall denial ("client with IP … is ' +
-    'not allowed access") or a refused token exchange (403) — not a missing role, a missing credential or a broken task.',
+    'not allowed access") or a refused token exchange (403) — not a missing role, a missing credential or a broken task. ' +
+    'How the two switches combine is undocumented: if the run still succeeds, this registry admits tasks with the task ' +
+    'switch alone; acr-trust says so and, asking first, turns networkRuleBypassAllowedForTasks off to show the denial ' +
+    '(`acr-trust reset` turns both back on).',
 
   portal: 'Task registry → Services → Tasks → the task → Run; the run\'s log under Runs',
 
@@ -25,8 +28,15 @@ export const confirmDenied: Step<World> = {
   ],
 
   async check(ctx): Promise<CheckResult> {
-    const { task } = ctx.world.answers;
-    const { runId } = outputsOf(ctx, 'confirm-denied');
+    const { task, targetRegistry } = ctx.world.answers;
+    const { runId, admittedBySwitch } = outputsOf(ctx, 'confirm-denied');
+    if (admittedBySwitch === 'true' && (await readTargetRegistry(ctx))?.networkRuleBypassAllowedForTasks === true) {
+      return {
+        status: 'pending',
+        change: `turn networkRuleBypassAllowedForTasks off on ${targetRegistry} and run task ${task} again, expecting the registry to refuse it`,
+        confirm: SWITCH_CONFIRM(targetRegistry),
+      };
+    }
     if (!runId) return { status: 'pending', change: `run task ${task} again and expect the registry to refuse it` };
     const seen = await readRun(ctx, runId);
     if (!seen) return { status: 'pending', change: `run task ${task} again (run ${runId} is gone)` };
@@ -39,11 +49,19 @@ export const confirmDenied: Step<World> = {
     return { status: 'pending', change: `run task ${task} again (run ${runId} ${outcome})` };
   },
 
+  undo: undoTaskSwitch,
+
   async apply(ctx) {
     const { answers: a, timing } = ctx.world;
     const deadline = Date.now() + timing.settingWaitMs;
 
-    const previous = outputsOf(ctx, 'confirm-denied').runId;
+    // A registry that admits tasks with the task switch alone: turn the switch off (the check asked first).
+    if (outputsOf(ctx, 'confirm-denied').admittedBySwitch === 'true' && (await readTargetRegistry(ctx))?.networkRuleBypassAllowedForTasks === true) {
+      await ctx.world.cloud.updateRegistryNetwork(a.resourceGroup, a.targetRegistry, { networkRuleBypassAllowedForTasks: false });
+      ctx.record({ taskSwitchOff: 'true', runId: '' });
+      ctx.progress(`networkRuleBypassAllowedForTasks turned off on ${a.targetRegistry}; running the task again`);
+    }
+    const previous = outputsOf(ctx, 'confirm-denied').runId || undefined;
     const seen = previous ? await readRun(ctx, previous) : undefined;
     let finished: FinishedRun = seen && !seen.finished ? await followRun(ctx, previous!) : await runAndFollow(ctx);
 
@@ -56,6 +74,18 @@ export const confirmDenied: Step<World> = {
       }
       // Still let in: the registry may not apply the change yet. Run again, within a bound.
       if (Date.now() + timing.retryDelayMs >= deadline) {
+        const target = await readTargetRegistry(ctx);
+        if (target?.networkRuleBypassAllowedForTasks === true && target.networkRuleBypassOptions === 'None') {
+          // What the success proves: with trusted services off, the task switch alone lets it in here.
+          ctx.record({ runId: finished.run.runId, admittedBySwitch: 'true' });
+          throw new AcrTrustError(
+            `Run ${finished.run.runId} succeeded: registry ${a.targetRegistry} still lets the task in with trusted services disabled. That proves this registry admits a task's system identity with the task switch alone (networkRuleBypassAllowedForTasks = true): trusted services are not what lets it in here.`,
+            {
+              code: 'TaskSwitchAloneAdmits',
+              hint: `To show the denial, run \`acr-trust run --only confirm-denied\` again: it turns networkRuleBypassAllowedForTasks off on ${a.targetRegistry} (asking first) and runs the task; \`acr-trust reset\` turns both switches back on.`,
+            },
+          );
+        }
         throw new AcrTrustError(
           `Run ${finished.run.runId} succeeded: registry ${a.targetRegistry} still lets the task in with trusted services disabled.`,
           {
@@ -70,6 +100,20 @@ export const confirmDenied: Step<World> = {
     }
   },
 };
+
+const SWITCH_CONFIRM = (registry: string) =>
+  `The last run succeeded with trusted services off: registry ${registry} admits tasks with the task switch alone. To show the denial, acr-trust turns networkRuleBypassAllowedForTasks off on ${registry} — every task that reaches it through the bypass loses access until \`acr-trust reset\` turns it back on.`;
+
+/** Turns the task switch back on if confirm-denied turned it off (reset). */
+async function undoTaskSwitch(ctx: Ctx): Promise<UndoOutcome> {
+  const { answers: a, cloud } = ctx.world;
+  if (outputsOf(ctx, 'confirm-denied').taskSwitchOff !== 'true') return { changed: false, evidence: 'confirm-denied changed no setting: nothing to undo' };
+  const target = await readTargetRegistry(ctx);
+  if (!target) return { changed: false, evidence: `registry ${a.targetRegistry} not found: nothing to undo` };
+  if (target.networkRuleBypassAllowedForTasks) return { changed: false, evidence: `networkRuleBypassAllowedForTasks = true on ${a.targetRegistry}, as before (checked now)` };
+  await cloud.updateRegistryNetwork(a.resourceGroup, a.targetRegistry, { networkRuleBypassAllowedForTasks: true });
+  return { changed: true, evidence: `networkRuleBypassAllowedForTasks turned back on for ${a.targetRegistry}` };
+}
 
 /** A failed run whose log shows the network bypass was refused (firewall denial or refused exchange). */
 function refusedByNetwork(f: FinishedRun): boolean {

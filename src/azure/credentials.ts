@@ -156,6 +156,24 @@ function azTokenError(scope: string): Promise<string> {
   });
 }
 
+/**
+ * A service principal signing in with its client secret at an ADFS-style authority — a training
+ * room's identity at the simulated Azure (`authorityHost` the sim's endpoint, its CA trusted).
+ * What `az login --service-principal --tenant adfs` does, through @azure/identity (loaded on the
+ * first token request).
+ */
+export function clientSecretCredential(opts: { authorityHost: string; clientId: string; clientSecret: string; ca?: string }): TokenCredential {
+  let inner: Promise<TokenCredential> | undefined;
+  return {
+    async getToken(scopes, options) {
+      inner ??= import('@azure/identity').then(
+        ({ ClientSecretCredential }) => new ClientSecretCredential('adfs', opts.clientId, opts.clientSecret, { authorityHost: opts.authorityHost, ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}) } as ConstructorParameters<typeof ClientSecretCredential>[3]),
+      );
+      return (await inner).getToken(scopes, options);
+    },
+  };
+}
+
 /** The simulated Azure accepts any bearer token; this one is fixed, opaque and never expires soon. */
 export function simCredential(): TokenCredential {
   return {

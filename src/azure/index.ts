@@ -4,7 +4,7 @@
  */
 export { connect, withoutSecrets, AZURE_ENDPOINT, type Cloud, type ConnectOptions } from './cloud.js';
 export { KNOWN_CLOUDS, PUBLIC_CLOUD, activeCloudName, azureConfigDir, cloudNamed, resolveCloud, type AzureCloudEndpoints } from './clouds.js';
-export { azureCredential, simCredential, defaultSubscriptionFromAzCli, type AzureCredentialOptions, type TokenCredential } from './credentials.js';
+export { azureCredential, clientSecretCredential, simCredential, defaultSubscriptionFromAzCli, type AzureCredentialOptions, type TokenCredential } from './credentials.js';
 export {
   errorRules,
   ruleById,

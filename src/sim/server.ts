@@ -25,6 +25,7 @@ import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type S
 import { authorizationRoutes } from './routes/authorization.js';
 import { sourceUploadRoutes } from './routes/source-upload.js';
 import { roomRoutes } from './board/routes.js';
+import { createBoardHub, type BoardHub } from './board/hub.js';
 import { graphRoutes } from './routes/graph.js';
 import { asyncOperationUrl, locationUrl, operationsRoutes, retryAfter } from './routes/operations.js';
 import { registriesRoutes } from './routes/registries.js';
@@ -80,6 +81,10 @@ export interface RunningSim {
   state: CloudState;
   /** Every answered request, oldest first (the last REQUEST_LOG_LIMIT). */
   requests: RequestRecord[];
+  /** Calls `listener` after every answered request; returns the unsubscribe. */
+  onRequest(listener: (r: RequestRecord) => void): () => void;
+  /** A classroom's live board (`/room`): publish snapshots to it. */
+  board?: BoardHub;
   stop(): Promise<void>;
 }
 
@@ -138,8 +143,10 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
       // The request log is for `sim show`, not part of the cloud: a full disk must not stop the sim.
     }
   };
+  const requestListeners = new Set<(r: RequestRecord) => void>();
   const record = (r: RequestRecord) => {
     requests.push(r);
+    for (const l of requestListeners) l(r);
     if (requests.length > REQUEST_LOG_LIMIT + 1000) requests.splice(0, requests.length - REQUEST_LOG_LIMIT);
     // Debounced: writing the log on every GET would dominate the sim's cost.
     if (requestLogFile && !logTimer) logTimer = setTimeout(flushLog, 250).unref();
@@ -155,7 +162,10 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   // gets links that reach the sim from there. Anything else falls back to `origin`.
   const origins = new Set<string>();
   const audiences: string[] = [];
+  // A classroom's live board (board/hub.ts): the page and its events, for the trainer.
+  const board = state.room ? createBoardHub(() => state.room?.boardToken) : undefined;
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
+    if (board?.serve(req, res)) return;
     const named = `https://${String(req.headers.host ?? '').toLowerCase()}`;
     void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, state, audiences, who: () => ({ callerId: currentCaller(state).principalId, tenantId: state.tenantId }) });
   });
@@ -192,8 +202,14 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
     tenantId: state.tenantId,
     state,
     requests,
+    ...(board ? { board } : {}),
+    onRequest(listener) {
+      requestListeners.add(listener);
+      return () => requestListeners.delete(listener);
+    },
     stop: () =>
       (stopped ??= (async () => {
+        board?.close();
         await new Promise<void>((done) => {
           server.close(() => done());
           server.closeAllConnections();
@@ -328,8 +344,16 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
   const path = foldSlashes(q < 0 ? raw : raw.slice(0, q)) || '/';
   const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
   const apiVersion = query.get('api-version') ?? undefined;
-  const log = (status: number, name: string, write: boolean, fault?: FaultKind) =>
-    h.record({ at, method, path, ...(apiVersion ? { apiVersion } : {}), status, ms: Math.round((performance.now() - t0) * 100) / 100, name, write, ...(fault ? { fault } : {}) });
+  // The room learner who sent it (classroom), and ARM's error for a refusal: for the board.
+  let learner: string | undefined;
+  const log = (status: number, name: string, write: boolean, fault?: FaultKind, answer?: SimResponse) => {
+    const err = status >= 400 ? (answer?.body as { error?: { code?: string; message?: string } } | undefined)?.error : undefined;
+    h.record({
+      at, method, path, ...(apiVersion ? { apiVersion } : {}), status, ms: Math.round((performance.now() - t0) * 100) / 100, name, write, ...(fault ? { fault } : {}),
+      ...(learner ? { learner } : {}),
+      ...(err?.code ? { error: `${err.code}: ${String(err.message ?? '').slice(0, 400)}` } : {}),
+    });
+  };
 
   let answer: SimResponse;
   let name = 'unmatched';
@@ -367,6 +391,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
       } else {
         // Sign-in and the run logs (whose SAS signature is their key) answer without a token.
         const caller = unauthenticated ? { principalId: h.state.caller.principalId } : await authenticate(h, String(req.headers.authorization));
+        learner = roomIdentityOf(h.state, caller.principalId)?.learner;
         answer = await callerContext.run(caller, async () => {
           // The one access check for every route, before the route sees the request (ARM order:
           // authorization before validation or not-found), and the one list filter after it.
@@ -382,7 +407,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
     answer = e instanceof ArmError ? e.toResponse() : internalError(e);
   }
   send(res, method, answer, req);
-  log(answer.status, name, write);
+  log(answer.status, name, write, undefined, answer);
 }
 
 function send(res: ServerResponse, method: string, answer: SimResponse, req: IncomingMessage): void {

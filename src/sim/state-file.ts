@@ -42,6 +42,10 @@ export interface RequestRecord {
   write: boolean;
   /** Set when fault injection answered instead of the route (`429`, `drop` …). */
   fault?: string;
+  /** The classroom learner who sent it (`07`), when a learner's identity signed it. */
+  learner?: string;
+  /** For an answer of 400 or more: ARM's `code: message`. */
+  error?: string;
 }
 
 /** Requests a running sim keeps in memory. */

@@ -26,7 +26,15 @@ export interface StepOutputs {
   'assign-role': { roleAssignmentId: string; /** acr-trust created the assignment (so `undo` may delete it). */ created?: boolean };
   'add-credential': { loginServer: string; /** acr-trust added the entry (so `undo` may remove it). */ added?: boolean };
   'run-task': { runId: string; status?: string };
-  'confirm-denied': { runId: string; evidence?: string };
+  'confirm-denied': {
+    runId: string;
+    evidence?: string;
+    /** 'true' when the run still succeeded with trusted services off while the task switch was on:
+     *  this registry admits tasks with the switch alone (the task-switch-only model). */
+    admittedBySwitch?: string;
+    /** 'true' when confirm-denied turned networkRuleBypassAllowedForTasks off (so `undo` turns it back on). */
+    taskSwitchOff?: string;
+  };
 }
 
 /**

@@ -30,6 +30,7 @@ import {
 } from '../../sim/index.js';
 import { runView } from '../../sim/routes/runs.js';
 import { roomEndpoint, writeJoinFiles } from './room-join.js';
+import { startRoomBoard } from './room-board.js';
 import { taskInspectView } from '../../sim/routes/tasks.js';
 
 export const DEFAULT_STATE_FILE = './.acr-trust/sim-cloud.json';
@@ -119,9 +120,12 @@ export async function serve(opts: ServeOptions): Promise<void> {
   // Beside the state file, for `sim az-env --state` and other clients that know only the state.
   const endpointFile = endpointFileFor(stateFile);
   writeEndpointFile(endpointFile, { endpoint: sim.endpoint, endpoints: sim.endpoints, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId, pid: process.pid });
+  // The live board's rows: the wizard's step checks per learner, run here (room-board.ts).
+  const board = await startRoomBoard(sim);
   process.stdout.write(`${JSON.stringify(announced)}\n`);
   try {
     await stopped;
+    await board?.stop();
     await sim.stop();
   } finally {
     removeEndpointFile(endpointFile, process.pid);
