@@ -164,7 +164,7 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       const step = body.type === 'EncodedTaskRunRequest' ? { ...body, type: 'EncodedTask' } : { ...body, type: 'FileTask' };
       if (body.type === 'EncodedTaskRunRequest' && typeof body.encodedTaskContent !== 'string') throw invalid("Required property 'encodedTaskContent' not found in JSON. Path ''");
       return {
-        subject: { runType: 'QuickRun', home: registry, credentials: body.credentials },
+        subject: { runType: 'QuickRun', home: registry, credentials: body.credentials, callerPrincipalId: sim.state.caller.principalId },
         program: programForStep(step, { ...vars, ...platformVars(body.platform), values: collectValues(step), source: uploadedFiles(sim, body.sourceLocation) }, 'image'),
         platform: body.platform,
         agentConfiguration: body.agentConfiguration,
@@ -173,7 +173,7 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
     case 'DockerBuildRequest': {
       if (!body.platform?.os) throw invalid("Required property 'platform' not found in JSON. Path ''");
       return {
-        subject: { runType: 'QuickBuild', home: registry, credentials: body.credentials },
+        subject: { runType: 'QuickBuild', home: registry, credentials: body.credentials, callerPrincipalId: sim.state.caller.principalId },
         program: programForDockerBuild(body.imageNames ?? [], body.isPushEnabled !== false, { ...vars, ...platformVars(body.platform), values: collectValues(body), source: uploadedFiles(sim, body.sourceLocation) }, {
           dockerFilePath: body.dockerFilePath,
           arguments: body.arguments,
