@@ -117,7 +117,7 @@ async function interactive() {
     floor.push(await firstQuestion([], question, { program: join(root, 'bench/min-prompt.js') }));
     first.push(await firstQuestion([], question));
   }
-  for (let i = 0; i < Math.min(n, 5); i++) sim.push(await firstQuestion(['run', '--target', 'sim'], 'Subscription'));
+  for (let i = 0; i < Math.min(n, 5); i++) sim.push(await firstQuestion(['run', '--target', 'sim', '--goal', 'demo'], 'Subscription'));
   const f = median(first);
   const m = median(floor);
   return { firstQuestionMs: round(f, 0), minimalPromptMs: round(m, 0), firstQuestionRatio: round(f / m, 2), simFirstQuestionMs: round(median(sim), 0) };

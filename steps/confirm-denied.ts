@@ -4,8 +4,9 @@
 import type { CheckResult, Step, UndoOutcome } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
 import type { World } from './world.js';
+import { reachability } from '../src/model/access.js';
 import { outputsOf, readTargetRegistry, type Ctx } from './lib/context.js';
-import { followRun, readRun, runAndFollow, runFailedError, type FinishedRun } from './lib/task-runs.js';
+import { followRun, readRun, registryFacts, runAndFollow, runFailedError, type FinishedRun } from './lib/task-runs.js';
 
 export const confirmDenied: Step<World> = {
   id: 'confirm-denied',
@@ -75,13 +76,16 @@ export const confirmDenied: Step<World> = {
       // Still let in: the registry may not apply the change yet. Run again, within a bound.
       if (Date.now() + timing.retryDelayMs >= deadline) {
         const target = await readTargetRegistry(ctx);
-        if (target?.networkRuleBypassAllowedForTasks === true && target.networkRuleBypassOptions === 'None') {
+        // Closed to the agent (no public path), trusted services off, the task switch on: under the
+        // safe model (both switches) the registry must refuse — it did not.
+        const closedToAgent = target !== undefined && !reachability(registryFacts(target)).reachable;
+        if (target?.networkRuleBypassAllowedForTasks === true && target.networkRuleBypassOptions === 'None' && closedToAgent) {
           // What the success proves: with trusted services off, the task switch alone lets it in here.
           ctx.record({ runId: finished.run.runId, admittedBySwitch: 'true' });
           throw new AcrTrustError(
-            `Run ${finished.run.runId} succeeded: registry ${a.targetRegistry} still lets the task in with trusted services disabled. That proves this registry admits a task's system identity with the task switch alone (networkRuleBypassAllowedForTasks = true): trusted services are not what lets it in here.`,
+            `Run ${finished.run.runId} succeeded: registry ${a.targetRegistry} still lets the task in with trusted services disabled. That proves this registry admits a task's system identity with the task switch alone (networkRuleBypassAllowedForTasks = true) — trusted services are not what lets it in here (or the change has still not reached it after ${Math.round(timing.settingWaitMs / 1000)} s).`,
             {
-              code: 'TaskSwitchAloneAdmits',
+              code: 'BypassStillAllowed',
               hint: `To show the denial, run \`acr-trust run --only confirm-denied\` again: it turns networkRuleBypassAllowedForTasks off on ${a.targetRegistry} (asking first) and runs the task; \`acr-trust reset\` turns both switches back on.`,
             },
           );

@@ -3,10 +3,12 @@
  * for the simulated Azure, and the Azure CLI's default subscription for `--target azure` without
  * `--subscription`.
  */
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/identity';
+import { AcrTrustError } from '../errors.js';
 
 export type { TokenCredential };
 
@@ -22,7 +24,16 @@ export interface AzureCredentialOptions {
    * CLI's active cloud or --cloud. `AZURE_AUTHORITY_HOST`, when set, wins (as @azure/identity has it).
    */
   authorityHost?: string;
+  /**
+   * Sign in with the device-code flow instead of the usual chain (`--use-device-code`): `show`
+   * gets one line with the URL to open and the code to enter there. Tenant and client from
+   * AZURE_TENANT_ID / AZURE_CLIENT_ID when set; else `organizations` and the Azure CLI's public client.
+   */
+  deviceCode?: { show(line: string): void };
 }
+
+/** The Azure CLI's public client id (a first-party app every Entra tenant knows). */
+const AZURE_CLI_CLIENT_ID = '04b07795-8ddb-461a-bbee-02f9e1bf7b46';
 
 /**
  * Environment, workload identity, managed identity, Azure CLI, Azure PowerShell, azd …
@@ -35,18 +46,114 @@ export interface AzureCredentialOptions {
 export function azureCredential(opts: AzureCredentialOptions = {}): TokenCredential {
   // @azure/identity (and MSAL behind it) is loaded on the first token request, not at start-up.
   let chain: Promise<TokenCredential> | undefined;
+  let queue: Promise<unknown> = Promise.resolve();
+  const tokens = new Map<string, AccessToken>();
   return {
     async getToken(scopes, options) {
-      chain ??= import('@azure/identity').then(
-        ({ DefaultAzureCredential }) =>
-          new DefaultAzureCredential({
-            ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
-            ...(opts.authorityHost && !process.env.AZURE_AUTHORITY_HOST ? { authorityHost: opts.authorityHost } : {}),
-          }),
-      );
-      return (await chain).getToken(scopes, options);
+      chain ??= import('@azure/identity').then(({ DefaultAzureCredential, DeviceCodeCredential }) => {
+        const common = {
+          ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+          ...(opts.authorityHost && !process.env.AZURE_AUTHORITY_HOST ? { authorityHost: opts.authorityHost } : {}),
+        };
+        const deviceCode = opts.deviceCode;
+        if (!deviceCode) return new DefaultAzureCredential(common);
+        return new DeviceCodeCredential({
+          ...common,
+          ...(process.env.AZURE_AUTHORITY_HOST ? { authorityHost: process.env.AZURE_AUTHORITY_HOST } : {}),
+          tenantId: process.env.AZURE_TENANT_ID || 'organizations',
+          clientId: process.env.AZURE_CLIENT_ID || AZURE_CLI_CLIENT_ID,
+          userPromptCallback: (info) => deviceCode.show(`To sign in, open ${info.verificationUri} and enter the code ${info.userCode}`),
+        });
+      });
+      if (!opts.deviceCode) {
+        try {
+          return await (await chain).getToken(scopes, options);
+        } catch (e) {
+          throw (await explainSignInFailure(e, [scopes].flat()[0] ?? '')) ?? e;
+        }
+      }
+      // One device-code sign-in for the whole session: the SDK's clients ask for tokens at the same
+      // time, and each would start a flow (a code) of its own; the later ones wait and reuse it.
+      // Tokens are kept per scope until two minutes before they expire.
+      const key = [scopes].flat().join(' ');
+      const turn = queue.then(async () => {
+        const kept = tokens.get(key);
+        if (kept && kept.expiresOnTimestamp - Date.now() > 2 * 60_000) return kept;
+        const token = await (await chain!).getToken(scopes, options);
+        if (token) tokens.set(key, token);
+        return token;
+      });
+      queue = turn.catch(() => undefined);
+      return turn;
     },
   };
+}
+
+/** The texts of a credential failure: its message and, for a chain, each credential's. */
+function failureTexts(e: unknown): string {
+  const err = e as { message?: unknown; errors?: unknown[] };
+  return [String(err?.message ?? e), ...(Array.isArray(err?.errors) ? err.errors.map((x) => String((x as Error)?.message ?? x)) : [])].join('\n');
+}
+
+/**
+ * How a sign-in can fail, each with what to run. Entra ID's AADSTS codes (learn.microsoft.com,
+ * "Microsoft Entra authentication and authorization error codes") and the Azure CLI's and
+ * @azure/identity's own messages.
+ */
+const SIGN_IN_FAILURES: { code: string; test: RegExp; message: string; hint: (scope: string) => string }[] = [
+  {
+    code: 'MfaRequired',
+    test: /AADSTS(50076|50079|50072|50074|50158)\b|multi-?factor|interaction_required/i,
+    message: 'your tenant requires multi-factor authentication for Azure Resource Manager, and the saved sign-in has none',
+    hint: (scope) => `Sign in again interactively for it: \`az logout\`, then \`az login --scope ${scope}\` (or \`acr-trust … --use-device-code\`).`,
+  },
+  {
+    code: 'SignInExpired',
+    test: /AADSTS(700082|70043|50173|50133|700084|50078)\b|refresh token has expired|token (has )?expired|expired due to inactivity|sign-?in (session )?(has )?expired/i,
+    message: 'your Azure sign-in has expired',
+    hint: () => 'Sign in again: `az login`.',
+  },
+  {
+    code: 'WrongTenant',
+    test: /AADSTS(50020|90002|700016|50034|90072|500011|50128|90015)\b|tenant .{0,80}not found|wrong tenant|not (found )?in the (directory|tenant)/i,
+    message: "the account or application you signed in with does not belong to the subscription's tenant",
+    hint: () => "Sign in to the subscription's tenant: `az login --tenant <tenant id>` (`az account list -o table` shows each subscription's tenant), then `az account set --subscription <id>`.",
+  },
+  {
+    code: 'AzureCliMissing',
+    test: /Azure CLI could not be found/i,
+    message: 'no Azure sign-in was found, and the Azure CLI (`az`) is not installed to sign in with',
+    hint: () => 'Install the Azure CLI (https://aka.ms/azure-cli) and run `az login`; or sign in with a code in a browser: `acr-trust … --use-device-code`; or set AZURE_CLIENT_ID, AZURE_TENANT_ID and AZURE_CLIENT_SECRET for a service principal.',
+  },
+  {
+    code: 'NotSignedIn',
+    test: /Please run 'az login'|az login/i,
+    message: 'you are not signed in to the Azure CLI',
+    hint: () => 'Run `az login` (or `az login --use-device-code` in a terminal without a browser).',
+  },
+];
+
+/**
+ * A sign-in failure explained: which of the ways above (exit 1, the step stopped), or undefined
+ * when it is none of them (the adapter's error table explains it). When the Azure CLI only says
+ * "run az login", its own words are read (`az account get-access-token`), as they say why:
+ * expired, another tenant, multi-factor authentication.
+ */
+export async function explainSignInFailure(e: unknown, scope: string): Promise<AcrTrustError | undefined> {
+  let texts = failureTexts(e);
+  if (/Please run 'az login'/.test(texts)) texts = `${await azTokenError(scope)}\n${texts}`;
+  const hit = SIGN_IN_FAILURES.find((f) => f.test.test(texts));
+  if (!hit) return undefined;
+  const aadsts = /AADSTS\d+/.exec(texts)?.[0];
+  return new AcrTrustError(`Sign-in failed: ${hit.message}${aadsts ? ` (${aadsts})` : ''}.`, { code: hit.code, hint: hit.hint(scope), exitCode: 1 });
+}
+
+/** What `az account get-access-token` says on stderr for this scope ('' when it cannot run). */
+function azTokenError(scope: string): Promise<string> {
+  const resource = scope.replace(/\/\.default$/, '');
+  return new Promise((done) => {
+    execFile('az', ['account', 'get-access-token', '--output', 'json', '--resource', resource], { timeout: 30_000 }, (err, _stdout, stderr) => done(err ? String(stderr) : ''));
+  });
 }
 
 /**

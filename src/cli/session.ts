@@ -37,6 +37,8 @@ export interface CommonOptions {
   json?: boolean;
   /** false with --no-color. */
   color?: boolean;
+  /** `--use-device-code`: sign in to Azure with the device-code flow (one line on stderr: URL and code). */
+  useDeviceCode?: boolean;
   /** The named Azure cloud (AzureUSGovernment …), when the CLI offers a flag for it. */
   cloud?: string;
   /** `--new-workdir` (run): begin a new workflow in the workdir, whatever cloud it belonged to. */
@@ -197,7 +199,11 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
     const azureCloud = resolveCloud({ cloud: opts.cloud, endpoint: opts.endpoint });
     const endpoint = azureCloud.resourceManager;
     const ca = opts.ca ? readCa(opts.ca) : undefined;
-    const credential = azureCredential({ ...(ca ? { ca } : {}), authorityHost: azureCloud.authorityHost });
+    const credential = azureCredential({
+      ...(ca ? { ca } : {}),
+      authorityHost: azureCloud.authorityHost,
+      ...(opts.useDeviceCode ? { deviceCode: { show: (line: string) => void process.stderr.write(`acr-trust: ${line}\n`) } } : {}),
+    });
     const named = azureCloud.name === 'AzureCloud' ? 'Azure' : `Azure (${azureCloud.name})`;
     return {
       cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, loginServerSuffix: azureCloud.acrLoginServerSuffix }),

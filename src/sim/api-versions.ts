@@ -114,6 +114,7 @@ export const REGISTRY_PROPERTIES_INTRODUCED: Record<string, Introduced> = {
   regionalEndpoints: { preview: '2026-01-01-preview', stable: null }, // [rec]
   regionalEndpointHostNames: { preview: '2026-01-01-preview', stable: null }, // [rec]
   endpointProtocol: { preview: '2026-01-01-preview', stable: null }, // [rec]
+  writableCacheRepos: { preview: '2026-09-01-preview', stable: null }, // [spec] 2026-09-01-preview RegistryProperties (commit 122da5ad)
 };
 
 export function isPreview(apiVersion: string): boolean {

@@ -315,6 +315,16 @@ export function planRun(input: RunPlanInput): RunPlan {
     return fail({ kind: 'prepare', server: login.server, decision: refusal });
   }
 
+  // acb's build command: a build that pushes needs at least one credential (on an ABAC registry a
+  // quick build without --source-acr-auth-id has none). Seen in Azure/azure-cli-extensions#9724.
+  if (program.program.pushNeedsCredential && plannedLogins.length === 0) {
+    tl.acb('Downloading source code...', 0);
+    tl.acb('Finished downloading source code', T.build);
+    tl.out('when specifying push, at least one credential is required', 0);
+    tl.out('', 0);
+    return fail({ kind: 'step', stepId: 'build', error: 'when specifying push, at least one credential is required' });
+  }
+
   if (program.program.aliases) tl.acb(line.aliasSupport(), 0);
   tl.acb(line.creatingNetwork(), program.program.aliases ? T.output : 0);
   tl.acb(line.networkReady());

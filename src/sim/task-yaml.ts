@@ -41,6 +41,9 @@ export interface TaskProgram {
   /** Whether acb announces alias support (YAML version ≥ v1.1.0). */
   aliases: boolean;
   steps: TaskStep[];
+  /** A Docker build (`az acr build`, a Docker-step task) that pushes: acb's `build` command refuses
+   *  to start without at least one registry credential. */
+  pushNeedsCredential?: boolean;
 }
 
 /** The run variables a task's YAML may use. */
@@ -109,7 +112,7 @@ export function programForDockerBuild(imageNames: string[], push: boolean, vars:
   const bases = basesFromSource(vars.source, '.', opts.dockerFilePath, buildArgs);
   const steps: TaskStep[] = [{ id: 'build', kind: 'build', tags, args: tags.map((t) => `-t ${t.text}`).join(' ') + ' .', ...(bases ? { bases } : {}) }];
   if (push && tags.length > 0) steps.push({ id: 'push', kind: 'push', images: tags });
-  return { ok: true, program: { aliases: false, steps } };
+  return { ok: true, program: { aliases: false, steps, ...(push && tags.length > 0 ? { pushNeedsCredential: true } : {}) } };
 }
 
 /** Parses task YAML (acb's `version`/`steps` format) into a program. */

@@ -27,10 +27,17 @@ Object.assign(previewSchema.$defs.Registry.properties.properties.properties, pre
 Object.assign(previewSchema.$defs.Policies.properties, preview.policies);
 previewSchema.$defs.Registry.required = preview.registryRequired;
 ajv.addSchema(previewSchema, 'preview');
-const checkPreview = (body: unknown) => {
-  const validate = ajv.getSchema('preview#/$defs/Registry')!;
+/** And what 2026-09-01-preview adds to that (az 2.9x's registries version). */
+const later = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/registry-2026-09-01-preview.json', import.meta.url)), 'utf8'));
+const laterSchema = structuredClone(previewSchema);
+Object.assign(laterSchema.$defs.Registry.properties.properties.properties, later.registryProperties);
+ajv.addSchema(laterSchema, 'later');
+const checkAt = (name: string) => (body: unknown) => {
+  const validate = ajv.getSchema(`${name}#/$defs/Registry`)!;
   return validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
 };
+const checkPreview = checkAt('preview');
+const checkLater = checkAt('later');
 
 const RV = schema.apiVersions.registries as string;
 const TV = schema.apiVersions.tasks as string;
@@ -115,6 +122,14 @@ describe(`the sim's answers against the definitions at ${RV} (registries) and ${
     expect([...checkPreview(got.body), ...checkPreview(created.body)]).toEqual([]);
     // The 2025-11-01 definitions lack the preview's properties: the two versions answer differently.
     expect(check('Registry', got.body)).toEqual(expect.arrayContaining([expect.stringContaining("additional properties 'regionalEndpoints'")]));
+  });
+
+  it(`answers registries at ${later.apiVersion} (az 2.9x) with what that version's definitions define`, async () => {
+    const got = await rawRequest(s.sim, 'GET', `${base}/acrtrustdemo?api-version=${later.apiVersion}`);
+    expect(got.status).toBe(200);
+    expect(checkLater(got.body)).toEqual([]);
+    expect(got.body.properties.writableCacheRepos).toBe('Disabled');
+    expect(checkPreview(got.body)).toEqual([expect.stringContaining("additional properties 'writableCacheRepos'")]);
   });
 
   it('would notice a property a definition lacks, a missing required one, a wrong type', () => {

@@ -44,6 +44,25 @@ export const signInRoutes: RouteModule = (router, sim) => {
   // The public half of the cloud's token-signing key (room.ts).
   router.on('GET', '/adfs/discovery/keys', { name: 'signin.keys', auth: false }, () => ({ status: 200, body: { keys: [signingKeyOf(sim.state).publicJwk] } }));
 
+  // The device-code flow (`--use-device-code`, `az login --use-device-code`): the client gets a
+  // code and a URL to show; the sim approves every code at once, so the first poll of the token
+  // endpoint (grant_type device_code, below) signs in as the sim's caller.
+  router.on('POST', '/adfs/oauth2/devicecode', { name: 'signin.deviceCode', auth: false }, (req) => {
+    const userCode = randomUUID().replace(/-/g, '').slice(0, 9).toUpperCase();
+    const verificationUri = `${req.origin}/adfs/devicelogin`;
+    return {
+      status: 200,
+      body: {
+        device_code: `sim-device-${randomUUID()}`,
+        user_code: userCode,
+        verification_uri: verificationUri,
+        expires_in: 900,
+        interval: 1,
+        message: `To sign in, use a web browser to open the page ${verificationUri} and enter the code ${userCode} to authenticate.`,
+      },
+    };
+  });
+
   // Client credentials. In a classroom the client id and secret must be a room identity's (the
   // trainer's or a learner's), as Entra ID checks an application's secret; elsewhere any id and
   // secret sign in as the sim's one caller. The token is signed (ES256) and names the principal.
@@ -52,7 +71,8 @@ export const signInRoutes: RouteModule = (router, sim) => {
     const clientId = form.get('client_id') ?? '';
     let principalId = sim.state.caller.principalId;
     const room = sim.state.room;
-    if (room) {
+    const deviceCode = form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:device_code';
+    if (room && !deviceCode) {
       const known = room.identities.find((i) => i.clientId.toLowerCase() === clientId.toLowerCase());
       if (!known) {
         return tokenError(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${sim.state.tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`);
