@@ -24,6 +24,7 @@ import { FaultInjector, armFault, isArmFault, parseFaultSpec, type FaultKind } f
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
 import { sourceUploadRoutes } from './routes/source-upload.js';
+import { agentPoolsRoutes } from './routes/agent-pools.js';
 import { roomRoutes } from './board/routes.js';
 import { createBoardHub, type BoardHub } from './board/hub.js';
 import { graphRoutes } from './routes/graph.js';
@@ -101,6 +102,7 @@ const ROUTE_MODULES: RouteModule[] = [
   tasksRoutes,
   runsRoutes,
   sourceUploadRoutes,
+  agentPoolsRoutes,
   taskRunsRoutes,
   authorizationRoutes,
   graphRoutes,

@@ -110,6 +110,8 @@ export interface CloudState {
    * are kept: Dockerfiles and task YAML (text, ≤ 64 KiB each). `key` signs the upload URL.
    */
   sourceUploads?: Record<string, { key: string; registryKey: string; createdAt: number; uploaded?: boolean; files?: Record<string, string> }>;
+  /** Dedicated agent pools (`…/registries/{r}/agentPools/{name}`), wire shape, by lower-cased id. */
+  agentPools?: Record<string, ArmResource>;
   /** The scenario's own fault spec (faults.ts), used when `sim serve` is given no `--faults`:
    *  how a scenario makes a route answer a real ARM error (a free trial's scheduleRun). */
   faults?: string;

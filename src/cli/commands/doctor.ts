@@ -38,12 +38,21 @@ export async function doctor(opts: DoctorOptions): Promise<void> {
   const flags = answerFlags(opts);
   // Reading changes nothing: without a terminal it goes ahead; --fix changes things and asks or needs --yes.
   const interaction = interactionFor('doctor', opts, term, { required: Boolean(opts.fix) });
-  const ask = interaction === 'ask' && (!flags.registry || (!flags.task && !opts.runId));
+  // What flags, --answers, the workdir's saved answers and the environment already settle is not asked.
+  const { readInputs } = await import('../../engine/answers.js');
+  const { workdirPaths } = await import('../../engine/workdir.js');
+  const { inputs } = readInputs({ flags, file: opts.answers, saved: workdirPaths(opts.workdir).answers, env: process.env });
+  const ask = interaction === 'ask' && (!inputs.registry || (!inputs.task && !opts.runId));
+  // In a terminal the workflow's pickers ask where (target, subscription, group, registries); the
+  // doctor changes nothing, so it asks no goal or role, and picks the task from the registry's live list.
+  const pickTask = ask && !inputs.task && !opts.runId;
+  const asked = ask ? { goal: 'setup', role: 'AcrPush', ...flags, ...(pickTask ? { task: TASK_TO_PICK } : {}) } : flags;
   // The doctor itself never writes the workdir; --fix hands over to `run`, which does.
-  const session = await openSession({ command: 'doctor', opts, flags, term, dryRun: true, saveAnswers: false, ask });
+  const session = await openSession({ command: 'doctor', opts, flags: asked, term, dryRun: true, saveAnswers: false, ask });
   let first: Examination | undefined;
   let healthy = false;
   await closingAfter(session, async () => {
+    if (pickTask) session.answers.task = await pickTaskOf(session);
     first = await examine(session, opts);
     emit(first.output, opts);
     healthy = first.diagnosis.healthy;
@@ -51,6 +60,34 @@ export async function doctor(opts: DoctorOptions): Promise<void> {
   });
   if (opts.fix && first && !first.diagnosis.healthy) healthy = await applyFixes(session, first, opts, term, interaction === 'ask');
   if (!healthy) process.exitCode = 3;
+}
+
+/** A placeholder task name while the task is still to be picked (a valid name, never an answer). */
+const TASK_TO_PICK = 'doctor-task-to-pick';
+
+/** The task, picked from the registry's live list (typed when the registry has none). */
+async function pickTaskOf(session: Session): Promise<string> {
+  const a = session.answers;
+  const tasks = await session.world.cloud.listTasksJson(a.resourceGroup, a.registry);
+  const { askInTerminal, isPromptCancel } = await import('../prompts.js');
+  if (tasks.length === 0) throw usageError(`Registry ${a.registry} has no tasks.`, '`acr-trust run` creates one; or pick another registry.');
+  const select = (await import('@inquirer/select')).default;
+  return askInTerminal()((ctx) =>
+    select(
+      {
+        message: `Task in ${a.registry}`,
+        choices: [...tasks].sort((x, y) => x.name.localeCompare(y.name)).map((t) => ({
+          value: t.name,
+          name: `${t.name}  ${t.properties?.status ?? ''}  identity ${t.identity?.type ?? 'None'}`,
+          description: Object.keys(t.properties?.credentials?.customRegistries ?? {}).join(', ') || 'no registry credentials',
+        })),
+      },
+      ctx,
+    ),
+  ).catch((e) => {
+    if (isPromptCancel(e)) throw new AcrTrustError('cancelled at a question; nothing was read or changed.', { exitCode: 130 });
+    throw e;
+  });
 }
 
 interface Examination {

@@ -33,6 +33,7 @@ import { planRun, runFacts, type RunSubject } from '../rules.js';
 import { collectValues, programForDockerBuild, programForStep, type ProgramResult, type RunVariables } from '../task-yaml.js';
 import { page } from './common.js';
 import { uploadedFiles } from './source-upload.js';
+import { agentPoolOf } from './agent-pools.js';
 import { stampSystemData } from '../system-data.js';
 import { forVersion, RUN_PROPERTIES_SINCE } from '../api-versions.js';
 import { notFound, REGISTRY_PATH, requireRegistry, TASK_API_VERSIONS } from './tasks.js';
@@ -136,6 +137,14 @@ function taskOfRequest(sim: SimContext, req: SimRequest, registry: ArmResource, 
   return task;
 }
 
+/** The agent pool a run asks for, as the access model sees it; a pool that does not exist is ARM's 404. */
+function poolFor(sim: SimContext, req: SimRequest, registry: ArmResource, name: unknown): RunSubject['agentPool'] {
+  if (typeof name !== 'string' || !name) return undefined;
+  const pool = agentPoolOf(sim, registry, name);
+  if (!pool) throw notFound(`Microsoft.ContainerRegistry/registries/${registry.name}/agentPools/${name}`, req.params.resourceGroupName!);
+  return { name, exists: true, subnetId: pool.properties.virtualNetworkSubnetResourceId, provisioningState: pool.properties.provisioningState };
+}
+
 function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: Omit<RunVariables, 'values' | 'os' | 'architecture'>): Scheduled {
   const body = req.body ?? {};
   const platformVars = (platform: any) => ({ os: String(platform?.os ?? 'linux'), architecture: String(platform?.architecture ?? 'amd64') });
@@ -150,8 +159,9 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       const values = collectValues(step, body.overrideTaskStepProperties?.values);
       // `az acr task run -c .` uploads the folder and names it as the context path.
       const source = uploadedFiles(sim, body.overrideTaskStepProperties?.contextPath ?? step?.contextPath);
+      if (body.agentPoolName) throw new ArmError(400, 'InvalidRequestContent', 'You cannot set the agent pool name in the task run request. Please set the name on the task.');
       return {
-        subject: { runType: 'AutoRun', home: registry, credentials: task.properties.credentials, identity: task.identity },
+        subject: { runType: 'AutoRun', home: registry, credentials: task.properties.credentials, identity: task.identity, agentPool: poolFor(sim, req, registry, task.properties.agentPoolName) },
         program: programForStep(step, { ...vars, ...platformVars(task.properties.platform), values, source }, task.name),
         task,
         platform: task.properties.platform,
@@ -164,7 +174,7 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
       const step = body.type === 'EncodedTaskRunRequest' ? { ...body, type: 'EncodedTask' } : { ...body, type: 'FileTask' };
       if (body.type === 'EncodedTaskRunRequest' && typeof body.encodedTaskContent !== 'string') throw invalid("Required property 'encodedTaskContent' not found in JSON. Path ''");
       return {
-        subject: { runType: 'QuickRun', home: registry, credentials: body.credentials, callerPrincipalId: sim.state.caller.principalId },
+        subject: { runType: 'QuickRun', home: registry, credentials: body.credentials, callerPrincipalId: sim.state.caller.principalId, agentPool: poolFor(sim, req, registry, body.agentPoolName) },
         program: programForStep(step, { ...vars, ...platformVars(body.platform), values: collectValues(step), source: uploadedFiles(sim, body.sourceLocation) }, 'image'),
         platform: body.platform,
         agentConfiguration: body.agentConfiguration,
@@ -173,7 +183,7 @@ function prepare(sim: SimContext, req: SimRequest, registry: ArmResource, vars: 
     case 'DockerBuildRequest': {
       if (!body.platform?.os) throw invalid("Required property 'platform' not found in JSON. Path ''");
       return {
-        subject: { runType: 'QuickBuild', home: registry, credentials: body.credentials, callerPrincipalId: sim.state.caller.principalId },
+        subject: { runType: 'QuickBuild', home: registry, credentials: body.credentials, callerPrincipalId: sim.state.caller.principalId, agentPool: poolFor(sim, req, registry, body.agentPoolName) },
         program: programForDockerBuild(body.imageNames ?? [], body.isPushEnabled !== false, { ...vars, ...platformVars(body.platform), values: collectValues(body), source: uploadedFiles(sim, body.sourceLocation) }, {
           dockerFilePath: body.dockerFilePath,
           arguments: body.arguments,
