@@ -203,7 +203,7 @@ function render(p, run) {
     say(
       '### SIGKILL between a write request and its response',
       '',
-      'Against `sim serve` with `--faults "latency=…,routes=<the write routes>"`: every write waits before the sim handles it, and the wizard is killed inside that wait. ' +
+      `${BINARY}. Against \`sim serve --faults "latency=2500,routes=<the write routes>"\`: every write waits 2.5 s before the sim handles it. The wizard runs with the Azure SDK's request log on (\`AZURE_LOG_LEVEL=info\`), and the kill is triggered by the write it logs (the 1st, and in the campaign also the 2nd, after each writing step's start), sent 0.8 s later (the SDK logs a request before it signs and sends it). ` +
         'The sim then applies the write for a client that is gone. Whether a write was in flight at the kill is read from the sim\'s request log (arrival time and duration of each request).',
       '',
       `- tried: ${m.tried}; a write in flight at the kill: **${m.killedWhileAWriteWasInFlight}**; converged after a plain re-run: **${m.converged}/${m.tried}**`,

@@ -6,7 +6,7 @@
  * bearer token: the SAS in the URL is the only credential blob storage gets.
  *
  * The URL is a secret: it is used for the request and appears in no message, log or return value
- * (the SDK's own logging, AZURE_LOG_LEVEL, redacts query strings).
+ * (the SDK's request log, AZURE_LOG_LEVEL, is left out of this pipeline).
  */
 import type { Pipeline, HttpClient } from '@azure/core-rest-pipeline';
 import { AcrTrustError } from '../errors.js';
@@ -90,6 +90,9 @@ function pipelineFor(rest: RestPipeline, opts: RunLogOptions): { pipeline: Pipel
     });
     // No form is ever sent; the policy's FormData check would load Node's fetch (see cloud.ts `lean`).
     pipeline.removePolicy({ name: 'formDataPolicy' });
+    // The SDK's request log (AZURE_LOG_LEVEL=info) prints each URL, its SAS values redacted; the
+    // log link stays out of it altogether.
+    pipeline.removePolicy({ name: 'logPolicy' });
     pipelines.set(key, (p = { pipeline, client: rest.createDefaultHttpClient() }));
   }
   return p;

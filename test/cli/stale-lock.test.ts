@@ -160,28 +160,35 @@ describe.concurrent('a stale workdir lock', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     const stale = { pid: Number(dead.stdout), hostname: (await import('node:os')).hostname(), command: 'run', since: new Date().toISOString() };
     for (let i = 0; i < rounds; i++) writeFileSync(join(dir, `lock-${i}`), JSON.stringify({ ...stale, nonce: String(i) }));
-    // Each worker: at each round's instant, try the round's lock; hold it a while if taken.
+    // Each worker: at each round's instant, try the round's lock, and say it has tried (a file);
+    // a holder keeps the lock until every worker has tried, so no one comes after it is released.
     const worker = `
+      import { readdirSync, writeFileSync } from 'node:fs';
       import { acquireLock } from ${JSON.stringify(join(ROOT, 'dist/src/engine/lock.js'))};
-      const [dir, t0, rounds] = process.argv.slice(1).map((a, i) => (i ? Number(a) : a));
+      const [dir, t0, rounds, workers, me] = process.argv.slice(1).map((a, i) => (i ? Number(a) : a));
       const nap = new Int32Array(new SharedArrayBuffer(4));
       const spin = (t) => { while (Date.now() < t - 20) Atomics.wait(nap, 0, 0, 10); while (Date.now() < t) {} };
+      const tried = (i) => readdirSync(dir).filter((f) => f.startsWith('tried-' + i + '-')).length;
       const out = [];
       for (let i = 0; i < rounds; i++) {
         spin(t0 + i * 400);
+        let lock;
         try {
-          const lock = acquireLock(dir + '/lock-' + i, 'run');
+          lock = acquireLock(dir + '/lock-' + i, 'run');
           out.push('held');
-          spin(t0 + i * 400 + 300);
-          lock.release();
         } catch (e) {
           out.push(/in use/.test(e.message) ? 'refused' : 'error: ' + e.message);
+        }
+        writeFileSync(dir + '/tried-' + i + '-' + me, '');
+        if (lock) {
+          while (tried(i) < workers) Atomics.wait(nap, 0, 0, 5);
+          lock.release();
         }
       }
       process.stdout.write(JSON.stringify(out));
     `;
     const t0 = Date.now() + 2_000;
-    const results = await Promise.all(Array.from({ length: workers }, () => node(worker, [dir, String(t0), String(rounds)])));
+    const results = await Promise.all(Array.from({ length: workers }, (_, w) => node(worker, [dir, String(t0), String(rounds), String(workers), String(w)])));
     const outcomes = results.map((r) => {
       expect(r.status, r.stderr).toBe(0);
       return JSON.parse(r.stdout) as string[];

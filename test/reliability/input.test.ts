@@ -180,10 +180,10 @@ const catalogue: BadInput[] = [
   { what: '--only with --from', base: 'progress', args: run('--only', 'run-task', '--from', 'preflight'), exit: 2, message: /--only cannot be combined with --from or --until/, fix: /Use --only STEP for one step, or --from\/--until for a range/ },
   { what: '--from after --until', base: 'progress', args: run('--from', 'run-task', '--until', 'preflight'), exit: 2, message: /--from run-task comes after --until preflight/, fix: /Step ids, in order: preflight, create-task/ },
   { what: 'an unknown step', base: 'progress', args: run('--only', 'deploy'), exit: 2, message: /unknown step "deploy" for --only/, fix: /Step ids, in order:/ },
-  { what: '--endpoint without --ca', base: 'progress', args: run('--endpoint', 'https://127.0.0.1:9'), exit: 2, message: /--endpoint and --ca go together/, fix: /Give both: the endpoint and the caCertFile/ },
+  { what: '--endpoint without --ca', base: 'none', args: run('--endpoint', 'https://127.0.0.1:9'), exit: 2, message: /--endpoint and --ca go together/, fix: /Give both: the endpoint and the caCertFile/ },
   { what: '--ca without --endpoint on --target azure', base: 'none', args: (c) => ['run', '--target', 'azure', '--yes', '--workdir', c.wd, '--ca', '/x'], exit: 2, message: /--ca is the CA certificate of an --endpoint, and no --endpoint was given/, fix: /Add --endpoint/ },
-  { what: '--endpoint over plain http', base: 'progress', args: run('--endpoint', 'http://127.0.0.1:9', '--ca', '/x'), exit: 2, message: /must be an https:\/\/ URL/, fix: /Use the endpoint that `acr-trust sim serve` prints/ },
-  { what: '--ca that does not exist', base: 'progress', args: run('--endpoint', 'https://127.0.0.1:9', '--ca', '/nonexistent/ca.pem'), exit: 2, message: /cannot read the CA certificate \/nonexistent\/ca\.pem \(ENOENT\)/, fix: /Pass the caCertFile/ },
+  { what: '--endpoint over plain http', base: 'none', args: run('--endpoint', 'http://127.0.0.1:9', '--ca', '/x'), exit: 2, message: /must be an https:\/\/ URL/, fix: /Use the endpoint that `acr-trust sim serve` prints/ },
+  { what: '--ca that does not exist', base: 'none', args: run('--endpoint', 'https://127.0.0.1:9', '--ca', '/nonexistent/ca.pem'), exit: 2, message: /cannot read the CA certificate \/nonexistent\/ca\.pem \(ENOENT\)/, fix: /Pass the caCertFile/ },
   { what: '--pause with --json', base: 'progress', args: run('--pause', '--json'), exit: 2, message: /--pause waits for Enter before each step, so it needs a terminal/, fix: /Drop --pause/ },
   { what: '--json without --yes', base: 'progress', args: (c) => ['run', '--target', 'sim', '--json', '--workdir', c.wd], exit: 2, message: /--json asks no questions, and --yes was not given/, fix: /--yes.*--answers FILE/ },
   { what: 'no --yes and no terminal', base: 'progress', args: (c) => ['run', '--target', 'sim', '--workdir', c.wd], exit: 2, message: /no terminal to ask questions in, and --yes was not given/, fix: /--answers FILE/ },
@@ -214,7 +214,7 @@ const catalogue: BadInput[] = [
   { what: 'a workdir that is a regular file', base: 'none', args: (c) => ['run', '--target', 'sim', '--yes', '--workdir', c.file('plain-file', 'x')], exit: 2, message: /cannot (create|use) the workdir/i, fix: /--workdir/ },
   // sysfs refuses new files even to root (EACCES; EROFS where /sys is mounted read-only)
   { what: 'a workdir the user may not write in', base: 'none', args: () => ['run', '--target', 'sim', '--yes', '--workdir', '/sys/kernel'], exit: 2, message: /cannot use the workdir \/sys\/kernel: (permission denied \(EACCES\)|the file system is read-only \(EROFS\))/, fix: /--workdir/ },
-  { what: 'a workdir under /proc', base: 'none', args: () => ['run', '--target', 'sim', '--yes', '--workdir', '/proc/acr-trust-wd'], exit: 2, message: /cannot (create|use) the workdir/i, fix: /--workdir/, timeoutMs: 8_000 },
+  { what: 'a workdir under /proc', base: 'none', args: () => ['run', '--target', 'sim', '--yes', '--workdir', '/proc/acr-trust-wd'], exit: 2, message: /cannot (create|use) the workdir/i, fix: /--workdir/, timeoutMs: 30_000 },
 ];
 
 /** Nested YAML aliases that would expand to 10^9 strings: the yaml library refuses to expand them. */
