@@ -29,6 +29,7 @@ import { benchClassroom } from './classroom.js';
 import { benchDoctor } from './doctor.js';
 import { benchSim } from './sim.js';
 import { benchCert } from './cert.js';
+import { benchRoom } from './room.js';
 import { benchFidelity } from './fidelity.js';
 import { benchPackage } from './package.js';
 
@@ -268,6 +269,8 @@ try {
 results.fullRun.floor = { ...FLOOR, byRoute: FLOOR_FULL_RUN };
 results.doctor = await benchDoctor({ samples: short ? 1 : 3 });
 if (!short) results.classroom = await benchClassroom({ learners: LEARNERS });
+// Full mode only: 100 learners in processes of their own on one room with its live board (issue 16).
+if (!short) results.room = await benchRoom({ learners: 100 });
 results.benchSeconds = round((performance.now() - t0) / 1000);
 
 const fr = results.fullRun;
@@ -309,6 +312,14 @@ const rows = [
       ]
     : []),
 ];
+const rm = results.room;
+if (rm) {
+  rows.push(
+    [`room: ${rm.learners} learners, own processes`, `${rm.completed}/${rm.learners} complete`, `${rm.wizard} wizard + ${rm.az} az CLI, ${rm.concurrency} at a time, in ${round(rm.wallMs / 1000)} s; each signed in as itself`, 'all complete'],
+    ['room: sim request latency', `p50 ${rm.p50RequestMs} ms`, `p99 ${rm.p99RequestMs} ms over ${rm.requests} requests; sim + board process RSS ${rm.simRssMb} MB (heap ${rm.simHeapMb} MB)`, ''],
+    ['room: board behind a learner', `p50 ${rm.boardLagP50Ms} ms`, `p99 ${rm.boardLagP99Ms} ms, max ${rm.boardLagMaxMs} ms; ${rm.boardWithinOneSecond}/${rm.boardLagMeasured} within 1 s (SSE client, from the learner's last request)`, 'within 1 s'],
+  );
+}
 const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
 const table = rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
 console.log(table);
@@ -336,6 +347,7 @@ if (fr.verify.requests > FLOOR.verify * 2) gross.push(`verify made ${fr.verify.r
 if (results.doctor.writes > 0 || results.doctor.requests > results.doctor.floor) gross.push(`a cold doctor made ${results.doctor.requests} requests, ${results.doctor.writes} writes (floor ${results.doctor.floor}, no writes)`);
 if (results.fidelity.total.unexplained > 0) gross.push(`the sim differs from recorded Azure traffic in ${results.fidelity.total.unexplained} unexplained ways (test/sim/replay)`);
 if (room && room.completed < room.learners) gross.push(`only ${room.completed} of ${room.learners} learners completed`);
+if (rm && rm.completed < rm.learners) gross.push(`room: only ${rm.completed} of ${rm.learners} learners completed`);
 if (gross.length) {
   console.error(`bench: gross regression: ${gross.join('; ')}`);
   process.exitCode = 1;

@@ -17,7 +17,9 @@ export const addCredential: Step<World> = {
     'With its default auth mode off, the task has no credential for any registry until one is added. The credential ' +
     '"[system]" for the target\'s login server makes the run authenticate there with the system-assigned identity — the ' +
     'identity the bypass trusts and the role was given to. Forgetting this step is the most common reason the bypass ' +
-    '"does not work": the run then fails with "unauthorized: authentication required".',
+    '"does not work": with public access already off the run then fails with the firewall\'s denial ("client with IP … ' +
+    'is not allowed access": without a credential nothing presents the identity the bypass trusts); with public access ' +
+    'on, with "unauthorized: authentication required".',
 
   portal: 'Not in the portal: task credentials are managed with the CLI (az acr task credential)',
 

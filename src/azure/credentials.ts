@@ -120,6 +120,12 @@ const SIGN_IN_FAILURES: { code: string; test: RegExp; message: string; hint: (sc
     hint: () => "Sign in to the subscription's tenant: `az login --tenant <tenant id>` (`az account list -o table` shows each subscription's tenant), then `az account set --subscription <id>`.",
   },
   {
+    code: 'SignInUnreachable',
+    test: /endpoints_resolution_error|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|getaddrinfo/i,
+    message: "the sign-in service (the cloud's authority host) could not be reached",
+    hint: () => "Check the network and the proxy settings (HTTPS_PROXY, NO_PROXY), and that the cloud is the right one (`az cloud show`, or --cloud).",
+  },
+  {
     code: 'AzureCliMissing',
     test: /Azure CLI could not be found/i,
     message: 'no Azure sign-in was found, and the Azure CLI (`az`) is not installed to sign in with',

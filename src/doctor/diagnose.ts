@@ -405,6 +405,18 @@ function explain(ctx: Ctx, v: Refusal, access: Access | undefined): Finding[] {
       if (c.kind === 'caller-identity') return [{ cause: 'quick-run', words: `${closed}; the caller's identity ([caller]) is not a trusted service.`, evidence, advice: 'Use the task\'s system identity: `--source-acr-auth-id [system]`.' }];
       const p = target?.facts ?? ({} as RegistryFacts);
       const out: Finding[] = [];
+      // A task on an agent pool in a virtual network reaches the registry through a private endpoint in that network.
+      const pool = run.agentPool;
+      if (pool?.subnetId) {
+        const vnet = pool.subnetId.replace(/\/subnets\/[^/]+\/?$/i, '');
+        out.push({
+          cause: 'network-closed',
+          words: `${closed}. The task runs on agent pool ${pool.name} in virtual network ${vnet.split('/').pop()}, but ${regName} has no approved private endpoint in that network, so the pool has no way in either.`,
+          evidence: [...evidence, `agentPool ${pool.name} subnet ${pool.subnetId}`, `private endpoints' subnets: ${(p.privateEndpointSubnets ?? []).join(', ') || 'none'}`],
+          az: [`az network private-endpoint create -g <resource group> -n ${regName}-pe --vnet-name ${vnet.split('/').pop()} --subnet <subnet> --private-connection-resource-id ${target?.json.id ?? '<registry id>'} --group-id registry --connection-name ${regName}-pe`],
+          advice: 'Or let the task bypass instead (both switches below).',
+        });
+      }
       if ((p.networkRuleBypassOptions ?? 'AzureServices') !== 'AzureServices') {
         out.push({ cause: 'trusted-services-off', words: `${closed}, and trusted services are not allowed on it (networkRuleBypassOptions = None): the task's identity is not let through.`, evidence, step: 'allow-trusted-services', stepAnswers: { targetRegistry: regName } });
       }

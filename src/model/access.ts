@@ -55,6 +55,31 @@ export interface RegistryFacts {
   privateEndpointSubnets?: string[];
 }
 
+/**
+ * A registry resource as ARM's GET returns it (wire JSON: `id`, `name`, `sku.name`,
+ * `properties.*`) as `RegistryFacts`. The subnets of approved private endpoints are read from
+ * `properties.privateEndpointConnections[].properties.privateEndpoint.subnetId` (or `.subnet.id`),
+ * where a caller that looked the endpoints up puts them (ARM keeps the subnet on the endpoint).
+ */
+export function registryFactsFromWire(r: { id: string; name?: string; sku?: { name?: string } | null; properties?: Record<string, any> | null }): RegistryFacts {
+  const p = r.properties ?? {};
+  return {
+    id: r.id,
+    loginServer: String(p.loginServer ?? `${String(r.name ?? '').toLowerCase()}.azurecr.io`),
+    sku: r.sku?.name,
+    publicNetworkAccess: p.publicNetworkAccess,
+    networkRuleSet: p.networkRuleSet,
+    networkRuleBypassOptions: p.networkRuleBypassOptions,
+    networkRuleBypassAllowedForTasks: p.networkRuleBypassAllowedForTasks,
+    roleAssignmentMode: p.roleAssignmentMode,
+    anonymousPullEnabled: p.anonymousPullEnabled,
+    privateEndpointSubnets: (Array.isArray(p.privateEndpointConnections) ? p.privateEndpointConnections : [])
+      .filter((c: any) => (c?.properties?.privateLinkServiceConnectionState?.status ?? 'Approved') === 'Approved')
+      .map((c: any) => c?.properties?.privateEndpoint?.subnetId ?? c?.properties?.privateEndpoint?.subnet?.id)
+      .filter((s: unknown): s is string => typeof s === 'string'),
+  };
+}
+
 /** A task identity as ARM returns it (`identity` of a task). */
 export interface IdentityFacts {
   type?: string;

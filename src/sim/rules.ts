@@ -33,6 +33,7 @@ import {
   isAbac,
   isAcrHost,
   logins,
+  registryFactsFromWire,
   type AccessKind,
   type AccessVerdict,
   type BypassModel,
@@ -56,31 +57,10 @@ export function registryByLoginServer(state: CloudState, server: string): ArmRes
   return Object.values(state.registries).find((r) => String(r.properties?.loginServer ?? '').toLowerCase() === s);
 }
 
-/** A registry resource (wire shape) as the model's `RegistryFacts`. */
+/** A registry resource (wire shape) as the model's `RegistryFacts` (the model's own translation,
+ *  shared with doctor). The sim keeps an endpoint's subnet on the connection itself. */
 export function registryFacts(registry: ArmResource): RegistryFacts {
-  const p = registry.properties ?? {};
-  return {
-    id: registry.id,
-    loginServer: String(p.loginServer ?? ''),
-    sku: registry.sku?.name,
-    publicNetworkAccess: p.publicNetworkAccess,
-    networkRuleSet: p.networkRuleSet,
-    networkRuleBypassOptions: p.networkRuleBypassOptions,
-    networkRuleBypassAllowedForTasks: p.networkRuleBypassAllowedForTasks,
-    roleAssignmentMode: p.roleAssignmentMode,
-    anonymousPullEnabled: p.anonymousPullEnabled,
-    privateEndpointSubnets: privateEndpointSubnets(p),
-  };
-}
-
-/** Subnets of the registry's approved private endpoints: the sim keeps each endpoint's subnet on
- *  the connection (`properties.privateEndpoint.subnetId`, a sim-only field ARM keeps on the
- *  endpoint resource instead). */
-function privateEndpointSubnets(p: Record<string, any>): string[] {
-  return (Array.isArray(p.privateEndpointConnections) ? p.privateEndpointConnections : [])
-    .filter((c: any) => (c?.properties?.privateLinkServiceConnectionState?.status ?? 'Approved') === 'Approved')
-    .map((c: any) => c?.properties?.privateEndpoint?.subnetId)
-    .filter((s: unknown): s is string => typeof s === 'string');
+  return registryFactsFromWire(registry);
 }
 
 /** The role assignments of the cloud as the model's facts. */

@@ -52,6 +52,14 @@ describe('--goal', () => {
     expect(report).toMatch(/\*\*State:\*\* after the demonstration — trusted services are off on acrtrustdemo/);
     expect(report).toContain('`acr-trust run --goal setup` brings the registry back to the working setup');
     expect(readFileSync(join(wd, 'answers.yaml'), 'utf8')).toMatch(/^goal: demo$/m);
+
+    // The printed way back: checked live, trusted services go on again; the demo's steps are not run.
+    const back = await cliAsync(['run', '--goal', 'setup', '--workdir', wd, '--yes']);
+    expect(back.status, back.stderr).toBe(0);
+    expect(back.stdout).toMatch(/^allow-trusted-services +applied .*networkRuleBypassOptions = AzureServices/m);
+    expect(back.stdout).toMatch(/^confirm-denied +skipped +not part of --goal setup/m);
+    expect(registry(wd).properties).toMatchObject({ publicNetworkAccess: 'Disabled', networkRuleBypassOptions: 'AzureServices', networkRuleBypassAllowedForTasks: true });
+    expect(readFileSync(join(wd, 'report.md'), 'utf8')).toContain('**State:** working setup');
   });
 
   it('comes from the answers file and the environment, is saved, shown by status and replayed', async () => {

@@ -4,7 +4,8 @@
  * (`--json`), its evidence, the fix and the exit code. The healthy cases must say healthy (exit 0).
  */
 import { describe, expect, it } from 'vitest';
-import { CLOSED_WITH_BYPASS, pullYaml, pushYaml, systemCredential, useDoctorBench } from './helpers.js';
+import { rawRequest } from '../helpers/sim.js';
+import { CLOSED_WITH_BYPASS, RG, pullYaml, pushYaml, systemCredential, useDoctorBench } from './helpers.js';
 
 const bench = useDoctorBench();
 
@@ -202,6 +203,41 @@ describe('acr-trust doctor: causes of a refused access, each told apart', () => 
     expect(r.status).toBe(3);
     expect(r.objects.find((o) => o.type === 'task')).toMatchObject({ cause: 'task-disabled' });
     expect(r.objects.find((o) => o.type === 'task').fix.az).toEqual([`az acr task update -n disabled-task -r ${reg.name} --status Enabled`]);
+  });
+
+  it('healthy: a task on an agent pool in the network of the registry\'s private endpoint, no bypass at all; without the endpoint, refused', async () => {
+    const reg = await bench.registry('drpool000001', { publicNetworkAccess: 'Disabled', networkRuleBypassOptions: 'None', networkRuleBypassAllowedForTasks: false });
+    const subnet = (name: string) => `/subscriptions/${bench.sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.Network/virtualNetworks/acr-vnet/subnets/${name}`;
+    const pool = await rawRequest(bench.sim, 'PUT', `${reg.id}/agentPools/pool1?api-version=2019-06-01-preview`, { body: { location: 'eastus', properties: { tier: 'S1', count: 1, virtualNetworkSubnetResourceId: subnet('tasks') } } });
+    expect(pool.status).toBeLessThan(300);
+    const task = await bench.task(reg.name, 'pool-task', { yaml: pushYaml(reg.loginServer), credentials: systemCredential(reg.loginServer), agentPoolName: 'pool1' });
+    await bench.role(reg.id, 'AcrPush', task.principalId!);
+    // A private endpoint is a Microsoft.Network resource, which the sim does not serve: its
+    // connection is put on the registry the way the sim keeps it (as test/realusers/agent-pools does).
+    const registry = bench.sim.state.registries[reg.id.toLowerCase()]!;
+    registry.properties.privateEndpointConnections = [{ properties: { privateEndpoint: { id: '/pe', subnetId: subnet('endpoints') }, privateLinkServiceConnectionState: { status: 'Approved' } } }];
+    const healthy = await bench.doctor(['--registry', reg.name, '--task', 'pool-task', '--json']);
+    expect(healthy.stderr).toBe('');
+    expect(healthy.status).toBe(0);
+    expect(healthy.accesses[0]).toMatchObject({ verdict: 'allowed', path: 'private-endpoint' });
+    // The same run on the sim agrees.
+    const runId = await bench.schedule(reg.name, task.id!);
+    expect((await bench.clients.registries.runs.get(RG, reg.name, runId)).status).toBe('Succeeded');
+
+    registry.properties.privateEndpointConnections = [];
+    const refused = await bench.doctor(['--registry', reg.name, '--task', 'pool-task', '--json']);
+    expect(refused.status).toBe(3);
+    expect(refused.accesses[0].findings.map((f: any) => f.cause)).toEqual(['network-closed', 'trusted-services-off', 'task-bypass-off']);
+    expect(refused.accesses[0].findings[0].words).toMatch(/agent pool pool1 in virtual network acr-vnet/);
+  });
+
+  it('a task on an agent pool that does not exist', async () => {
+    const reg = await bench.registry('drpoolghost1', CLOSED_WITH_BYPASS);
+    const task = await bench.task(reg.name, 'ghost-task', { yaml: pushYaml(reg.loginServer), credentials: systemCredential(reg.loginServer), agentPoolName: 'ghost' });
+    await bench.role(reg.id, 'AcrPush', task.principalId!);
+    const r = await bench.doctor(['--registry', reg.name, '--task', 'ghost-task', '--json']);
+    expect(r.status).toBe(3);
+    expect(r.objects.find((o) => o.type === 'task')).toMatchObject({ cause: 'agent-pool-missing' });
   });
 
   it('two registries: a push through the bypass and a pull from a second closed registry without a role', async () => {

@@ -8,7 +8,8 @@
  *
  * When: a learner's row is checked again after any request signed by that learner, and after any
  * write that names their group (the trainer's reset, the trainer's own az commands) — the board's
- * own reads do neither. Checks run a few learners at a time; at most one snapshot per 200 ms.
+ * own reads do neither. Checks run a few learners at a time, continuously; each row goes out as
+ * soon as its check ends, at most one snapshot per 100 ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,7 +22,7 @@ import { learnerNames } from '../../sim/index.js';
 /** How many learners' checks run at once. */
 const CONCURRENCY = 4;
 /** Fewest ms between two snapshots. */
-const MIN_INTERVAL_MS = 200;
+const MIN_INTERVAL_MS = 100;
 
 export interface RoomBoard {
   /** Resolves when every learner has been checked once and published. */
@@ -41,9 +42,10 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   ]);
   const trainer = room.identities.find((i) => !i.learner)!;
   const credential = clientSecretCredential({ authorityHost: sim.endpoint, clientId: trainer.clientId, clientSecret: trainer.secret, ca: sim.caCert });
-  // A fresh adapter per check: an adapter reuses what it read within one command (read-cache.ts),
-  // and every check of the board must read the cloud as it is now.
-  const freshCloud = () => connect({ subscriptionId: sim.subscriptionId, credential, endpoint: sim.endpoint, ca: sim.caCert, pollIntervalMs: 10 });
+  // One adapter (one TLS connection) without its read cache: every check of the board must read
+  // the cloud as it is now, not as an earlier check saw it.
+  const shared = connect({ subscriptionId: sim.subscriptionId, credential, endpoint: sim.endpoint, ca: sim.caCert, pollIntervalMs: 10, readCacheMs: 0 });
+  const freshCloud = () => shared;
   const scratch = mkdtempSync(join(tmpdir(), 'acr-trust-board-'));
   const steps = workflow.map((s) => ({ id: s.id, title: s.title }));
 
@@ -62,6 +64,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   };
 
   async function checkLearner(id: string): Promise<BoardRow> {
+    const started = Date.now();
     const { resourceGroup, registry } = learnerNames(Number(id), learners!);
     const task = taskOf(resourceGroup);
     const cloud = freshCloud();
@@ -109,7 +112,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
       cells,
       runs: runsOf(runs, causes),
       ...(lastErrors.get(id) ? { lastError: lastErrors.get(id) } : {}),
-      checkedAt: Date.now(),
+      checkedAt: started,
     };
   }
 
@@ -134,49 +137,50 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   };
   const unsubscribe = sim.onRequest(onRequest);
 
-  let running: Promise<void> | undefined;
+  // Checks run continuously, CONCURRENCY learners at a time, each learner's row published as soon
+  // as its check ends (at most one snapshot per MIN_INTERVAL_MS).
+  let active = 0;
   let lastPublish = 0;
+  let publishTimer: NodeJS.Timeout | undefined;
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
-  let timer: NodeJS.Timeout | undefined;
+  const inFlight = new Set<Promise<void>>();
 
-  function wake(): void {
-    if (running || stopped || timer) return;
-    const wait = Math.max(0, lastPublish + MIN_INTERVAL_MS - Date.now());
-    timer = setTimeout(() => {
-      timer = undefined;
-      running = pass().finally(() => {
-        running = undefined;
-        if (dirty.size) wake();
-      });
-    }, wait);
-    timer.unref();
-  }
-
-  async function pass(): Promise<void> {
-    const batch = [...dirty];
-    dirty.clear();
-    let next = 0;
-    const worker = async () => {
-      while (next < batch.length && !stopped) {
-        const id = batch[next++]!;
-        try {
-          rows.set(id, await checkLearner(id));
-        } catch (e) {
-          // A check that could not run at all (the sim stopping): try again on the next change.
-          dirty.add(id);
-          void e;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+  function publish(): void {
+    publishTimer = undefined;
     if (stopped) return;
-    // Last errors may have arrived for learners whose row is otherwise unchanged.
-    for (const [id, row] of rows) if (lastErrors.get(id)) row.lastError = lastErrors.get(id);
-    const snapshot: BoardSnapshot = { at: Date.now(), steps, rows: ids.filter((id) => rows.has(id)).map((id) => rows.get(id)!) };
+    const snapshot: BoardSnapshot = { at: Date.now(), steps, rows: ids.filter((id) => rows.has(id)).map((id) => ({ ...rows.get(id)!, ...(lastErrors.get(id) ? { lastError: lastErrors.get(id) } : {}) })) };
     sim.board!.publish(snapshot);
     lastPublish = snapshot.at;
     if (rows.size === ids.length) readyResolve();
+  }
+  function schedulePublish(): void {
+    if (publishTimer || stopped) return;
+    publishTimer = setTimeout(publish, Math.max(0, lastPublish + MIN_INTERVAL_MS - Date.now()));
+    publishTimer.unref();
+  }
+
+  function wake(): void {
+    while (!stopped && active < CONCURRENCY && dirty.size > 0) {
+      const id = dirty.values().next().value as string;
+      dirty.delete(id);
+      active++;
+      const p = checkLearner(id)
+        .then((row) => {
+          rows.set(id, row);
+          schedulePublish();
+        })
+        .catch(() => {
+          // A check that could not run at all (the sim stopping): again on the next change.
+          if (!stopped) dirty.add(id);
+        })
+        .finally(() => {
+          active--;
+          inFlight.delete(p);
+          wake();
+        });
+      inFlight.add(p);
+    }
   }
 
   wake();
@@ -185,8 +189,8 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     async stop() {
       stopped = true;
       unsubscribe();
-      if (timer) clearTimeout(timer);
-      await running?.catch(() => {});
+      if (publishTimer) clearTimeout(publishTimer);
+      await Promise.allSettled([...inFlight]);
       rmSync(scratch, { recursive: true, force: true });
     },
   };

@@ -31,7 +31,7 @@ export interface BoardRow {
   runs: { id: string; status: string; cause?: string }[];
   /** The last request of theirs the cloud refused. */
   lastError?: { at: string; method: string; path: string; status: number; error: string };
-  /** When this row was last checked (ms since the epoch). */
+  /** When this row's last check began (ms since the epoch): it shows the cloud as of then or later. */
   checkedAt: number;
 }
 

@@ -1,0 +1,182 @@
+/**
+ * Load on one training room (issue 16 §4): N learners (default 100), each in processes of their
+ * own, on one classroom sim with its live board running — most with the wizard (`acr-trust run
+ * --target azure --endpoint …`, signed in as the learner), every seventh with the real az CLI
+ * (`sim az-env --join`, then the article's commands on their own registry). A pool keeps a few
+ * learners going at once (`--concurrency`, default 12) so a 2-core machine is loaded, not
+ * thrashed. Reports: how many completed, the sim's p50/p99 request latency, the memory of the
+ * process holding the sim and its board, and how soon the board showed each learner's last
+ * change — measured by an SSE client that reads /room/events as a browser would.
+ *
+ *   node bench/room.js [learners] [--concurrency N]     prints the result as JSON
+ *
+ * Needs a build (`npm run build`) and, for the az learners, `az` on PATH (without it every
+ * learner uses the wizard, and the result says so).
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startSim } from '../dist/src/sim/index.js';
+import { startRoomBoard } from '../dist/src/cli/commands/room-board.js';
+import { writeJoinFiles } from '../dist/src/cli/commands/room-join.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(root, 'bin/acr-trust.js');
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] : undefined;
+};
+const hasAz = spawnSync('sh', ['-c', 'command -v az'], { encoding: 'utf8' }).status === 0;
+
+function run(cmd, args, opts) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { ...opts, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+}
+
+/** A learner with the wizard: one `acr-trust run` process, signed in as the learner. */
+async function wizardLearner(sim, join1, n, dir) {
+  const j = JSON.parse(readFileSync(join1, 'utf8'));
+  const env = { ...process.env, AZURE_CLIENT_ID: j.clientId, AZURE_CLIENT_SECRET: j.clientSecret, AZURE_TENANT_ID: 'adfs', AZURE_AUTHORITY_HOST: sim.endpoint, NO_COLOR: '1', CI: 'true' };
+  const r = await run(process.execPath, [bin, 'run', '--target', 'azure', '--endpoint', sim.endpoint, '--ca', sim.caCertFile, '--subscription', sim.subscriptionId,
+    '--resource-group', j.resourceGroup, '--registry', j.registry, '--goal', 'demo', '--yes', '--json', '--workdir', join(dir, `wd-${n}`)], { cwd: dir, env });
+  return { how: 'wizard', ok: r.code === 0, ...(r.code === 0 ? {} : { why: r.err.slice(-300) }) };
+}
+
+/** A learner with the az CLI: `sim az-env --join`, then the article's first commands on their registry. */
+async function azLearner(sim, join1, n, dir) {
+  const j = JSON.parse(readFileSync(join1, 'utf8'));
+  const envOut = await run(process.execPath, [bin, 'sim', 'az-env', '--join', join1, '--dir', join(dir, `az-${n}`), '--json'], { cwd: dir });
+  if (envOut.code !== 0) return { how: 'az', ok: false, why: envOut.err.slice(-300) };
+  const env = { ...process.env, ...JSON.parse(envOut.out).env };
+  const commands = [
+    ['acr', 'task', 'create', '-n', 'acr-trust-task', '-r', j.registry, '--cmd', '$Registry/hello-world', '--context', '/dev/null', '--assign-identity', '--auth-mode', 'None'],
+    ['acr', 'update', '-n', j.registry, '--allow-trusted-services', 'true'],
+    ['acr', 'update', '-n', j.registry, '--public-network-enabled', 'false'],
+    ['acr', 'task', 'list', '-r', j.registry, '-o', 'none'],
+  ];
+  for (const c of commands) {
+    const r = await run('az', c, { cwd: dir, env });
+    if (r.code !== 0) return { how: 'az', ok: false, why: `az ${c.slice(0, 3).join(' ')}: ${r.err.slice(-300)}` };
+  }
+  return { how: 'az', ok: true };
+}
+
+/** Reads /room/events like a browser; calls `onSnapshot(snapshot, receivedAt)` for each board event. */
+function watchBoard(sim, onSnapshot) {
+  const u = new URL(sim.endpoint);
+  const req = request({ host: u.hostname, port: u.port, path: '/room/events', ca: sim.caCert, headers: { authorization: `Bearer ${sim.state.room.boardToken}` } }, (res) => {
+    let buf = '';
+    res.setEncoding('utf8');
+    res.on('data', (d) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n\n')) >= 0) {
+        const block = buf.slice(0, i);
+        buf = buf.slice(i + 2);
+        const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+        if (block.includes('event: board') && data) onSnapshot(JSON.parse(data), Date.now());
+      }
+    });
+  });
+  req.on('error', () => {});
+  req.end();
+  return () => req.destroy();
+}
+
+export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'acr-trust-room-bench-'));
+  const stateFile = join(dir, 'room.json');
+  const sim = await startSim({ stateFile, scenario: 'classroom', learners, speed: 'instant' });
+  const joinDir = writeJoinFiles(stateFile, sim.state, sim.endpoint, sim.endpoints, sim.caCert);
+  const board = await startRoomBoard(sim);
+  await board.ready;
+  // Each learner's last request, and when the board (as an SSE client sees it) first showed a check begun after it.
+  const lastRequest = new Map();
+  const seenAfter = new Map();
+  const off = sim.onRequest((r) => {
+    if (r.learner) lastRequest.set(r.learner, Date.now());
+  });
+  let snapshots = 0;
+  const stopWatching = watchBoard(sim, (s, at) => {
+    snapshots++;
+    for (const row of s.rows) {
+      const last = lastRequest.get(row.learner);
+      // The first snapshot that shows a check begun after the learner's latest request.
+      if (last !== undefined && row.checkedAt >= last && seenAfter.get(row.learner)?.last !== last) seenAfter.set(row.learner, { at, last });
+    }
+  });
+  const seeded = sim.requests.length;
+  const t0 = performance.now();
+  const ids = sim.state.room.identities.filter((i) => i.learner).map((i) => i.learner);
+  const results = new Array(ids.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < ids.length) {
+      const k = next++;
+      const n = ids[k];
+      const file = join(joinDir, `learner${n}.json`);
+      results[k] = hasAz && k % 7 === 6 ? await azLearner(sim, file, n, dir) : await wizardLearner(sim, file, n, dir);
+    }
+  };
+  try {
+    mkdirSync(dir, { recursive: true });
+    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    const wallMs = performance.now() - t0;
+    // Let the board catch up with the last learners, then read the lags.
+    await new Promise((r) => setTimeout(r, 3000));
+    const lags = ids.map((id) => {
+      const s = seenAfter.get(id);
+      return s && s.last === lastRequest.get(id) ? s.at - s.last : undefined;
+    });
+    const measured = lags.filter((x) => x !== undefined);
+    const reqs = sim.requests.slice(seeded);
+    const times = reqs.map((r) => r.ms);
+    const mem = process.memoryUsage();
+    const failures = results.filter((r) => !r.ok).slice(0, 3);
+    return {
+      learners,
+      concurrency,
+      wizard: results.filter((r) => r.how === 'wizard').length,
+      az: results.filter((r) => r.how === 'az').length,
+      ...(hasAz ? {} : { note: 'az not on PATH: every learner used the wizard' }),
+      completed: results.filter((r) => r.ok).length,
+      wallMs: round(wallMs, 0),
+      requests: reqs.length,
+      p50RequestMs: round(pct(times, 50)),
+      p99RequestMs: round(pct(times, 99)),
+      refused: reqs.filter((r) => r.status === 401 || r.status === 403).length,
+      simRssMb: round(mem.rss / 2 ** 20, 1),
+      simHeapMb: round(mem.heapUsed / 2 ** 20, 1),
+      boardSnapshots: snapshots,
+      boardLagMeasured: measured.length,
+      boardLagP50Ms: round(pct(measured, 50) ?? NaN, 0),
+      boardLagP99Ms: round(pct(measured, 99) ?? NaN, 0),
+      boardLagMaxMs: round(Math.max(...measured), 0),
+      boardWithinOneSecond: measured.filter((x) => x <= 1000).length,
+      ...(failures.length ? { failures } : {}),
+    };
+  } finally {
+    off();
+    stopWatching();
+    await board.stop();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const c = args.indexOf('--concurrency');
+  const learners = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--concurrency') ?? 100);
+  process.stdout.write(`${JSON.stringify(await benchRoom({ learners, ...(c >= 0 ? { concurrency: Number(args[c + 1]) } : {}) }), null, 2)}\n`);
+}
