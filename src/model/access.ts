@@ -132,6 +132,43 @@ export interface AccessInput extends DecisionOptions {
   request: AccessRequest;
 }
 
+/**
+ * A registry as ARM returns it (`GET …/registries/{name}`: `sku.name`, `properties.*`) as the
+ * model's facts — what the sim keeps and what the doctor reads, translated the same way. The
+ * private endpoints' subnets come from each approved connection's `privateEndpoint.subnetId` (a
+ * field the sim keeps on the connection) or `privateEndpoint.subnet.id`.
+ */
+export function registryFactsFromArm(registry: { id: string; sku?: { name?: string }; properties?: Record<string, any> }): RegistryFacts {
+  const p = registry.properties ?? {};
+  return {
+    id: registry.id,
+    loginServer: String(p.loginServer ?? ''),
+    sku: registry.sku?.name,
+    publicNetworkAccess: p.publicNetworkAccess,
+    networkRuleSet: p.networkRuleSet,
+    networkRuleBypassOptions: p.networkRuleBypassOptions,
+    networkRuleBypassAllowedForTasks: p.networkRuleBypassAllowedForTasks,
+    roleAssignmentMode: p.roleAssignmentMode,
+    anonymousPullEnabled: p.anonymousPullEnabled,
+    privateEndpointSubnets: (Array.isArray(p.privateEndpointConnections) ? p.privateEndpointConnections : [])
+      .filter((c: any) => (c?.properties?.privateLinkServiceConnectionState?.status ?? 'Approved') === 'Approved')
+      .map((c: any) => c?.properties?.privateEndpoint?.subnetId ?? c?.properties?.privateEndpoint?.subnet?.id)
+      .filter((s: unknown): s is string => typeof s === 'string'),
+  };
+}
+
+/** A role assignment as ARM returns it as the model's fact (its scope from the id when absent). */
+export function roleAssignmentFactFromArm(a: { id: string; properties?: Record<string, any> }): RoleAssignmentFact {
+  const p = a.properties ?? {};
+  const i = a.id.toLowerCase().indexOf('/providers/microsoft.authorization/roleassignments/');
+  return {
+    principalId: String(p.principalId ?? ''),
+    scope: String(p.scope ?? (i < 0 ? a.id : a.id.slice(0, i))),
+    roleDefinitionId: String(p.roleDefinitionId ?? ''),
+    createdOn: p.createdOn ?? undefined,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output
 // ---------------------------------------------------------------------------------------------

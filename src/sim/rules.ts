@@ -33,6 +33,8 @@ import {
   isAbac,
   isAcrHost,
   logins,
+  registryFactsFromArm,
+  roleAssignmentFactFromArm,
   type AccessKind,
   type AccessVerdict,
   type BypassModel,
@@ -56,44 +58,14 @@ export function registryByLoginServer(state: CloudState, server: string): ArmRes
   return Object.values(state.registries).find((r) => String(r.properties?.loginServer ?? '').toLowerCase() === s);
 }
 
-/** A registry resource (wire shape) as the model's `RegistryFacts`. */
+/** A registry resource (wire shape) as the model's `RegistryFacts` (the model's own translation, shared with the doctor). */
 export function registryFacts(registry: ArmResource): RegistryFacts {
-  const p = registry.properties ?? {};
-  return {
-    id: registry.id,
-    loginServer: String(p.loginServer ?? ''),
-    sku: registry.sku?.name,
-    publicNetworkAccess: p.publicNetworkAccess,
-    networkRuleSet: p.networkRuleSet,
-    networkRuleBypassOptions: p.networkRuleBypassOptions,
-    networkRuleBypassAllowedForTasks: p.networkRuleBypassAllowedForTasks,
-    roleAssignmentMode: p.roleAssignmentMode,
-    anonymousPullEnabled: p.anonymousPullEnabled,
-    privateEndpointSubnets: privateEndpointSubnets(p),
-  };
-}
-
-/** Subnets of the registry's approved private endpoints: the sim keeps each endpoint's subnet on
- *  the connection (`properties.privateEndpoint.subnetId`, a sim-only field ARM keeps on the
- *  endpoint resource instead). */
-function privateEndpointSubnets(p: Record<string, any>): string[] {
-  return (Array.isArray(p.privateEndpointConnections) ? p.privateEndpointConnections : [])
-    .filter((c: any) => (c?.properties?.privateLinkServiceConnectionState?.status ?? 'Approved') === 'Approved')
-    .map((c: any) => c?.properties?.privateEndpoint?.subnetId)
-    .filter((s: unknown): s is string => typeof s === 'string');
+  return registryFactsFromArm(registry);
 }
 
 /** The role assignments of the cloud as the model's facts. */
 export function roleAssignmentFacts(state: CloudState): RoleAssignmentFact[] {
-  return Object.values(state.roleAssignments).map((a) => {
-    const p = a.properties ?? {};
-    return { principalId: String(p.principalId ?? ''), scope: String(p.scope ?? scopeOfAssignment(a.id)), roleDefinitionId: String(p.roleDefinitionId ?? ''), createdOn: p.createdOn ?? undefined };
-  });
-}
-
-function scopeOfAssignment(id: string): string {
-  const i = id.toLowerCase().indexOf('/providers/microsoft.authorization/roleassignments/');
-  return i < 0 ? id : id.slice(0, i);
+  return Object.values(state.roleAssignments).map(roleAssignmentFactFromArm);
 }
 
 /** The scenario `task-switch-only` follows the other reading of the two bypass switches. */
