@@ -219,6 +219,17 @@ export const errorRules: readonly ErrorRule[] = [
     link: `${DOCS}/manage-network-bypass-policy-for-tasks`,
   },
   {
+    // acb's build command refuses to start a pushing build with no registry credential at all —
+    // on an ABAC registry a quick build or task without a source identity (Azure/azure-cli-extensions#9724).
+    id: 'SourceIdentityMissing',
+    kind: 'credential',
+    source: 'run-log',
+    pattern: /when specifying push, at least one credential is required/i,
+    message: 'the run pushes but has no credential at all for its registry: an ABAC registry gives tasks and quick builds no implicit access',
+    hint: 'Give the run a source identity: `az acr build/run … --source-acr-auth-id [caller]`, or for a task `az acr task update -n <task> -r <registry> --source-acr-auth-id [system]` — and assign that identity a Container Registry Repository role (Writer to push).',
+    link: `${DOCS}/container-registry-tasks-authentication-managed-identity`,
+  },
+  {
     id: 'IdentityMissing',
     kind: 'identity',
     source: 'run-log',

@@ -24,8 +24,8 @@ import {
   inScope,
   isAbac,
   logins,
-  registryFactsFromArm,
-  roleAssignmentFactFromArm,
+  registryFactsFromWire,
+  roleAssignmentFactFromWire,
   type AccessKind,
   type AccessVerdict,
   type BypassModel,
@@ -145,7 +145,7 @@ export interface DiagnoseOptions {
 
 /** A registry as ARM returns it, as the model's facts (the model's translation: the sim's too). */
 export function registryFacts(r: ArmJson): RegistryFacts {
-  return registryFactsFromArm(r as Parameters<typeof registryFactsFromArm>[0]);
+  return registryFactsFromWire(r as Parameters<typeof registryFactsFromWire>[0]);
 }
 
 export function runFactsOf(reading: DoctorReading, kind: RunFacts['kind'] = 'task-run'): RunFacts {
@@ -228,7 +228,7 @@ export function diagnose(reading: DoctorReading, opts: DiagnoseOptions): Diagnos
   const registries = reading.registries.map((r) => ({ json: r, facts: registryFacts(r) }));
   const byServer = (server: string) => registries.find((r) => r.facts.loginServer.toLowerCase() === server.toLowerCase());
   const run = runFactsOf(reading, reading.quickRun ? 'quick-run' : 'task-run');
-  const roles = reading.roleAssignments.map(roleAssignmentFactFromArm);
+  const roles = reading.roleAssignments.map(roleAssignmentFactFromWire);
   const home = registryFacts(reading.home);
   const decision = { roleDelayMs: opts.roleDelayMs, bypassModel: opts.bypassModel ?? 'both' };
   const ctx: Ctx = { reading, run, roles, byServer, registries: registries.map((r) => r.facts), opts };

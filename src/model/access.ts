@@ -55,6 +55,31 @@ export interface RegistryFacts {
   privateEndpointSubnets?: string[];
 }
 
+/**
+ * A registry resource as ARM's GET returns it (wire JSON: `id`, `name`, `sku.name`,
+ * `properties.*`) as `RegistryFacts`. The subnets of approved private endpoints are read from
+ * `properties.privateEndpointConnections[].properties.privateEndpoint.subnetId` (or `.subnet.id`),
+ * where a caller that looked the endpoints up puts them (ARM keeps the subnet on the endpoint).
+ */
+export function registryFactsFromWire(r: { id: string; name?: string; sku?: { name?: string } | null; properties?: Record<string, any> | null }): RegistryFacts {
+  const p = r.properties ?? {};
+  return {
+    id: r.id,
+    loginServer: String(p.loginServer ?? `${String(r.name ?? '').toLowerCase()}.azurecr.io`),
+    sku: r.sku?.name,
+    publicNetworkAccess: p.publicNetworkAccess,
+    networkRuleSet: p.networkRuleSet,
+    networkRuleBypassOptions: p.networkRuleBypassOptions,
+    networkRuleBypassAllowedForTasks: p.networkRuleBypassAllowedForTasks,
+    roleAssignmentMode: p.roleAssignmentMode,
+    anonymousPullEnabled: p.anonymousPullEnabled,
+    privateEndpointSubnets: (Array.isArray(p.privateEndpointConnections) ? p.privateEndpointConnections : [])
+      .filter((c: any) => (c?.properties?.privateLinkServiceConnectionState?.status ?? 'Approved') === 'Approved')
+      .map((c: any) => c?.properties?.privateEndpoint?.subnetId ?? c?.properties?.privateEndpoint?.subnet?.id)
+      .filter((s: unknown): s is string => typeof s === 'string'),
+  };
+}
+
 /** A task identity as ARM returns it (`identity` of a task). */
 export interface IdentityFacts {
   type?: string;
@@ -132,33 +157,8 @@ export interface AccessInput extends DecisionOptions {
   request: AccessRequest;
 }
 
-/**
- * A registry as ARM returns it (`GET …/registries/{name}`: `sku.name`, `properties.*`) as the
- * model's facts — what the sim keeps and what the doctor reads, translated the same way. The
- * private endpoints' subnets come from each approved connection's `privateEndpoint.subnetId` (a
- * field the sim keeps on the connection) or `privateEndpoint.subnet.id`.
- */
-export function registryFactsFromArm(registry: { id: string; sku?: { name?: string }; properties?: Record<string, any> }): RegistryFacts {
-  const p = registry.properties ?? {};
-  return {
-    id: registry.id,
-    loginServer: String(p.loginServer ?? ''),
-    sku: registry.sku?.name,
-    publicNetworkAccess: p.publicNetworkAccess,
-    networkRuleSet: p.networkRuleSet,
-    networkRuleBypassOptions: p.networkRuleBypassOptions,
-    networkRuleBypassAllowedForTasks: p.networkRuleBypassAllowedForTasks,
-    roleAssignmentMode: p.roleAssignmentMode,
-    anonymousPullEnabled: p.anonymousPullEnabled,
-    privateEndpointSubnets: (Array.isArray(p.privateEndpointConnections) ? p.privateEndpointConnections : [])
-      .filter((c: any) => (c?.properties?.privateLinkServiceConnectionState?.status ?? 'Approved') === 'Approved')
-      .map((c: any) => c?.properties?.privateEndpoint?.subnetId ?? c?.properties?.privateEndpoint?.subnet?.id)
-      .filter((s: unknown): s is string => typeof s === 'string'),
-  };
-}
-
 /** A role assignment as ARM returns it as the model's fact (its scope from the id when absent). */
-export function roleAssignmentFactFromArm(a: { id: string; properties?: Record<string, any> }): RoleAssignmentFact {
+export function roleAssignmentFactFromWire(a: { id: string; properties?: Record<string, any> }): RoleAssignmentFact {
   const p = a.properties ?? {};
   const i = a.id.toLowerCase().indexOf('/providers/microsoft.authorization/roleassignments/');
   return {

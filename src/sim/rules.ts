@@ -33,8 +33,8 @@ import {
   isAbac,
   isAcrHost,
   logins,
-  registryFactsFromArm,
-  roleAssignmentFactFromArm,
+  registryFactsFromWire,
+  roleAssignmentFactFromWire,
   type AccessKind,
   type AccessVerdict,
   type BypassModel,
@@ -58,14 +58,15 @@ export function registryByLoginServer(state: CloudState, server: string): ArmRes
   return Object.values(state.registries).find((r) => String(r.properties?.loginServer ?? '').toLowerCase() === s);
 }
 
-/** A registry resource (wire shape) as the model's `RegistryFacts` (the model's own translation, shared with the doctor). */
+/** A registry resource (wire shape) as the model's `RegistryFacts` (the model's own translation,
+ *  shared with doctor). The sim keeps an endpoint's subnet on the connection itself. */
 export function registryFacts(registry: ArmResource): RegistryFacts {
-  return registryFactsFromArm(registry);
+  return registryFactsFromWire(registry);
 }
 
 /** The role assignments of the cloud as the model's facts. */
 export function roleAssignmentFacts(state: CloudState): RoleAssignmentFact[] {
-  return Object.values(state.roleAssignments).map(roleAssignmentFactFromArm);
+  return Object.values(state.roleAssignments).map(roleAssignmentFactFromWire);
 }
 
 /** The scenario `task-switch-only` follows the other reading of the two bypass switches. */

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { errorRules, roleAssignmentName, ruleById, toAcrTrustError, type ErrorRule } from '../../src/azure/index.js';
+import { diagnoseRunLog, errorRules, roleAssignmentName, ruleById, toAcrTrustError, type ErrorRule } from '../../src/azure/index.js';
 import { startSim, type RunningSim } from '../../src/sim/index.js';
 import { seedScenario } from '../../src/sim/scenarios.js';
 import { REGISTRY, RG, rejection, simCloud } from '../azure/sim-cloud.js';
@@ -275,6 +275,20 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
     expect(res.status, res.stderr).toBe(0);
     const denied = jsonLines(res.stdout).find((e) => e.event === 'step' && e.id === 'confirm-denied');
     expect(denied).toMatchObject({ status: 'applied', evidence: expect.stringContaining('exchange API response code: 403 Forbidden') });
+  });
+
+  it('SourceIdentityMissing: a quick build on an ABAC registry without a source identity (the sim’s real log)', async () => {
+    const r = rule('SourceIdentityMissing');
+    const sim = await startSim({ scenario: 'abac' });
+    try {
+      const run = await sdkClients(sim).registries.registries.beginScheduleRunAndWait(RG, REGISTRY, { type: 'DockerBuildRequest', imageNames: ['img:v1'], isPushEnabled: true, dockerFilePath: 'Dockerfile', sourceLocation: 'https://github.com/Azure-Samples/acr-build-helloworld-node.git', platform: { os: 'Linux' } } as any);
+      const log = await simCloud(sim).readRunLog(RG, REGISTRY, run.runId!);
+      const found = diagnoseRunLog(log);
+      expect(found?.rule.id).toBe(r.id);
+      expect(found?.line).toBe('when specifying push, at least one credential is required');
+    } finally {
+      await sim.stop();
+    }
   });
 
   it('IdentityMissing: the [system] credential on a task that lost its identity', async () => {

@@ -70,7 +70,7 @@ describe('the npm package', () => {
     mkdirSync(cwd);
     const r = sh(bin, ['run', '--target', 'sim', '--yes', '--sim-speed', 'instant'], cwd);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Finished: 10 step(s) hold, 8 changed by this run.');
+    expect(r.stdout).toMatch(/^Finished: 10 step\(s\) hold/m);
 
     // Moved elsewhere (an image layer, another prefix): the bundle's manifest still matches.
     const moved = join(work, 'moved');
@@ -89,7 +89,7 @@ describe('the npm package', () => {
     // Its own npx cache folder under the npm cache: nothing installed earlier is reused.
     const r = sh('npx', ['--yes', '--prefer-offline', '--package', tarball, '--', 'acr-trust', 'run', '--target', 'sim', '--yes', '--sim-speed', 'instant'], cwd);
     expect(r.status, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Finished: 10 step(s) hold, 8 changed by this run.');
+    expect(r.stdout).toMatch(/^Finished: 10 step\(s\) hold/m);
     expect(readdirSync(join(cwd, '.acr-trust'))).toContain('report.md');
     expect(readFileSync(join(cwd, '.acr-trust', 'answers.yaml'), 'utf8')).toContain('target: sim');
   }, 240_000);

@@ -3,7 +3,7 @@
  * the sim's CA verifies for the very name or address the client used — through the real binary,
  * the real Azure SDK and the real az CLI.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { networkInterfaces, tmpdir } from 'node:os';
@@ -12,26 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { namesInCertificate } from '../../src/sim/cert.js';
 import { sdkClients } from '../helpers/sim.js';
+import { serve } from '../az/helpers.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const bin = join(root, 'bin/acr-trust.js');
 const tmp = () => mkdtempSync(join(tmpdir(), 'acr-trust-host-'));
-
-function serve(args: string[]): Promise<{ line: any; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [bin, 'sim', 'serve', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  const exit = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ line: JSON.parse(out.slice(0, nl)), stop: () => (child.kill('SIGTERM'), exit) });
-    });
-    child.on('exit', (code) => reject(new Error(`sim serve exited ${code} before listening: ${err}`)));
-  });
-}
 
 /** This machine's first address off loopback of a family (link-local IPv6 left out). */
 function ownAddress(family: 'IPv4' | 'IPv6'): string | undefined {
@@ -56,7 +41,9 @@ describe('sim serve --host', () => {
     const ip = ownAddress('IPv4');
     expect(ip, 'this machine needs an IPv4 address off loopback').toBeDefined();
     const dir = tmp();
-    const { line, stop } = await serve(['--host', '0.0.0.0', '--san', 'room.example', '--state', join(dir, 'room.json')]);
+    const served = await serve(['--host', '0.0.0.0', '--san', 'room.example', '--state', join(dir, 'room.json')]);
+    const line = served.line as any;
+    const stop = served.stop;
     try {
       const port = Number(new URL(line.endpoint).port);
       const caCert = readFileSync(line.caCertFile, 'utf8');
@@ -90,7 +77,9 @@ describe('sim serve --host', () => {
 
   it('on one IPv6 address: reachable at [address], certificate naming it', async () => {
     const ip6 = ownAddress('IPv6') ?? '::1';
-    const { line, stop } = await serve(['--host', ip6, '--state', join(tmp(), 'v6.json')]);
+    const served = await serve(['--host', ip6, '--state', join(tmp(), 'v6.json')]);
+    const line = served.line as any;
+    const stop = served.stop;
     try {
       const port = Number(new URL(line.endpoint).port);
       expect(line.endpoint).toBe(`https://[${ip6}]:${port}`);

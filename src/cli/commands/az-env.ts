@@ -155,21 +155,28 @@ function resolveTarget(opts: AzEnvOptions): SimTarget {
   return target;
 }
 
+/** Collects a response's body and calls `then` with it parsed as JSON (undefined when it is not JSON). */
+function readJson(res: import('node:http').IncomingMessage, then: (body: any) => void): void {
+  const chunks: Buffer[] = [];
+  res.on('data', (c: Buffer) => chunks.push(c));
+  res.on('end', () => {
+    let body: any;
+    try {
+      body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    } catch {
+      body = undefined;
+    }
+    then(body);
+  });
+}
+
 /** Client credentials at the sim's token endpoint: a room identity's token, or exit 2 saying why not. */
 function signIn(target: SimTarget): Promise<string> {
   const id = target.identity!;
   const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: id.clientId, client_secret: id.clientSecret, scope: 'https://management.core.windows.net//.default' }).toString();
   return new Promise((done, reject) => {
     const req = request(`${target.endpoint}/adfs/oauth2/token`, { method: 'POST', ca: target.ca, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) }, timeout: 10_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        let body: any;
-        try {
-          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-        } catch {
-          body = undefined;
-        }
+      readJson(res, (body) => {
         if (res.statusCode === 200 && typeof body?.access_token === 'string') return done(body.access_token);
         const why = typeof body?.error_description === 'string' ? body.error_description.replace(/\s*Trace ID:.*$/s, '') : `HTTP ${res.statusCode}`;
         reject(usageError(`The room at ${target.endpoint} refused the sign-in${id.learner ? ` of learner ${id.learner}` : ''}: ${why}`, 'Ask your trainer for a current join file (a room started again from a new --state has new identities).'));
@@ -245,15 +252,7 @@ function probe(target: SimTarget, token: string): Promise<SimSubscription[]> {
       `${target.endpoint}/subscriptions?api-version=2022-12-01`,
       { method: 'GET', ca: target.ca, headers: { authorization: `Bearer ${token}` }, timeout: 10_000 },
       (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          let body: any;
-          try {
-            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-          } catch {
-            body = undefined;
-          }
+        readJson(res, (body) => {
           if (res.statusCode === 401 && !target.identity) {
             reject(fail('it is a classroom, where everyone signs in as their own identity', 'Use --join FILE (from your trainer), or --state FILE --learner NN on the machine that serves the room.'));
             return;
