@@ -68,7 +68,7 @@ describe('§1 a workdir belongs to one cloud', () => {
       expect(again.stdout).toContain('task acr-trust-task not found in acrtrustdemo: nothing to undo');
       expect(again.stdout).toContain('registry acrtrustdemo has its original network settings (checked now)');
       expect(again.stdout).not.toMatch(/✓ undone/);
-      expect(again.stdout).toContain('Reset: 0 step(s) undone, 8 had nothing to undo (checked now)');
+      expect(again.stdout).toContain('Reset: 0 step(s) undone, 9 had nothing to undo (checked now)');
 
       // Starting over deliberately: the earlier files move aside, the new cloud is recorded.
       const fresh = cli(['run', '--target', 'sim', '--yes', '--workdir', wd, '--new-workdir', '--until', 'preflight']);
