@@ -24,6 +24,8 @@ import {
   inScope,
   isAbac,
   logins,
+  registryFactsFromWire,
+  roleAssignmentFactFromWire,
   type AccessKind,
   type AccessVerdict,
   type BypassModel,
@@ -141,35 +143,9 @@ export interface DiagnoseOptions {
 // ARM JSON → the model's facts
 // ---------------------------------------------------------------------------------------------
 
-/** A registry as ARM returns it, as the model's facts. */
+/** A registry as ARM returns it, as the model's facts (the model's translation: the sim's too). */
 export function registryFacts(r: ArmJson): RegistryFacts {
-  const p = r.properties ?? {};
-  return {
-    id: r.id,
-    loginServer: String(p.loginServer ?? `${r.name.toLowerCase()}.azurecr.io`),
-    sku: (r.sku as { name?: string } | undefined)?.name,
-    publicNetworkAccess: p.publicNetworkAccess,
-    networkRuleSet: p.networkRuleSet,
-    networkRuleBypassOptions: p.networkRuleBypassOptions,
-    networkRuleBypassAllowedForTasks: p.networkRuleBypassAllowedForTasks,
-    roleAssignmentMode: p.roleAssignmentMode,
-    anonymousPullEnabled: p.anonymousPullEnabled,
-    privateEndpointSubnets: (Array.isArray(p.privateEndpointConnections) ? p.privateEndpointConnections : [])
-      .filter((c: any) => (c?.properties?.privateLinkServiceConnectionState?.status ?? 'Approved') === 'Approved')
-      .map((c: any) => c?.properties?.privateEndpoint?.subnetId ?? c?.properties?.privateEndpoint?.subnet?.id)
-      .filter((s: unknown): s is string => typeof s === 'string'),
-  };
-}
-
-export function roleAssignmentFact(a: ArmJson): RoleAssignmentFact {
-  const p = a.properties ?? {};
-  const i = a.id.toLowerCase().indexOf('/providers/microsoft.authorization/roleassignments/');
-  return {
-    principalId: String(p.principalId ?? ''),
-    scope: String(p.scope ?? (i < 0 ? a.id : a.id.slice(0, i))),
-    roleDefinitionId: String(p.roleDefinitionId ?? ''),
-    createdOn: p.createdOn ?? undefined,
-  };
+  return registryFactsFromWire(r as Parameters<typeof registryFactsFromWire>[0]);
 }
 
 export function runFactsOf(reading: DoctorReading, kind: RunFacts['kind'] = 'task-run'): RunFacts {
@@ -252,7 +228,7 @@ export function diagnose(reading: DoctorReading, opts: DiagnoseOptions): Diagnos
   const registries = reading.registries.map((r) => ({ json: r, facts: registryFacts(r) }));
   const byServer = (server: string) => registries.find((r) => r.facts.loginServer.toLowerCase() === server.toLowerCase());
   const run = runFactsOf(reading, reading.quickRun ? 'quick-run' : 'task-run');
-  const roles = reading.roleAssignments.map(roleAssignmentFact);
+  const roles = reading.roleAssignments.map(roleAssignmentFactFromWire);
   const home = registryFacts(reading.home);
   const decision = { roleDelayMs: opts.roleDelayMs, bypassModel: opts.bypassModel ?? 'both' };
   const ctx: Ctx = { reading, run, roles, byServer, registries: registries.map((r) => r.facts), opts };

@@ -157,6 +157,18 @@ export interface AccessInput extends DecisionOptions {
   request: AccessRequest;
 }
 
+/** A role assignment as ARM returns it as the model's fact (its scope from the id when absent). */
+export function roleAssignmentFactFromWire(a: { id: string; properties?: Record<string, any> }): RoleAssignmentFact {
+  const p = a.properties ?? {};
+  const i = a.id.toLowerCase().indexOf('/providers/microsoft.authorization/roleassignments/');
+  return {
+    principalId: String(p.principalId ?? ''),
+    scope: String(p.scope ?? (i < 0 ? a.id : a.id.slice(0, i))),
+    roleDefinitionId: String(p.roleDefinitionId ?? ''),
+    createdOn: p.createdOn ?? undefined,
+  };
+}
+
 // ---------------------------------------------------------------------------------------------
 // Output
 // ---------------------------------------------------------------------------------------------

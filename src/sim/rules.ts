@@ -34,6 +34,7 @@ import {
   isAcrHost,
   logins,
   registryFactsFromWire,
+  roleAssignmentFactFromWire,
   type AccessKind,
   type AccessVerdict,
   type BypassModel,
@@ -65,15 +66,7 @@ export function registryFacts(registry: ArmResource): RegistryFacts {
 
 /** The role assignments of the cloud as the model's facts. */
 export function roleAssignmentFacts(state: CloudState): RoleAssignmentFact[] {
-  return Object.values(state.roleAssignments).map((a) => {
-    const p = a.properties ?? {};
-    return { principalId: String(p.principalId ?? ''), scope: String(p.scope ?? scopeOfAssignment(a.id)), roleDefinitionId: String(p.roleDefinitionId ?? ''), createdOn: p.createdOn ?? undefined };
-  });
-}
-
-function scopeOfAssignment(id: string): string {
-  const i = id.toLowerCase().indexOf('/providers/microsoft.authorization/roleassignments/');
-  return i < 0 ? id : id.slice(0, i);
+  return Object.values(state.roleAssignments).map(roleAssignmentFactFromWire);
 }
 
 /** The scenario `task-switch-only` follows the other reading of the two bypass switches. */
