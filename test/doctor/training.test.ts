@@ -65,7 +65,7 @@ describe.skipIf(!AZ)(`the training exercise: break it, find the cause with acr-t
   it('healthy after the workflow: the pull goes through the bypass', () => {
     const r = doctor();
     expect(r.stderr).toBe('');
-    expect(r.status).toBe(0);
+    expect(r.status, r.stdout).toBe(0);
     expect(r.stdout).toContain(`✓ pull ${LOGIN_SERVER}/hello-world: allowed (through the trusted-services bypass for tasks)`);
   });
 

@@ -109,7 +109,7 @@ async function examine(session: Session, opts: DoctorOptions, cloud = session.wo
   const targetRegistry = opts.targetRegistry ?? (a.targetRegistry !== a.registry ? a.targetRegistry : undefined);
   const reading = await readTaskWorld(cloud, { resourceGroup: a.resourceGroup, registry: a.registry, task: a.task, targetRegistry, runId: opts.runId });
   const diagnosis = diagnose(reading, {
-    roleDelayMs: await roleDelayFor(session),
+    roleDelayMs: await roleDelayFor(session, Boolean(opts.endpoint)),
     // The sim's scenario `task-switch-only` reads the two bypass switches the other way (model.BypassModel).
     bypassModel: a.target === 'sim' && a.simScenario === 'task-switch-only' ? 'task-switch-only' : 'both',
     targetRegistry,
@@ -125,11 +125,14 @@ async function examine(session: Session, opts: DoctorOptions, cloud = session.wo
 }
 
 /** The role delay the target applies: the sim's own (by its speed), Azure's documented "up to 10 minutes". */
-async function roleDelayFor(session: Session): Promise<number> {
+async function roleDelayFor(session: Session, endpointGiven: boolean): Promise<number> {
   if (session.answers.target !== 'sim') return AZURE_ROLE_DELAY_MS;
   const [{ defaultRoleDelayMs }, { timings }] = await Promise.all([import('../../sim/scenarios.js'), import('../../../steps/world.js')]);
-  // The session's timing is the sim's speed (given, or the embedded sim's own).
-  return defaultRoleDelayMs(session.answers.simSpeed === 'instant' || session.world.timing === timings.instant ? 'instant' : 'realistic');
+  // The sim's speed: --sim-speed when given; the embedded sim's own (the session's timing); for a
+  // `sim serve` elsewhere, its default (instant) — its state file is not ours to read.
+  const given = session.answers.simSpeed;
+  const speed = given ?? (endpointGiven ? 'instant' : session.world.timing === timings.instant ? 'instant' : 'realistic');
+  return defaultRoleDelayMs(speed === 'instant' ? 'instant' : 'realistic');
 }
 
 /** The last line of a log that reads like a failure (redacted), when no rule explains it. */
