@@ -122,8 +122,11 @@ const SIGN_IN_FAILURES: { code: string; test: RegExp; message: string; hint: (sc
   {
     code: 'SignInUnreachable',
     test: /endpoints_resolution_error|ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT|getaddrinfo/i,
-    message: "the sign-in service (the cloud's authority host) could not be reached",
-    hint: () => "Check the network and the proxy settings (HTTPS_PROXY, NO_PROXY), and that the cloud is the right one (`az cloud show`, or --cloud).",
+    // MSAL says `endpoints_resolution_error` alike for a name that does not resolve, a refused
+    // connection and a certificate it does not trust: the message names both possibilities.
+    message: "the sign-in service (the cloud's authority host) could not be reached, or its certificate is not trusted",
+    hint: () =>
+      "Check the network and the proxy settings (HTTPS_PROXY, NO_PROXY), that the cloud is the right one (`az cloud show`, or --cloud), and — for a private certificate authority — that its CA file is given (--ca, or NODE_EXTRA_CA_CERTS).",
   },
   {
     code: 'AzureCliMissing',

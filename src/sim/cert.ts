@@ -186,7 +186,7 @@ export function certificateFilesFor(stateFile: string): CertificateFiles {
  * REQUESTS_CA_BUNDLE, a resumed wizard, a learner's laptop) keeps trusting the same CA file
  * across sim restarts — as long as the sim is reached by the same names.
  */
-export async function loadOrCreateCertificates(files: CertificateFiles, names: readonly string[] = LOOPBACK_NAMES, opts: { reuseMinted?: boolean } = {}): Promise<SimCertificates> {
+export async function loadOrCreateCertificates(files: CertificateFiles, names: readonly string[] = LOOPBACK_NAMES): Promise<SimCertificates> {
   if (existsSync(files.caCertFile) && existsSync(files.serverFile)) {
     try {
       const caCert = readFileSync(files.caCertFile, 'utf8');
@@ -201,29 +201,12 @@ export async function loadOrCreateCertificates(files: CertificateFiles, names: r
       // unreadable: fall through and reissue
     }
   }
-  const fresh = opts.reuseMinted ? await mintedInProcess(names) : await generateSimCertificates(names);
+  // Every cloud gets its own CA: a client that trusts one sim never trusts another by accident.
+  const fresh = await generateSimCertificates(names);
   // Server file first: a reader that sees the new CA also finds the matching server certificate.
   replaceFile(files.serverFile, fresh.serverKey + fresh.serverCert);
   replaceFile(files.caCertFile, fresh.caCert);
   return fresh;
-}
-
-/** Certificates minted by this process, by the names they cover, and when. */
-const minted = new Map<string, { at: number; pair: Promise<SimCertificates> }>();
-
-/**
- * A pair this process already minted for exactly these names, or a new one. For sims without a
- * state file (tests, throw-away clouds): their certificate lives as long as the process anyway,
- * and minting loads the X.509 library (a few hundred ms on a small machine) — once per process
- * instead of once per sim. A pair older than 300 days (of 365) is minted again.
- */
-function mintedInProcess(names: readonly string[]): Promise<SimCertificates> {
-  const k = names.join(' ');
-  const found = minted.get(k);
-  if (found && Date.now() - found.at < 300 * DAY_MS) return found.pair;
-  const pair = generateSimCertificates(names);
-  minted.set(k, { at: Date.now(), pair });
-  return pair;
 }
 
 function pemBlocks(text: string, label: string): string[] {

@@ -131,7 +131,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   const certFiles = certificateFilesFor(stateFile ?? join(tempDir!, 'sim-cloud.json'));
   const host = checkHost(opts.host ?? '127.0.0.1');
   const sans = subjectAltNamesFor(host, opts.subjectAltNames ?? []);
-  const certs = await loadOrCreateCertificates(certFiles, sans, { reuseMinted: !stateFile });
+  const certs = await loadOrCreateCertificates(certFiles, sans);
 
   const requests: RequestRecord[] = [];
   const requestLogFile = stateFile ? requestLogFileFor(stateFile) : undefined;

@@ -100,7 +100,7 @@ describe('HTTPS_PROXY', () => {
     const r = await cliAsync(args(join(tempDir(), 'wd')), { env: envFor({ NO_PROXY: HOST }) });
     expect(r.status).toBe(1);
     expect(tunnels).toEqual([]);
-    expect(r.stderr).toContain("Sign-in failed: the sign-in service (the cloud's authority host) could not be reached.");
+    expect(r.stderr).toContain("Sign-in failed: the sign-in service (the cloud's authority host) could not be reached, or its certificate is not trusted.");
     expect(r.stderr).toContain('Check the network and the proxy settings (HTTPS_PROXY, NO_PROXY)');
     expectNoStack(r);
   }, 120_000);

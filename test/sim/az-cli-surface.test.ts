@@ -19,12 +19,16 @@ describe('sign-in: the ADFS-style authority', () => {
     expect(r.body.issuer.split('/')[3]).toBe('adfs');
   });
 
-  it('serves an OpenID document MSAL for Node accepts (jwks_uri), and the (empty) key set', async () => {
+  it('serves an OpenID document MSAL for Node accepts (jwks_uri), and the key set that verifies its signed tokens', async () => {
     const conf = await rawRequest(s.sim, 'GET', '/adfs/.well-known/openid-configuration', { auth: false });
     expect(conf.body).toMatchObject({ issuer: `${s.sim.endpoint}/adfs`, token_endpoint: `${s.sim.endpoint}/adfs/oauth2/token`, jwks_uri: `${s.sim.endpoint}/adfs/discovery/keys` });
     expect(Object.keys(conf.body)).toEqual(expect.arrayContaining(['authorization_endpoint', 'token_endpoint', 'issuer', 'jwks_uri']));
     const keys = await rawRequest(s.sim, 'GET', '/adfs/discovery/keys', { auth: false });
-    expect(keys).toMatchObject({ status: 200, body: { keys: [] } });
+    expect(keys.status).toBe(200);
+    // One public key (no private part) — the one the sim signs its tokens with.
+    expect(keys.body.keys).toHaveLength(1);
+    expect(keys.body.keys[0]).toMatchObject({ kty: expect.any(String) });
+    expect(keys.body.keys[0]).not.toHaveProperty('d');
   });
 });
 
