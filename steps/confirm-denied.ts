@@ -6,7 +6,7 @@ import { AcrTrustError } from '../src/errors.js';
 import type { World } from './world.js';
 import { reachability } from '../src/model/access.js';
 import { outputsOf, readTargetRegistry, type Ctx } from './lib/context.js';
-import { followRun, readRun, registryFacts, runAndFollow, runFailedError, type FinishedRun } from './lib/task-runs.js';
+import { changedSinceRun, followRun, readRun, registryFacts, runAndFollow, runFailedError, type FinishedRun } from './lib/task-runs.js';
 
 export const confirmDenied: Step<World> = {
   id: 'confirm-denied',
@@ -43,6 +43,8 @@ export const confirmDenied: Step<World> = {
     if (!seen) return { status: 'pending', change: `run task ${task} again (run ${runId} is gone)` };
     if (!seen.finished) return { status: 'pending', change: `follow run ${runId} (${seen.run.status})` };
     if (refusedByNetwork(seen)) {
+      const changed = await changedSinceRun(ctx, seen.run);
+      if (changed) return { status: 'pending', change: `run task ${task} again and expect the registry to refuse it (${changed})` };
       const evidence = `run ${runId} ${seen.run.status}: ${seen.diagnosis!.line}`;
       return { status: 'done', evidence, outputs: { runId, evidence } };
     }

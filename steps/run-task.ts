@@ -4,7 +4,7 @@
 import type { CheckResult, Step } from '../src/engine/step.js';
 import type { World } from './world.js';
 import { outputsOf } from './lib/context.js';
-import { configurationError, followRun, judgeLive, readRun, runFailedError, runAndFollow, type FinishedRun } from './lib/task-runs.js';
+import { changedSinceRun, configurationError, followRun, judgeLive, readRun, runFailedError, runAndFollow, type FinishedRun } from './lib/task-runs.js';
 
 export const runTask: Step<World> = {
   id: 'run-task',
@@ -17,6 +17,9 @@ export const runTask: Step<World> = {
 
   portal: 'Task registry → Services → Tasks → the task → Run; the run\'s log under Runs',
 
+  // The negative test turns trusted services off on purpose: the task is then expected not to get in.
+  supersededBy: 'disable-trusted-services',
+
   az: ({ answers: a }) => [
     `# A new role can take a few minutes to apply on Azure: if this run fails with 403 Forbidden, run it again`,
     `az acr task run -n ${a.task} -r ${a.registry}`,
@@ -27,7 +30,13 @@ export const runTask: Step<World> = {
     if (!runId) return { status: 'pending', change: `run task ${ctx.world.answers.task}` };
     const seen = await readRun(ctx, runId);
     if (!seen) return { status: 'pending', change: `run task ${ctx.world.answers.task} (run ${runId} is gone)` };
-    if (seen.run.status === 'Succeeded') return { status: 'done', evidence: `run ${runId} Succeeded`, outputs: { runId, status: 'Succeeded' } };
+    if (seen.run.status === 'Succeeded') {
+      // A success proves the setup only if nothing it depends on changed since (drift repaired,
+      // trusted services turned back on by `--goal setup`): otherwise the task runs again.
+      const changed = await changedSinceRun(ctx, seen.run);
+      if (changed) return { status: 'pending', change: `run task ${ctx.world.answers.task} again (${changed})` };
+      return { status: 'done', evidence: `run ${runId} Succeeded`, outputs: { runId, status: 'Succeeded' } };
+    }
     if (!seen.finished) return { status: 'pending', change: `follow run ${runId} (${seen.run.status})` };
     const why = seen.diagnosis ? `: ${seen.diagnosis.rule.message}` : '';
     return { status: 'pending', change: `run task ${ctx.world.answers.task} again (run ${runId} ${seen.run.status}${why})` };

@@ -737,6 +737,7 @@ function toRegistry(r: SdkRegistry, loginServerSuffix = '.azurecr.io'): Registry
     };
   }
   if (r.roleAssignmentMode) registry.roleAssignmentMode = r.roleAssignmentMode;
+  if (r.systemData?.lastModifiedAt) registry.lastModifiedAt = r.systemData.lastModifiedAt.toISOString();
   return registry;
 }
 
@@ -757,6 +758,7 @@ function toTask(t: SdkTask): Task {
     customRegistries,
     stepType: t.step?.type,
     status: t.status,
+    ...(t.systemData?.lastModifiedAt ? { lastModifiedAt: t.systemData.lastModifiedAt.toISOString() } : {}),
   };
 }
 

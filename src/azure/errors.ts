@@ -264,7 +264,7 @@ export const errorRules: readonly ErrorRule[] = [
     source: 'run-log',
     pattern: /unauthorized: authentication required/i,
     message: 'the task reached the registry without a credential for it',
-    hint: 'Add the identity credential to the task: `az acr task credential add -n <task> -r <registry> --login-server <registry>.azurecr.io --use-identity [system]`.',
+    hint: 'Add the identity credential to the task: `az acr task credential add -n <task> -r <registry> --login-server <registry>.azurecr.io --use-identity \'[system]\'`.',
     link: `${DOCS}/container-registry-tasks-authentication-managed-identity`,
   },
 

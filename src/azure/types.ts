@@ -55,6 +55,8 @@ export interface Registry extends NetworkSettings {
   sku: string;
   /** `AbacRepositoryPermissions` registries ignore AcrPull/AcrPush. Absent means legacy RBAC. */
   roleAssignmentMode?: string;
+  /** When ARM last saw the registry changed (`systemData.lastModifiedAt`, ISO 8601); absent when not shown. */
+  lastModifiedAt?: string;
 }
 
 export type TaskIdentityType = 'SystemAssigned' | 'UserAssigned' | 'SystemAssigned, UserAssigned' | 'None';
@@ -82,6 +84,8 @@ export interface Task {
   /** EncodedTask | FileTask | Docker */
   stepType?: string;
   status?: string;
+  /** When ARM last saw the task changed (`systemData.lastModifiedAt`, ISO 8601); absent when not shown. */
+  lastModifiedAt?: string;
 }
 
 export function hasSystemIdentity(task: Task): boolean {

@@ -476,7 +476,7 @@ function noCredential(ctx: Ctx, server: string, regName: string, words: string, 
     evidence: [...evidence, `credentials.customRegistries: ${entries.length ? entries.join(', ') : 'none'}`],
     step: 'add-credential',
     stepAnswers: { targetRegistry: regName },
-    az: [`az acr task credential add -n ${ctx.reading.task.name} -r ${ctx.reading.home.name} --login-server ${server} --use-identity [system]`],
+    az: [`az acr task credential add -n ${ctx.reading.task.name} -r ${ctx.reading.home.name} --login-server ${server} --use-identity '[system]'`],
   };
 }
 
@@ -489,7 +489,7 @@ function wrongLoginServer(ctx: Ctx, wrong: string, right: string, evidence: stri
     evidence: [...evidence, `credentials.customRegistries has ${wrong}`],
     az: [
       `az acr task credential remove -n ${t.name} -r ${ctx.reading.home.name} --login-server ${wrong}`,
-      `az acr task credential add -n ${t.name} -r ${ctx.reading.home.name} --login-server ${right} --use-identity [system]`,
+      `az acr task credential add -n ${t.name} -r ${ctx.reading.home.name} --login-server ${right} --use-identity '[system]'`,
     ],
     step: 'add-credential',
     stepAnswers: { targetRegistry: target?.json.name ?? right.split('.')[0] },

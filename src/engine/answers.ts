@@ -283,7 +283,10 @@ export function completeAnswers(inputs: Inputs, defaults: Defaults, { requireGoa
 
 /** Writes the resolved answers as YAML that `--answers` replays. */
 export function saveAnswers(file: string, answers: ResolvedAnswers): void {
-  const body = Object.fromEntries(KEY_NAMES.filter((k) => answers[k] !== undefined).map((k) => [k, answers[k]]));
+  // A target registry that only defaulted to the registry is not an answer of its own: saved, it
+  // would outlive a corrected --registry (a mistyped name would trap the workdir).
+  const derived = (k: (typeof KEY_NAMES)[number]) => k === 'targetRegistry' && answers.targetRegistry === answers.registry;
+  const body = Object.fromEntries(KEY_NAMES.filter((k) => answers[k] !== undefined && !derived(k)).map((k) => [k, answers[k]]));
   writeFileAtomic(file, `# acr-trust answers — replay with: acr-trust run --answers ${file} --yes\n${yaml().stringify(body)}`);
 }
 

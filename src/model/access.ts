@@ -693,18 +693,18 @@ export function explainRefusal(verdict: Extract<AccessVerdict, { allowed: false 
       if (c.kind === 'user-identity') {
         return {
           what: `registry ${n.registry} refuses the task at its network rules (${closed}); only a task's system-assigned identity may bypass them, and the credential for ${n.loginServer} is a user-assigned identity`,
-          fix: `az acr task identity assign -n ${task} -r ${taskRegistry}; az acr task credential update -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity [system]`,
+          fix: `az acr task identity assign -n ${task} -r ${taskRegistry}; az acr task credential update -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity '[system]'`,
         };
       }
       return {
         what: `registry ${n.registry} refuses the task at its network rules (${closed}); the task reaches it with ${describeCredential(c)}, which never bypasses them`,
-        fix: `az acr task credential add -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity [system]${c.kind === 'run-token' ? ` (and az acr task update -n ${task} -r ${taskRegistry} --auth-mode None when ${n.loginServer} is the task's own registry)` : ''}`,
+        fix: `az acr task credential add -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity '[system]'${c.kind === 'run-token' ? ` (and az acr task update -n ${task} -r ${taskRegistry} --auth-mode None when ${n.loginServer} is the task's own registry)` : ''}`,
       };
     }
     case 'no-credential':
       return {
         what: `the task reaches ${n.loginServer} without any credential for it`,
-        fix: `az acr task credential add -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity [system]`,
+        fix: `az acr task credential add -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity '[system]'`,
       };
     case 'role-missing': {
       const abac = verdict.evidence.includes('roleAssignmentMode=AbacRepositoryPermissions');

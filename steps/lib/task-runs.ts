@@ -40,6 +40,26 @@ export async function readRun(ctx: Ctx, runId: string): Promise<(FinishedRun & {
   return { run, log, finished: true, diagnosis: run.status === 'Succeeded' ? undefined : diagnoseRunLog(log) };
 }
 
+/**
+ * Why a finished run no longer proves anything about today's setup: the target registry or the
+ * task was changed after the run was created (ARM's `systemData.lastModifiedAt` against the run's
+ * `createTime`, both Azure's own clock). Returns the change in words ("acrtrustdemo was changed at
+ * …"), or undefined when the run is newer than both or Azure shows no times. Reads the registry
+ * and the task (the read cache serves what this command already read).
+ */
+export async function changedSinceRun(ctx: Ctx, run: Run): Promise<string | undefined> {
+  if (!run.createTime) return undefined;
+  const created = Date.parse(run.createTime);
+  const [registry, task] = await Promise.all([readTargetRegistry(ctx), readTask(ctx)]);
+  for (const [what, at] of [
+    [`registry ${ctx.world.answers.targetRegistry}`, registry?.lastModifiedAt],
+    [`task ${ctx.world.answers.task}`, task?.lastModifiedAt],
+  ] as const) {
+    if (at && Date.parse(at) > created) return `${what} was changed at ${at}, after run ${run.runId} was created`;
+  }
+  return undefined;
+}
+
 /** Follows a run until it finishes, showing its status as progress and its new log lines as detail. */
 export async function followRun(ctx: Ctx, runId: string): Promise<FinishedRun> {
   const { answers, cloud, timing } = ctx.world;

@@ -61,6 +61,7 @@ describe('registries', () => {
       networkRuleBypassAllowedForTasks: false,
       networkRuleSet: { defaultAction: 'Allow', ipRules: [] },
       roleAssignmentMode: 'LegacyRegistryPermissions',
+      lastModifiedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), // ARM's systemData
     });
   }));
 

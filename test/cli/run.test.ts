@@ -75,8 +75,10 @@ describe('run --target sim --yes, then again, verify, status, export, reset', ()
     const events = jsonLines(s.stdout);
     const checks = events.filter((e) => e.event === 'check');
     expect(checks.map((c) => c.id)).toEqual(STEP_IDS);
-    // The re-runs above checked run-task again and found it holding: recorded as done by them.
-    expect(checks[7]).toMatchObject({ id: 'run-task', holds: true, recorded: { status: 'done' }, live: { status: 'done', evidence: 'run ca1 Succeeded' } });
+    // run-task's success (ca1) came before trusted services were turned off: live it no longer
+    // holds, and that is the negative test's doing — reported as reversed on purpose, not drift.
+    expect(checks[7]).toMatchObject({ id: 'run-task', holds: true, recorded: { status: 'done' }, supersededBy: 'disable-trusted-services', live: { status: 'pending' } });
+    expect(checks[7].live.change).toMatch(/^run task acr-trust-task again \(registry acrtrustdemo was changed at .*, after run ca1 was created\)$/);
   });
 
   it('export prints a shell script with every step\'s az commands', () => {
@@ -178,7 +180,8 @@ describe('verify finds drift', () => {
     const fix = cli(['run', '--yes', '--workdir', wd]);
     expect(fix.status, fix.stderr).toBe(0);
     expect(fix.stdout).toMatch(/^disable-public-access +applied /m);
-    expect(simRequests(wd).filter((r) => r.write).map((r) => r.name)).toEqual(['registries.update']);
+    // The repair, then the negative test again: its earlier run predates the repaired settings.
+    expect(simRequests(wd).filter((r) => r.write).map((r) => r.name)).toEqual(['registries.update', 'registries.scheduleRun']);
     expect(cli(['verify', '--workdir', wd]).status).toBe(0);
   });
 });

@@ -112,7 +112,7 @@ describe('acr-trust doctor: causes of a refused access, each told apart', () => 
     const push = r.accesses.find((a) => a.kind === 'push');
     expect(push.cause).toBe('no-system-credential');
     expect(push.findings[0].fix.step).toBe('add-credential');
-    expect(push.findings[0].fix.az).toEqual([`az acr task credential add -n nocred-task -r ${reg.name} --login-server ${reg.loginServer} --use-identity [system]`]);
+    expect(push.findings[0].fix.az).toEqual([`az acr task credential add -n nocred-task -r ${reg.name} --login-server ${reg.loginServer} --use-identity '[system]'`]);
   });
 
   it('a credential for the wrong login server (.azurecr.cn for .azurecr.io): named, with the server meant', async () => {

@@ -120,7 +120,7 @@ describe('the workflow', () => {
 
   it('ends with every step done on the default scenario; a second pass finds every check done; undo restores the registry', sim('default', async (s) => {
     const h = harness(s);
-    const before = await h.world.cloud.getRegistry(RG, REGISTRY);
+    const before = (await h.world.cloud.getRegistry(RG, REGISTRY))!;
 
     const results = await runAll(h);
     expect(results['run-task']).toMatchObject({ evidence: expect.stringMatching(/^run c\w+ Succeeded$/) });
@@ -147,8 +147,11 @@ describe('the workflow', () => {
 
     // Undo everything: the registry's network settings come back exactly; the task and role go.
     await undoAll(h);
-    const restored = (await h.world.cloud.getRegistry(RG, REGISTRY))!;
-    expect(restored).toEqual(before);
+    // The settings come back exactly; ARM's last-modified time moves on (the undo is a change too).
+    const { lastModifiedAt: changedAt, ...restored } = (await h.world.cloud.getRegistry(RG, REGISTRY))!;
+    const { lastModifiedAt: firstAt, ...original } = before;
+    expect(restored).toEqual(original);
+    expect(Date.parse(changedAt!)).toBeGreaterThan(Date.parse(firstAt!));
     expect(await h.world.cloud.getTask(RG, REGISTRY, 'acr-trust-task')).toBeUndefined();
     expect(Object.values(s.state.roleAssignments).map((a) => a.properties.principalType)).toEqual(['User']);
     await undoAll(h); // idempotent
