@@ -38,6 +38,7 @@ function target(cmd: Command): Command {
     .addOption(new Option('--sim-speed <speed>', 'with --target sim: instant, or realistic (the default in a terminal)').choices(['instant', 'realistic']))
     .option('--endpoint <url>', "Resource Manager endpoint instead of Azure's: with --target sim, a `sim serve` running elsewhere (with --ca); with --target azure, any ARM endpoint, signed in to as Azure (e.g. a sim, with `sim az-env`'s variables)")
     .option('--ca <file>', "with --endpoint: the CA certificate to trust for it (a sim's caCertFile)")
+    .option('--join <file>', "sign in to a training room as yourself with the join file your trainer handed out (learnerNN.json): the room's endpoint, CA and your identity; your resource group and registry are the default answers")
     .option('--use-device-code', 'with --target azure: sign in with a code entered in a browser anywhere (for a terminal where `az login` and the usual credentials do not work)')
     .option('--cloud <name>', "with --target azure: the Azure cloud — AzureCloud, AzureChinaCloud, AzureUSGovernment or one registered with `az cloud register` (default: the Azure CLI's active cloud, `az cloud show`)");
 }

@@ -12,11 +12,12 @@ import { resolve } from 'node:path';
 import { timings, type Timing, type World } from '../../steps/world.js';
 import type { Cloud } from '../azure/index.js';
 import type { Explanation } from '../engine/events.js';
-import { completeAnswers, readInputs, saveAnswers, simDefaults, workflowAnswers, type Inputs, type ResolvedAnswers, type SimSpeed } from '../engine/answers.js';
+import { completeAnswers, readInputs, type Defaults, saveAnswers, simDefaults, workflowAnswers, type Inputs, type ResolvedAnswers, type SimSpeed } from '../engine/answers.js';
 import type { CloudBinding, StateStore } from '../engine/state.js';
 import { boundCloud, openWorkdir, workdirPaths, type WorkdirPaths } from '../engine/workdir.js';
 import { isAcrTrustError, usageError } from '../errors.js';
 import type { RunningSim } from '../sim/index.js';
+import type { JoinFile } from './commands/room-join.js';
 import type { OutputEvent } from './render/index.js';
 import type { Terminal } from './terminal.js';
 
@@ -41,6 +42,8 @@ export interface CommonOptions {
   useDeviceCode?: boolean;
   /** The named Azure cloud (AzureUSGovernment …), when the CLI offers a flag for it. */
   cloud?: string;
+  /** `--join FILE`: a training room's join file (endpoint, CA, the learner's service principal). */
+  join?: string;
   /** `--new-workdir` (run): begin a new workflow in the workdir, whatever cloud it belonged to. */
   newWorkdir?: boolean;
 }
@@ -104,9 +107,15 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   // The workdir's own cloud, unless the user starts over: it fills what is not given and refuses another.
   const bound = startOver ? undefined : boundCloud(paths);
   // Flags that are wrong in themselves (--endpoint over http, --ca alone) are said first, as such.
-  const targetKind = inputs.target ?? bound?.target;
+  if (req.opts.join) checkJoinFlags(req.opts, inputs, read.from);
+  const targetKind = inputs.target ?? bound?.target ?? (req.opts.join ? 'sim' : undefined);
   if (targetKind || !req.ask) checkEndpointFlags(targetKind ?? 'azure', bound ? withBoundEndpoint(req.opts, bound) : req.opts);
   const opts = bound ? useBoundCloud(bound, inputs, read.from, req.opts, paths) : req.opts;
+  // A training room: where it is and who signs in come from the join file (exit 2 if unusable).
+  const joins = opts.join ? await import('./commands/room-join.js') : undefined;
+  const room = joins?.readJoinFile(opts.join!);
+  if (room) inputs.target ??= 'sim';
+  const joined = room && { room, defaults: joins!.roomDefaults(room) };
   // Unattended, Azure's answers are complete before anything starts; the sim's defaults come from the sim.
   const azureAnswers = !req.ask && inputs.target !== 'sim' ? completeAzureAnswers(await loadAzure(), inputs, req.requireGoal) : undefined;
 
@@ -121,12 +130,12 @@ export async function openSession(req: SessionRequest): Promise<Session> {
       inputs = await askAnswers(inputs, {
         lists: async (kind) => {
           checkEndpointFlags(kind, opts);
-          const t = (target = await reachTarget({ ...inputs, target: kind }, opts, paths, term, req.requireGoal));
+          const t = (target = await reachTarget({ ...inputs, target: kind }, opts, paths, term, req.requireGoal, joined));
           return cloudLists(t.cloud(inputs.subscription ?? t.defaultSubscription ?? ''), (sub) => t.cloud(sub));
         },
       });
     }
-    target ??= await reachTarget(inputs, opts, paths, term, req.requireGoal);
+    target ??= await reachTarget(inputs, opts, paths, term, req.requireGoal, joined);
     const answers = azureAnswers ?? target.complete(inputs);
     checkSameTarget(workdir.store, answers, paths.dir);
     workdir.store.bindOnFirstRecord(bindingOf(answers, { ...opts, cloud: opts.cloud ?? target.azureCloud?.name }));
@@ -189,8 +198,9 @@ interface Target {
   azureCloud?: { name: string; acrLoginServerSuffix: string };
 }
 
-async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal, requireGoal = false): Promise<Target> {
+async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPaths, term: Terminal, requireGoal = false, room?: { room: JoinFile; defaults: Defaults }): Promise<Target> {
   const az = await loadAzure();
+  if (room) return roomSim(az, inputs, room.room, room.defaults);
   if (inputs.target !== 'sim') {
     const { azureCredential, connect, defaultSubscriptionFromAzCli, resolveCloud } = az;
     // The cloud: --cloud, else the Azure CLI's active one (its endpoints, sign-in host and registry
@@ -255,6 +265,39 @@ function servedSim(az: AzureAdapter, sims: Sim, inputs: Inputs, opts: CommonOpti
   };
 }
 
+/**
+ * A training room's sim (`--join FILE`): its endpoint and CA from the join file, signed in as the
+ * file's identity (client credentials at the sim's token endpoint, as `az login
+ * --service-principal --tenant adfs`). The learner's own resource group and registry, and the
+ * room's subscription, are the defaults for the answers; the sim refuses (403
+ * AuthorizationFailed) anything outside the learner's group.
+ */
+function roomSim(az: AzureAdapter, inputs: Inputs, room: JoinFile, defaults: Defaults): Target {
+  const speed = inputs.simSpeed as SimSpeed | undefined;
+  const credential = az.clientSecretCredential({ authorityHost: room.endpoint, clientId: room.clientId, clientSecret: room.clientSecret, ca: room.ca });
+  return {
+    cloud: (subscriptionId) => az.connect({ subscriptionId, credential, endpoint: room.endpoint, ca: room.ca, pollIntervalMs: speed === 'instant' ? 10 : undefined }),
+    complete: (i) => completeAnswers(i, defaults),
+    defaultSubscription: room.subscriptionId,
+    speed,
+    label: `training room at ${room.endpoint} as ${room.learner ? `learner ${room.learner}` : 'the trainer'}`,
+  };
+}
+
+/** --join says where the cloud is and who signs in: flags that say either otherwise are exit 2. */
+function checkJoinFlags(opts: CommonOptions, inputs: Inputs, from: Partial<Record<string, string>>): void {
+  const clash = [
+    opts.endpoint !== undefined && '--endpoint',
+    opts.ca !== undefined && '--ca',
+    opts.cloud !== undefined && '--cloud',
+    opts.useDeviceCode && '--use-device-code',
+    inputs.target === 'azure' && `target azure (${from.target ?? '--target'})`,
+  ].filter(Boolean);
+  if (clash.length) {
+    throw usageError(`--join says where the training room is and who you are; it does not go with ${clash.join(', ')}.`, 'Give --join FILE (the file your trainer handed out) without them, or drop --join.');
+  }
+}
+
 /** The workflow's recorded steps belong to one set of resources; other answers need another workdir. */
 function checkSameTarget(store: StateStore, a: ResolvedAnswers, dir: string): void {
   const target: Record<string, string> = {
@@ -287,6 +330,7 @@ function bindingOf(a: ResolvedAnswers, opts: CommonOptions): Omit<CloudBinding, 
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
     ...(opts.ca ? { ca: resolve(opts.ca) } : {}),
     ...(opts.cloud ? { cloud: opts.cloud } : {}),
+    ...(opts.join ? { join: resolve(opts.join) } : {}),
   };
 }
 
@@ -294,7 +338,9 @@ function bindingOf(a: ResolvedAnswers, opts: CommonOptions): Omit<CloudBinding, 
 export function describeCloud(c: Partial<CloudBinding>, workdir: string): string {
   const where =
     c.target === 'sim'
-      ? c.endpoint
+      ? c.join
+        ? `the training room of the join file ${c.join}`
+        : c.endpoint
         ? `the simulated Azure at ${c.endpoint}${c.ca ? ` (CA ${c.ca})` : ''}`
         : `the embedded simulated Azure kept in ${workdir}`
       : `${c.cloud ? `Azure cloud ${c.cloud}` : 'Azure'}${c.endpoint ? ` at ${c.endpoint}${c.ca ? ` (CA ${c.ca})` : ''}` : ''}`;
@@ -316,12 +362,14 @@ export function useBoundCloud(bound: CloudBinding, inputs: Inputs, from: Partial
   if (opts.endpoint !== undefined && (bound.endpoint === undefined || !sameUrl(opts.endpoint, bound.endpoint))) differs.push(`--endpoint ${opts.endpoint}`);
   if (opts.ca !== undefined && bound.ca !== undefined && resolve(opts.ca) !== bound.ca && !sameFile(resolve(opts.ca), bound.ca)) differs.push(`--ca ${resolve(opts.ca)}`);
   if (opts.cloud !== undefined && (bound.cloud ?? 'AzureCloud').toLowerCase() !== opts.cloud.toLowerCase()) differs.push(`--cloud ${opts.cloud}`);
+  if (opts.join !== undefined && (bound.join === undefined || (resolve(opts.join) !== bound.join && !sameFile(resolve(opts.join), bound.join)))) differs.push(`--join ${resolve(opts.join)}`);
   if (differs.length > 0) {
     const asked = { ...bound, ...(given('target') ? { target: inputs.target } : {}), ...(given('subscription') ? { subscription: inputs.subscription } : {}) };
     if (opts.endpoint !== undefined) asked.endpoint = opts.endpoint;
     else if (given('target') && inputs.target !== bound.target) delete asked.endpoint;
     asked.ca = opts.ca !== undefined ? resolve(opts.ca) : asked.endpoint === bound.endpoint ? bound.ca : undefined;
     if (opts.cloud !== undefined) asked.cloud = opts.cloud;
+    if (opts.join !== undefined) asked.join = resolve(opts.join);
     throw usageError(
       `the workdir ${paths.dir} belongs to ${describeCloud(bound, paths.dir)}; this command names ${describeCloud(asked, paths.dir)} (${differs.join(', ')}).`,
       `Drop those flags to act on the workdir's cloud; use another --workdir for the other cloud; or start this workdir over with \`acr-trust run --new-workdir\` (run \`acr-trust reset\` first if its workflow changed something you want back).`,
@@ -329,7 +377,7 @@ export function useBoundCloud(bound: CloudBinding, inputs: Inputs, from: Partial
   }
   inputs.target ??= bound.target;
   inputs.subscription ??= bound.subscription;
-  return { ...opts, endpoint: opts.endpoint ?? bound.endpoint, ca: opts.ca ?? bound.ca, cloud: opts.cloud ?? bound.cloud };
+  return { ...opts, endpoint: opts.endpoint ?? bound.endpoint, ca: opts.ca ?? bound.ca, cloud: opts.cloud ?? bound.cloud, join: opts.join ?? bound.join };
 }
 
 function sameUrl(a: string, b: string): boolean {

@@ -33,7 +33,7 @@ import {
   type RoleAssignmentFact,
   type RunFacts,
 } from '../model/access.js';
-import { collectValues, programForStep, type TaskStep } from '../sim/task-yaml.js';
+import { collectValues, programForStep } from '../sim/task-yaml.js';
 import type { DoctorReading, LastRun } from './read.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -207,9 +207,10 @@ export function taskAccesses(reading: DoctorReading): { accesses: Access[]; erro
     seen.add(id);
     out.push({ kind, loginServer: ref.registry, repository: ref.repository, image: ref.text, step: stepId, label: `${kind} ${ref.registry}/${ref.repository}${ref.tag && ref.tag !== 'latest' && !/doctor/.test(ref.tag) ? `:${ref.tag}` : ''}` });
   };
-  for (const s of program.program.steps as (TaskStep & { baseImages?: { registry: string; repository: string; text: string; tag?: string }[] })[]) {
+  for (const s of program.program.steps) {
     if (s.kind === 'build') {
-      for (const base of s.baseImages ?? []) if (!built.has(`${base.registry}/${base.repository}`.toLowerCase())) add('pull', base, s.id);
+      // A build's base images (its Dockerfile's FROM lines), when the task's source is known.
+      for (const base of s.bases ?? []) if (!built.has(`${base.registry}/${base.repository}`.toLowerCase())) add('pull', base, s.id);
       for (const t of s.tags) built.add(`${t.registry}/${t.repository}`.toLowerCase());
     } else if (s.kind === 'push') {
       for (const i of s.images) if (i.valid) add('push', i, s.id);

@@ -45,7 +45,9 @@ export interface WorkflowState {
  * - `ca`: the absolute path of the CA certificate file given with `--ca` (its path, not its text:
  *   a restarted `sim serve` with the same state file keeps its CA);
  * - `subscription`: the subscription id the steps acted in;
- * - `cloud`: the named Azure cloud (AzureCloud, AzureUSGovernment …) when one was chosen.
+ * - `cloud`: the named Azure cloud (AzureCloud, AzureUSGovernment …) when one was chosen;
+ * - `join`: the absolute path of a training room's join file given with `--join` (the room's
+ *   endpoint, CA and the identity signed in as are read from it on every command; no secret here).
  */
 export interface CloudBinding {
   target: string;
@@ -53,6 +55,7 @@ export interface CloudBinding {
   ca?: string;
   subscription: string;
   cloud?: string;
+  join?: string;
   /** When it was recorded (ISO 8601). */
   at: string;
 }

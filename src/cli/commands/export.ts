@@ -15,8 +15,13 @@ export async function exportScript(opts: CommonOptions & AnswerFlags): Promise<v
   // The workdir's cloud: its subscription and target when none is given; another one is exit 2.
   const bound = boundCloud(paths);
   const use = bound ? useBoundCloud(bound, inputs, from, opts, paths) : opts;
-  const answers =
-    inputs.target === 'sim'
+  // A training room's join file (--join, or the workdir's): the learner's own group and registry by default.
+  const joins = use.join ? await import('./room-join.js') : undefined;
+  const room = joins?.readJoinFile(use.join!);
+  if (room) inputs.target ??= 'sim';
+  const answers = room
+    ? completeAnswers(inputs, joins!.roomDefaults(room))
+    : inputs.target === 'sim'
       ? completeAnswers(inputs, simDefaults(inputs.simScenario ?? 'default', SIM_SUBSCRIPTION_ID))
       : completeAnswers(inputs, { subscription: inputs.subscription ?? (await import('../../azure/credentials.js')).defaultSubscriptionFromAzCli() });
   // On Azure, the lines are for the cloud the run uses: --cloud, the workdir's, or the Azure CLI's active one.

@@ -69,6 +69,11 @@ export function writeJoinFiles(stateFile: string, state: CloudState, endpoint: s
   return dir;
 }
 
+/** The answers a join file gives by default: the room's subscription, the learner's own group and registry (the trainer's file has neither). */
+export function roomDefaults(room: JoinFile): { subscription: string; resourceGroup?: string; registry?: string } {
+  return { subscription: room.subscriptionId, resourceGroup: room.resourceGroup, registry: room.registry };
+}
+
 /** Reads a join file, or exit 2 saying what is wrong with it. */
 export function readJoinFile(file: string): JoinFile {
   let data: any;
