@@ -91,3 +91,13 @@ export function find(ran: Ran[], fragment: string, from = 0): Ran {
   if (!hit) throw new Error(`no command containing "${fragment}" in: ${ran.map((r) => r.command).join(' | ')}`);
   return hit;
 }
+
+/** The bullet of "Exercises that go wrong on purpose" that starts with `lead`, whitespace collapsed. */
+export function exerciseBullet(doc: string, lead: string): string {
+  const item = section(doc, 'Exercises that go wrong on purpose').split(/\n- /).find((b) => b.replace(/^- /, '').startsWith(lead));
+  if (!item) throw new Error(`no exercise "${lead}" in docs/training.md`);
+  return item.replace(/\s+/g, ' ');
+}
+
+/** What ran, as a terminal would show it (for assertion messages). */
+export const transcript = (ran: Ran[]): string => ran.map((r) => `$ ${r.command}\n[${r.status}] ${r.stdout}${r.stderr}`).join('\n');

@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acrTrust, bin, cleanEnv, findAz, root, serve, tmp, type Served } from './helpers.js';
-import { find, numberedSteps, runScript, section, shellBlocks, type Ran } from './training-doc.js';
+import { exerciseBullet as bullet, find, numberedSteps, runScript, section, shellBlocks, transcript, type Ran } from './training-doc.js';
 
 const AZ = findAz();
 const doc = readFileSync(join(root, 'docs/training.md'), 'utf8');
@@ -63,21 +63,13 @@ describe.skipIf(!AZ)('docs/training.md through az against sim serve', () => {
     steps.set(2, steps.get(2)!.split('\n').filter((l) => !l.startsWith('az role assignment')).join('\n') + '\n' + restBlock);
     return steps;
   };
-  /** A prose exercise's inline commands: the `…` code spans of the bullet starting with `lead`. */
-  const bullet = (lead: string) => {
-    const text = section(doc, 'Exercises that go wrong on purpose');
-    const item = text.split(/\n- /).find((b) => b.replace(/^- /, '').startsWith(lead));
-    if (!item) throw new Error(`no exercise "${lead}" in docs/training.md`);
-    return item.replace(/\s+/g, ' ');
-  };
-  const all = (ran: Ran[]) => ran.map((r) => `$ ${r.command}\n[${r.status}] ${r.stdout}${r.stderr}`).join('\n');
 
   it("the article's workflow: run ca1 succeeds through the bypass; with trusted services off run ca2 fails with the 403 the doc prints", () => {
     const steps = workflow();
     expect([...steps.keys()].filter(Boolean)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const ran = run([1, 2, 3, 4, 5, 6, 7].map((n) => steps.get(n)!).join('\n'));
     const failed = ran.filter((r) => r.status !== 0 && !(r.command.startsWith('az acr task run') && r.stdout.includes('ca2 failed')));
-    expect(failed.map((r) => r.command), all(ran)).toEqual([]);
+    expect(failed.map((r) => r.command), transcript(ran)).toEqual([]);
     expect(JSON.parse(find(ran, 'loginMode: credentials').stdout)).toMatchObject({ identity: { type: 'SystemAssigned' }, loginMode: 'None' });
     expect(JSON.parse(find(ran, 'roleAssignments?api-version').stdout).value).toHaveLength(1);
     expect(JSON.parse(find(ran, 'task credential list').stdout)).toEqual({ 'acrtrustdemo.azurecr.io': { identity: '[system]', password: null, userName: null } });
@@ -103,19 +95,19 @@ describe.skipIf(!AZ)('docs/training.md through az against sim serve', () => {
     expect(doctors.map((r) => r.command)).toEqual(['doctor', 'doctor', 'doctor --json', 'doctor --fix --yes']);
     const [broken, fixed, json, fix] = doctors;
     expect(doctors.map((r) => r.comment.match(/^exit (\d+)/)?.[1])).toEqual(['3', '0', undefined, undefined]);
-    expect(broken.status, all(ran)).toBe(3);
+    expect(broken.status, transcript(ran)).toBe(3);
     expect(broken.promised.length).toBeGreaterThan(5);
     expectPromised(broken);
     const task = find(ran, 'az acr task run');
     expect(task.stdout).toContain(task.comment);
-    expect(fixed.status, all(ran)).toBe(0);
+    expect(fixed.status, transcript(ran)).toBe(0);
     for (const piece of /"(.*)"/.exec(fixed.comment)![1].split('…')) expect(fixed.stdout).toContain(piece.trim());
     expect(json.status).not.toBe(0);
     expect(json.promised).toHaveLength(1);
     expectPromised(json);
     const objects = json.stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(objects.find((o) => o.access === 'pull acrtrustdemo.azurecr.io/hello-world')).toMatchObject({ type: 'access', verdict: 'refused', cause: 'no-system-credential' });
-    expect(fix.status, all(ran)).toBe(0);
+    expect(fix.status, transcript(ran)).toBe(0);
     expect(fix.stdout).toContain(fix.comment.split(',')[0]);
     // The credential is back, as the workflow's step 3 left it.
     const after = run('az acr task credential list -n hello-task -r acrtrustdemo');
@@ -123,56 +115,56 @@ describe.skipIf(!AZ)('docs/training.md through az against sim serve', () => {
   }, 600_000);
 
   it('skip step 5 (the task bypass switch): the run is refused even with trusted services on', () => {
-    expect(bullet('Skip step 5')).toContain('the run is refused even with trusted services on');
+    expect(bullet(doc, 'Skip step 5')).toContain('the run is refused even with trusted services on');
     const steps = workflow();
     const ran = run(steps.get(5)!.replace('networkRuleBypassAllowedForTasks=true', 'networkRuleBypassAllowedForTasks=false') + steps.get(6)!);
     expect(find(ran, 'az resource show').stdout.trim()).toBe('false');
     expect(JSON.parse(run('az acr show -n acrtrustdemo --query networkRuleBypassOptions')[0].stdout)).toBe('AzureServices');
     const refused = find(ran, 'az acr task run');
-    expect(refused.status, all(ran)).not.toBe(0);
+    expect(refused.status, transcript(ran)).not.toBe(0);
     expect(refused.stdout).toMatch(/Run ID: ca\w+ failed/);
     expect(refused.stdout).toContain('403 Forbidden');
     // Step 5 again: the task gets in.
     const back = run(steps.get(5)! + steps.get(6)!);
-    expect(find(back, 'az acr task run').stdout, all(back)).toMatch(/Run ID: ca\w+ was successful/);
+    expect(find(back, 'az acr task run').stdout, transcript(back)).toMatch(/Run ID: ca\w+ was successful/);
   }, 600_000);
 
   it("a quick run is never trusted: the doc's az acr run is refused by the firewall even with both switches on", () => {
-    const text = bullet('A quick run is never trusted');
+    const text = bullet(doc, 'A quick run is never trusted');
     const cmd = /`(az acr run [^`]+)`/.exec(text)![1];
     const ran = run(cmd);
-    expect(ran[0].status, all(ran)).not.toBe(0);
+    expect(ran[0].status, transcript(ran)).not.toBe(0);
     expect(ran[0].stdout).toContain("denied: client with IP '20.42.0.17' is not allowed access");
   }, 600_000);
 
   it('skip step 2 (the role): the registry refuses the pull with unauthorized', () => {
-    expect(bullet('Skip step 2')).toContain('the registry refuses the pull with `unauthorized`');
+    expect(bullet(doc, 'Skip step 2')).toContain('the registry refuses the pull with `unauthorized`');
     const steps = workflow();
     // Undo step 2 with az rest (its list, then a delete of each assignment), then step 6.
     const ran = run(`${steps.get(2)!.split('\n').filter((l) => l.startsWith('principal=') || l.startsWith('registry=')).join('\n')}
 for id in $(az rest --method get --url "$registry/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&\\$filter=principalId eq '$principal'" --query "value[].id" -o tsv); do az rest --method delete --url "$id?api-version=2022-04-01" >/dev/null; done
 ${steps.get(6)!}`);
     const refused = find(ran, 'az acr task run');
-    expect(refused.status, all(ran)).not.toBe(0);
+    expect(refused.status, transcript(ran)).not.toBe(0);
     expect(refused.stdout).toContain('unauthorized');
     expect(refused.stdout).not.toContain('is not allowed access');
     const back = run(steps.get(2)! + steps.get(6)!);
-    expect(find(back, 'az acr task run').stdout, all(back)).toMatch(/Run ID: ca\w+ was successful/);
+    expect(find(back, 'az acr task run').stdout, transcript(back)).toMatch(/Run ID: ca\w+ was successful/);
   }, 600_000);
 
   it('skip step 3 (the credential): with public access off the firewall denies the pull; with it on, unauthorized', () => {
-    const text = bullet('Skip step 3');
+    const text = bullet(doc, 'Skip step 3');
     const firewall = /`(docker: Error response from daemon: [^`]+)`/.exec(text)![1];
     expect(text).toContain('`unauthorized: authentication required` instead');
     const steps = workflow();
     const remove = /^az acr task credential remove .*$/m.exec(shellBlocks(section(doc, 'Exercise: break it on purpose'))[0])![0];
     const closed = run(`${remove}\n${steps.get(6)!}`);
     const denied = find(closed, 'az acr task run');
-    expect(denied.status, all(closed)).not.toBe(0);
+    expect(denied.status, transcript(closed)).not.toBe(0);
     expect(denied.stdout).toContain(firewall);
     expect(denied.stdout).not.toContain('unauthorized: authentication required');
     // "Run it before step 4": public access on again.
     const open = run(`az acr update -n acrtrustdemo --public-network-enabled true --default-action Allow >/dev/null\n${steps.get(6)!}`);
-    expect(find(open, 'az acr task run').stdout, all(open)).toContain('unauthorized: authentication required');
+    expect(find(open, 'az acr task run').stdout, transcript(open)).toContain('unauthorized: authentication required');
   }, 600_000);
 });
