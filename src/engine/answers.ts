@@ -136,6 +136,10 @@ export function readInputs(src: AnswerSources): { inputs: Inputs; from: Provenan
     // An earlier run's answers apply only to the same target: sim names never leak into Azure.
     const saved = readAnswersFile(src.saved, { saved: true });
     const target = layers.map(([, l]) => l.target).find(Boolean) ?? envLayer.target;
+    // A saved target registry that is the saved registry itself was the default, not an answer of
+    // its own: it follows the registry, so a corrected --registry is not trapped by a typo.
+    const registryGiven = layers.some(([, l]) => l.registry) || envLayer.registry;
+    if (registryGiven && saved.targetRegistry !== undefined && saved.targetRegistry === saved.registry) delete saved.targetRegistry;
     if (!target || !saved.target || saved.target === target) layers.push([src.saved, saved]);
   }
   layers.push(['env', envLayer]);
@@ -283,10 +287,7 @@ export function completeAnswers(inputs: Inputs, defaults: Defaults, { requireGoa
 
 /** Writes the resolved answers as YAML that `--answers` replays. */
 export function saveAnswers(file: string, answers: ResolvedAnswers): void {
-  // A target registry that only defaulted to the registry is not an answer of its own: saved, it
-  // would outlive a corrected --registry (a mistyped name would trap the workdir).
-  const derived = (k: (typeof KEY_NAMES)[number]) => k === 'targetRegistry' && answers.targetRegistry === answers.registry;
-  const body = Object.fromEntries(KEY_NAMES.filter((k) => answers[k] !== undefined && !derived(k)).map((k) => [k, answers[k]]));
+  const body = Object.fromEntries(KEY_NAMES.filter((k) => answers[k] !== undefined).map((k) => [k, answers[k]]));
   writeFileAtomic(file, `# acr-trust answers — replay with: acr-trust run --answers ${file} --yes\n${yaml().stringify(body)}`);
 }
 

@@ -122,3 +122,19 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
     expect(readFileSync(join(wd, 'answers.yaml'), 'utf8')).toContain('task: from-file-task');
   });
 });
+
+describe('a mistyped registry does not trap the workdir', () => {
+  it('the saved target registry was only the default: a corrected --registry takes it along', async () => {
+    const wd = join(tempDir(), 'wd');
+    const typo = await cliAsync(['run', '--target', 'sim', '--yes', '--registry', 'nosuchreg', '--workdir', wd]);
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toContain('Registry nosuchreg was not found');
+    expect(readFileSync(join(wd, 'answers.yaml'), 'utf8')).toContain('targetRegistry: nosuchreg');
+
+    const fixed = await cliAsync(['run', '--target', 'sim', '--yes', '--registry', 'acrtrustdemo', '--workdir', wd]);
+    expectNoStack(fixed);
+    expect(fixed.status, fixed.stderr).toBe(0);
+    expect(fixed.stdout).toContain('Finished: 10 step(s) hold (checked now)');
+    expect(readFileSync(join(wd, 'answers.yaml'), 'utf8')).toContain('targetRegistry: acrtrustdemo');
+  });
+});

@@ -88,10 +88,12 @@ export async function startInTmux(command: string | readonly string[], opts: Tmu
       await tmux('send-keys', '-t', 'main', '-l', text);
     },
     async screen() {
-      return (await tmux('capture-pane', '-p', '-t', 'main')).replace(/\s+$/, '');
+      // -J: a line the terminal wrapped reads as the one line the program printed (a long temp
+      // path must not split what a test matches); trailing blanks go, as on screen.
+      return (await tmux('capture-pane', '-p', '-J', '-t', 'main')).replace(/[ \t]+$/gm, '').replace(/\s+$/, '');
     },
     async scrollback() {
-      return (await tmux('capture-pane', '-p', '-S', '-', '-t', 'main')).replace(/\s+$/, '');
+      return (await tmux('capture-pane', '-p', '-J', '-S', '-', '-t', 'main')).replace(/[ \t]+$/gm, '').replace(/\s+$/, '');
     },
     async waitForText(pattern, timeoutMs = 10_000) {
       const matches = (s: string) => (typeof pattern === 'string' ? s.includes(pattern) : pattern.test(s));
