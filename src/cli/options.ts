@@ -25,6 +25,21 @@ export function answerFlags(o: AnswerFlags): Inputs {
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }
 
+/**
+ * The flags that say where a command acts — target, workdir, endpoint, CA, cloud, join file — to
+ * repeat in a follow-up command we print, so that it acts on the same cloud and workdir.
+ */
+export function whereFlags(o: { target?: string; workdir?: string; endpoint?: string; ca?: string; cloud?: string; join?: string }): string[] {
+  return [
+    ...(o.target ? ['--target', o.target] : []),
+    ...(o.workdir && o.workdir !== '.acr-trust' ? ['--workdir', o.workdir] : []),
+    ...(o.endpoint ? ['--endpoint', o.endpoint] : []),
+    ...(o.ca ? ['--ca', o.ca] : []),
+    ...(o.cloud ? ['--cloud', o.cloud] : []),
+    ...(o.join ? ['--join', o.join] : []),
+  ];
+}
+
 /** The command as the user typed it, quoted for a POSIX shell, to say "run it again". */
 export function commandLine(argv = process.argv.slice(2)): string {
   return shellLine(['acr-trust', ...argv]);

@@ -23,6 +23,8 @@ export interface FixContext {
   answers: Pick<Answers, 'subscription' | 'resourceGroup' | 'registry' | 'task'>;
   /** The workflow's step with this id. */
   step: (id: string) => Step<World> | undefined;
+  /** Where the doctor looked (`--target sim --workdir …`, see `whereFlags`): the fix acts there too. */
+  where?: string[];
 }
 
 /** The fix of one finding, for these answers. */
@@ -41,6 +43,12 @@ export function fixOf(f: Finding, ctx: FixContext): FixCommands {
     'run',
     '--only',
     step.id,
+    // One step, so the goal changes nothing; named, it is not asked (nor refused with --yes).
+    '--goal',
+    'setup',
+    ...(ctx.where ?? []),
+    '--subscription',
+    answers.subscription,
     '--resource-group',
     answers.resourceGroup,
     '--registry',

@@ -4,6 +4,7 @@
  * (`--json`), its evidence, the fix and the exit code. The healthy cases must say healthy (exit 0).
  */
 import { describe, expect, it } from 'vitest';
+import { cliAsync } from '../cli/helpers.js';
 import { rawRequest } from '../helpers/sim.js';
 import { CLOSED_WITH_BYPASS, RG, pullYaml, pushYaml, systemCredential, useDoctorBench } from './helpers.js';
 
@@ -46,6 +47,16 @@ describe('acr-trust doctor: causes of a refused access, each told apart', () => 
     expect(text.status).toBe(3);
     expect(text.stdout).toMatch(/✗ push drbypassoff1\.azurecr\.io\/app: refused/);
     expect(text.stdout).toMatch(/fix \(acr-trust\): acr-trust run --only allow-task-bypass/);
+
+    // The printed step runs as printed (where the doctor looked: target, endpoint, CA, workdir),
+    // and repairs it: the doctor then finds the task healthy.
+    const line = /fix \(acr-trust\): (acr-trust run .*)$/m.exec(text.stdout)![1]!;
+    expect(line).toContain(`--workdir ${text.workdir}`);
+    const words = line.split(' ').slice(1); // no word here needs quoting: names, ids and temp paths
+    const fixed = await cliAsync([...words, '--yes']);
+    expect(fixed.status, fixed.stderr).toBe(0);
+    expect(fixed.stdout).toMatch(/^allow-task-bypass +applied /m);
+    expect((await bench.doctor(['--registry', reg.name, '--task', 'bypass-task', '--json'])).status).toBe(0);
   });
 
   it('trusted services off: refused, fix is allow-trusted-services', async () => {

@@ -17,7 +17,7 @@ import { AcrTrustError, isAcrTrustError, usageError } from '../../errors.js';
 import type { Diagnosis } from '../../doctor/diagnose.js';
 import type { DoctorReading } from '../../doctor/read.js';
 import type { DoctorOutput } from '../../doctor/render.js';
-import { answerFlags, type AnswerFlags } from '../options.js';
+import { answerFlags, whereFlags, type AnswerFlags } from '../options.js';
 import { closingAfter, interactionFor, openSession, type CommonOptions, type Session } from '../session.js';
 import { terminal, type Terminal } from '../terminal.js';
 
@@ -120,7 +120,7 @@ async function examine(session: Session, opts: DoctorOptions, cloud = session.wo
       return line ? { family: 'unknown', line } : undefined;
     },
   });
-  const output = render(diagnosis, { answers: a, step: stepById }, { target: session.targetLabel });
+  const output = render(diagnosis, { answers: a, step: stepById, where: whereFlags(opts) }, { target: session.targetLabel });
   return { reading, diagnosis, output };
 }
 

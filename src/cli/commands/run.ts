@@ -11,7 +11,7 @@ import type { World } from '../../../steps/index.js';
 import { runSteps, selectSteps, type RunOptions as EngineRunOptions, type RunReport, type Selection } from '../../engine/runner.js';
 import { isAcrTrustError, usageError } from '../../errors.js';
 import { onInterrupt, type Interrupt } from '../interrupt.js';
-import { answerFlags, commandLine, shellLine, type AnswerFlags } from '../options.js';
+import { answerFlags, commandLine, shellLine, whereFlags, type AnswerFlags } from '../options.js';
 import { concludeReport, type RunInFlight } from '../outcome.js';
 import { chooseRenderer, type OutputOptions, type Renderer } from '../render/index.js';
 import { closingAfter, interactionFor, openSession, startEvent, type CommonOptions, type Session } from '../session.js';
@@ -107,12 +107,8 @@ async function goalSteps(session: Session, selection: Selection): Promise<Select
  * again — or everything as it was before acr-trust (`reset`).
  */
 function afterDemo(session: Session, opts: RunOptions): { label: string; command: string }[] {
-  const more = [
-    ...(opts.workdir && opts.workdir !== '.acr-trust' ? ['--workdir', opts.workdir] : []),
-    ...(opts.endpoint ? ['--endpoint', opts.endpoint] : []),
-    ...(opts.ca ? ['--ca', opts.ca] : []),
-    ...(opts.yes ? ['--yes'] : []),
-  ];
+  // The workdir records its cloud: the workdir (and any endpoint or CA given) says where.
+  const more = [...whereFlags({ workdir: opts.workdir, endpoint: opts.endpoint, ca: opts.ca }), ...(opts.yes ? ['--yes'] : [])];
   const registry = session.answers.targetRegistry;
   return [
     { label: `Back to the working setup (trusted services on again; the task reaches ${registry} through the bypass)`, command: shellLine(['acr-trust', 'run', '--goal', 'setup', ...more]) },
