@@ -16,11 +16,12 @@ import { rawRequest, useSim } from '../helpers/sim.js';
 const schema = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/sdk-11.0.0.json', import.meta.url)), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 ajv.addSchema(schema, 'sdk');
-const check = (definition: string, body: unknown) => {
-  const validate = ajv.getSchema(`sdk#/$defs/${definition}`)!;
-  const ok = validate(body);
-  return ok ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
+/** The errors of `body` against definition `definition` of the schema added as `name`. */
+const checkIn = (name: string, definition: string, body: unknown) => {
+  const validate = ajv.getSchema(`${name}#/$defs/${definition}`)!;
+  return validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
 };
+const check = (definition: string, body: unknown) => checkIn('sdk', definition, body);
 
 /** The same definitions with what 2026-01-01-preview adds (az 2.84's registries version). */
 const preview = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/registry-2026-01-01-preview.json', import.meta.url)), 'utf8'));
@@ -34,10 +35,7 @@ const later = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/registry-
 const laterSchema = structuredClone(previewSchema);
 Object.assign(laterSchema.$defs.Registry.properties.properties.properties, later.registryProperties);
 ajv.addSchema(laterSchema, 'later');
-const checkAt = (name: string) => (body: unknown) => {
-  const validate = ajv.getSchema(`${name}#/$defs/Registry`)!;
-  return validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
-};
+const checkAt = (name: string) => (body: unknown) => checkIn(name, 'Registry', body);
 const checkPreview = checkAt('preview');
 const checkLater = checkAt('later');
 
@@ -47,10 +45,7 @@ const tasks2025Schema = structuredClone(schema);
 Object.assign(tasks2025Schema.$defs.SourceRegistryCredentials.properties, tasks2025.sourceRegistryCredentials);
 for (const [definition, required] of Object.entries(tasks2025.runRequestRequired)) tasks2025Schema.$defs[definition].required = required;
 ajv.addSchema(tasks2025Schema, 'tasks2025');
-const checkTasks2025 = (definition: string, body: unknown) => {
-  const validate = ajv.getSchema(`tasks2025#/$defs/${definition}`)!;
-  return validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
-};
+const checkTasks2025 = (definition: string, body: unknown) => checkIn('tasks2025', definition, body);
 
 const RV = schema.apiVersions.registries as string;
 const TV = schema.apiVersions.tasks as string;
