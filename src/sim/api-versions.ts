@@ -41,6 +41,9 @@ export const TASK_PROPERTIES_SINCE: Record<string, string> = {
   'properties.agentPoolName': '2019-06-01-preview',
   'properties.isSystemTask': '2019-06-01-preview',
   'properties.logTemplate': '2019-06-01-preview',
+  /** [spec] RegistryTasks/preview/2025-03-01-preview/containerregistry_build.json (commit 286fa5ad),
+   *  SourceRegistryCredentials; absent from the 2019-06-01-preview models [sdk]. */
+  'properties.credentials.sourceRegistry.identity': '2025-03-01-preview',
 };
 export const RUN_PROPERTIES_SINCE: Record<string, string> = {
   systemData: '2019-06-01-preview',
@@ -50,14 +53,16 @@ export const RUN_PROPERTIES_SINCE: Record<string, string> = {
   'properties.updateTriggerToken': '2019-06-01-preview',
 };
 
-/** Drops from `resource` (a copy) what `apiVersion` does not define, per a *_SINCE table. */
+/** Drops from `resource` (a copy) what `apiVersion` does not define, per a *_SINCE table (paths
+ *  dotted to any depth, e.g. `properties.credentials.sourceRegistry.identity`). */
 export function forVersion<T extends Record<string, any>>(resource: T, apiVersion: string | null | undefined, since: Record<string, string>): T {
   if (!apiVersion) return resource;
   for (const [path, first] of Object.entries(since)) {
     if (apiVersion >= first) continue;
-    const [head, leaf] = path.includes('.') ? path.split('.') : [undefined, path];
-    if (head) delete resource[head]?.[leaf!];
-    else delete resource[leaf!];
+    const parts = path.split('.');
+    const leaf = parts.pop()!;
+    const parent = parts.reduce<any>((node, key) => node?.[key], resource);
+    if (parent && typeof parent === 'object') delete parent[leaf];
   }
   return resource;
 }

@@ -1,7 +1,9 @@
 /**
  * Every resource the sim answers with, checked against the published OpenAPI definitions of the
  * api-versions @azure/arm-containerregistry 11.0.0 sends (registries 2025-11-01, tasks/runs/taskRuns
- * 2019-06-01-preview): no property a definition lacks, every required one present, the right types.
+ * 2019-06-01-preview), and at the newer az CLIs' versions (registries 2026-01-01-preview and
+ * 2026-09-01-preview, tasks/runs/taskRuns 2025-03-01-preview; what each adds is vendored beside it
+ * in test/sim/schemas/, naming its source path and commit): no property a definition lacks, every required one present, the right types.
  * The definitions are vendored as JSON Schema in test/sim/schemas/sdk-11.0.0.json (see its
  * generator for the source path and commit) and validated with ajv (pinned).
  */
@@ -14,11 +16,12 @@ import { rawRequest, useSim } from '../helpers/sim.js';
 const schema = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/sdk-11.0.0.json', import.meta.url)), 'utf8'));
 const ajv = new Ajv2020({ allErrors: true, strict: false });
 ajv.addSchema(schema, 'sdk');
-const check = (definition: string, body: unknown) => {
-  const validate = ajv.getSchema(`sdk#/$defs/${definition}`)!;
-  const ok = validate(body);
-  return ok ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
+/** The errors of `body` against definition `definition` of the schema added as `name`. */
+const checkIn = (name: string, definition: string, body: unknown) => {
+  const validate = ajv.getSchema(`${name}#/$defs/${definition}`)!;
+  return validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
 };
+const check = (definition: string, body: unknown) => checkIn('sdk', definition, body);
 
 /** The same definitions with what 2026-01-01-preview adds (az 2.84's registries version). */
 const preview = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/registry-2026-01-01-preview.json', import.meta.url)), 'utf8'));
@@ -32,12 +35,17 @@ const later = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/registry-
 const laterSchema = structuredClone(previewSchema);
 Object.assign(laterSchema.$defs.Registry.properties.properties.properties, later.registryProperties);
 ajv.addSchema(laterSchema, 'later');
-const checkAt = (name: string) => (body: unknown) => {
-  const validate = ajv.getSchema(`${name}#/$defs/Registry`)!;
-  return validate(body) ? [] : validate.errors!.map((e) => `${e.instancePath || '/'} ${e.message}${e.params && 'additionalProperty' in e.params ? ` '${e.params.additionalProperty}'` : ''}`);
-};
+const checkAt = (name: string) => (body: unknown) => checkIn(name, 'Registry', body);
 const checkPreview = checkAt('preview');
 const checkLater = checkAt('later');
+
+/** The tasks, runs and taskRuns definitions at 2025-03-01-preview (az 2.84+'s tasks version). */
+const tasks2025 = JSON.parse(readFileSync(fileURLToPath(new URL('./schemas/tasks-2025-03-01-preview.json', import.meta.url)), 'utf8'));
+const tasks2025Schema = structuredClone(schema);
+Object.assign(tasks2025Schema.$defs.SourceRegistryCredentials.properties, tasks2025.sourceRegistryCredentials);
+for (const [definition, required] of Object.entries(tasks2025.runRequestRequired)) tasks2025Schema.$defs[definition].required = required;
+ajv.addSchema(tasks2025Schema, 'tasks2025');
+const checkTasks2025 = (definition: string, body: unknown) => checkIn('tasks2025', definition, body);
 
 const RV = schema.apiVersions.registries as string;
 const TV = schema.apiVersions.tasks as string;
@@ -130,6 +138,54 @@ describe(`the sim's answers against the definitions at ${RV} (registries) and ${
     expect(checkLater(got.body)).toEqual([]);
     expect(got.body.properties.writableCacheRepos).toBe('Disabled');
     expect(checkPreview(got.body)).toEqual([expect.stringContaining("additional properties 'writableCacheRepos'")]);
+  });
+
+  it(`answers tasks, runs and taskRuns at ${tasks2025.apiVersion} (az 2.84+) with what that version's definitions define`, async () => {
+    const TV2 = tasks2025.apiVersion as string;
+    const reg = `${base}/acrtrustdemo`;
+    const sub = `/subscriptions/${s.sim.subscriptionId}`;
+    const platform = { os: 'linux', architecture: 'amd64' };
+    const encoded = Buffer.from('version: v1.1.0\nsteps:\n  - cmd: mcr.microsoft.com/hello-world\n').toString('base64');
+    const got: { what: string; definition: string; status: number; body: any }[] = [];
+    const at = async (what: string, definition: string, method: string, path: string, body?: unknown) => {
+      const r = await rawRequest(s.sim, method, `${path}?api-version=${TV2}`, body === undefined ? {} : { body });
+      got.push({ what, definition, status: r.status, body: r.body });
+      return r;
+    };
+    await at('task create (EncodedTask, system identity, source registry identity)', 'Task', 'PUT', `${reg}/tasks/encoded-2025`, {
+      location: 'eastus', identity: { type: 'SystemAssigned' },
+      properties: { platform, step: { type: 'EncodedTask', encodedTaskContent: encoded, values: [] }, credentials: { sourceRegistry: { identity: '[system]' }, customRegistries: { 'acrtrustdemo.azurecr.io': { identity: '[system]' } } } },
+    });
+    await at('task create (Docker, login mode Default)', 'Task', 'PUT', `${reg}/tasks/docker-2025`, {
+      location: 'eastus', properties: { platform, step: { type: 'Docker', dockerFilePath: 'Dockerfile', contextPath: 'https://github.com/Azure-Samples/acr-build-helloworld-node.git', imageNames: ['hello:{{.Run.ID}}'], isPushEnabled: true, noCache: false, arguments: [] }, credentials: { sourceRegistry: { loginMode: 'Default' } } },
+    });
+    await at('task create (FileTask, user identity, source registry identity)', 'Task', 'PUT', `${reg}/tasks/file-2025`, {
+      location: 'eastus', identity: { type: 'UserAssigned', userAssignedIdentities: { [`${sub}/resourceGroups/acr-trust-demo/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id1`]: {} } },
+      properties: { platform, step: { type: 'FileTask', taskFilePath: 'acb.yaml', contextPath: 'https://github.com/Azure-Samples/acr-tasks.git', values: [{ name: 's', value: 'x', isSecret: true }] }, credentials: { sourceRegistry: { identity: '[caller]' } } },
+    });
+    await at('task get', 'Task', 'GET', `${reg}/tasks/encoded-2025`);
+    await at('task listDetails', 'Task', 'POST', `${reg}/tasks/encoded-2025/listDetails`);
+    await at('tasks list', 'TaskListResult', 'GET', `${reg}/tasks`);
+    const scheduled = await at('scheduleRun (TaskRunRequest)', 'Run', 'POST', `${reg}/scheduleRun`, { type: 'TaskRunRequest', taskId: `${reg}/tasks/encoded-2025` });
+    await at('scheduleRun (EncodedTaskRunRequest)', 'Run', 'POST', `${reg}/scheduleRun`, { type: 'EncodedTaskRunRequest', encodedTaskContent: encoded, platform });
+    await at('run get', 'Run', 'GET', `${reg}/runs/${scheduled.body.properties?.runId}`);
+    await at('run update', 'Run', 'PATCH', `${reg}/runs/${scheduled.body.properties?.runId}`, { isArchiveEnabled: true });
+    await at('runs list', 'RunListResult', 'GET', `${reg}/runs`);
+    await at('taskRun create', 'TaskRun', 'PUT', `${reg}/taskRuns/schema-2025`, { location: 'eastus', properties: { runRequest: { type: 'DockerBuildRequest', imageNames: ['tr:v2'], dockerFilePath: 'Dockerfile', sourceLocation: 'https://example.invalid/src.tar.gz', platform } } });
+    await at('taskRun get', 'TaskRun', 'GET', `${reg}/taskRuns/schema-2025`);
+    await at('taskRuns list', 'TaskRunListResult', 'GET', `${reg}/taskRuns`);
+
+    expect(got.filter((a) => a.status >= 300).map((a) => `${a.what}: ${a.status} ${JSON.stringify(a.body)}`)).toEqual([]);
+    const failures = got.flatMap((a) => checkTasks2025(a.definition, a.body).map((e) => `${a.what} (${a.definition}): ${e}`));
+    expect(failures.filter((f) => !EXPLAINED.some((x) => x.pattern.test(f)))).toEqual([]);
+    // The source registry's identity is answered at this version, and only at this version.
+    const listDetails = got.find((a) => a.what === 'task listDetails')!.body;
+    expect(listDetails.properties.credentials.sourceRegistry).toEqual({ identity: '[system]' });
+    expect(check('Task', listDetails)).toEqual(expect.arrayContaining([expect.stringContaining("additional properties 'identity'")]));
+    const older = await rawRequest(s.sim, 'POST', `${reg}/tasks/encoded-2025/listDetails?api-version=${TV}`);
+    expect(older.status).toBe(200);
+    expect(older.body.properties.credentials.sourceRegistry ?? {}).not.toHaveProperty('identity');
+    expect(check('Task', older.body)).toEqual([]);
   });
 
   it('would notice a property a definition lacks, a missing required one, a wrong type', () => {
