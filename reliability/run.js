@@ -65,7 +65,8 @@ if (rendering) {
 } else {
   const started = Date.now();
   const cwd = args.includes('--in-place') ? ROOT : snapshot();
-  const vitestArgs = [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/reliability'];
+  // The training room's isolation (issue 16) is part of the campaign: its suite records room.json.
+  const vitestArgs = [join(ROOT, 'node_modules', 'vitest', 'vitest.mjs'), 'run', 'test/reliability', 'test/sim/room-access.test.ts'];
   // The suites mostly wait on child processes: two files at a time keep both cores busy.
   if (!short) vitestArgs.push('--maxWorkers=2');
   process.stderr.write(`reliability: the ${mode} campaign (vitest ${vitestArgs.slice(1).join(' ')})\n`);
@@ -164,6 +165,8 @@ function render(p, run) {
     );
   }
   if (s.scan) row('Secret scan: files and outputs of full, failed, interrupted runs', s.scan.filesScanned + s.scan.outputsScanned, `**${s.scan.findings} findings**`);
+  const room = p.room;
+  if (room) row('Training room: one learner at another learner\'s resources (reads, writes, role assignments, runs, log links, lists, tokens)', room.tried, `${room.refused} refused; **${room.leaks} leaks**`, 'the sim over HTTPS (signed tokens)');
   if (s.leastPrivilege) row('Least privilege', 1, `${s.leastPrivilege.roleAssignments} role assignment, scope = the target registry: ${s.leastPrivilege.scopeIsTheTargetRegistry ? 'yes' : '**no**'}; writes outside the workflow: ${s.leastPrivilege.writesOutsideTheWorkflow.length}`);
   say('');
 
@@ -361,6 +364,23 @@ function render(p, run) {
   }
   if (s.workdirModes) say(`- Workdir permissions after a SIGKILL, a re-run and a reset, all under \`umask 000\`: ${s.workdirModes.entries} entries (${s.workdirModes.files.join(', ')}); not private: **${s.workdirModes.notPrivate.length}** (the folder 0700, every file 0600).`);
   say('');
+
+  say('## Training room isolation', '');
+  if (!room) say(missing('room-access'), '');
+  else {
+    say(
+      'Counted by `test/sim/room-access.test.ts`: a classroom sim with three learners; learner 1 runs the whole workflow signed in as its own service principal, then learner 2, signed in as its own, tries each attempt below on learner 1\'s resources over HTTPS. ' +
+        '*Refused* is `401`/`403` (or no route), or — for a list or a directory look-up — an answer holding nothing of learner 1\'s; a *leak* is an answer containing any identifier of learner 1\'s that learner 2 did not type itself. ' +
+        'The check is structural: one choke point in `src/sim/server.ts` derives each request\'s action and scope from its method and path and refuses what the caller\'s role assignments do not grant there; every list is filtered item by item.',
+      '',
+      `${room.tried} attempts, ${room.refused} refused, ${room.leaks} leaks.`,
+      '',
+      '| attempt by learner 2 | status | refused | leaked |',
+      '|---|---:|---|---|',
+      ...room.results.map((r) => `| ${String(r.attempt).replace(/\|/g, '\\|')} | ${r.status} | ${r.refused ? 'yes' : '**no**'} | ${r.leaked?.length ? `**${r.leaked.length}**` : '0'} |`),
+      '',
+    );
+  }
 
   say(
     '## Bugs the campaign found',
