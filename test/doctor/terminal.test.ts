@@ -19,7 +19,8 @@ describe('acr-trust doctor in a terminal', () => {
     await bench.task(reg.name, 'other-task', { yaml: pushYaml(reg.loginServer) });
     const workdir = (await import('../cli/helpers.js')).tempDir('acr-trust-doctor-tty-');
     const term = await startInTmux([process.execPath, BIN, 'doctor', '--target', 'sim', '--endpoint', bench.sim.endpoint, '--ca', bench.caFile, '--sim-speed', 'instant', '--workdir', workdir], {
-      env: { NO_COLOR: '1' },
+      // CI unset: a pseudo-terminal under CI (as .ci/run sets it) is not interactive.
+      env: { NO_COLOR: '1', CI: '' },
     });
     try {
       await term.waitForText(/Subscription/);
