@@ -167,8 +167,10 @@ const FLOOR = {
   requests: sum(FLOOR_FULL_RUN),
   writes: sum(Object.fromEntries(Object.entries(FLOOR_FULL_RUN).filter(([k]) => WRITE_ROUTES.has(k)))),
   // verify checks every step live: each resource once (subscription, group, registry, permissions,
-  // task, assignments) and each run with its log (3 requests each).
-  verify: 6 + 2 * 3,
+  // task, assignments), the task also through listDetails (its credentials; GET blanks them), and
+  // each run with its log (3 requests each) — a run counts only if newer than the registry's and
+  // the task's last change, which the GET of the task shows (systemData).
+  verify: 7 + 2 * 3,
 };
 // A no-op re-run checks every step live too, with the same reads (report.md's registry read is
 // served by the read cache): the floor is verify's.
