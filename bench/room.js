@@ -6,7 +6,8 @@
  * learners going at once (`--concurrency`, default 12) so a 2-core machine is loaded, not
  * thrashed. Reports: how many completed, the sim's p50/p99 request latency, the memory of the
  * process holding the sim and its board, and how soon the board showed each learner's last
- * change — measured by an SSE client that reads /room/events as a browser would.
+ * change (its last write the cloud accepted) — measured by an SSE client that reads /room/events as
+ * a browser would.
  *
  *   node bench/room.js [learners] [--concurrency N]     prints the result as JSON
  *
@@ -100,11 +101,13 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
   const joinDir = writeJoinFiles(stateFile, sim.state, sim.endpoint, sim.endpoints, sim.caCert);
   const board = await startRoomBoard(sim);
   await board.ready;
-  // Each learner's last request, and when the board (as an SSE client sees it) first showed a check begun after it.
+  // Each learner's last change (a write the cloud accepted), and when the board (as an SSE client
+  // sees it) first showed a check begun after it. Reads change nothing the board shows but the last
+  // error, which needs no check.
   const lastRequest = new Map();
   const seenAfter = new Map();
   const off = sim.onRequest((r) => {
-    if (r.learner) lastRequest.set(r.learner, Date.now());
+    if (r.learner && r.write && r.status < 400) lastRequest.set(r.learner, Date.now());
   });
   let snapshots = 0;
   const stopWatching = watchBoard(sim, (s, at) => {
@@ -112,7 +115,7 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
     for (const row of s.rows) {
       const last = lastRequest.get(row.learner);
       // The first snapshot that shows a check begun after the learner's latest request.
-      if (last !== undefined && row.checkedAt >= last && seenAfter.get(row.learner)?.last !== last) seenAfter.set(row.learner, { at, last });
+      if (last !== undefined && row.checkedAt >= last && seenAfter.get(row.learner)?.last !== last) seenAfter.set(row.learner, { at, last, began: row.checkedAt });
     }
   });
   const seeded = sim.requests.length;
@@ -139,6 +142,10 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
       return s && s.last === lastRequest.get(id) ? s.at - s.last : undefined;
     });
     const measured = lags.filter((x) => x !== undefined);
+    // The lag in two parts: waiting for the check to begin, and the check itself until the page has it.
+    const parts = ids.map((id) => seenAfter.get(id)).filter((s, i) => s && lags[i] !== undefined);
+    const waits = parts.map((s) => s.began - s.last);
+    const checks = parts.map((s) => s.at - s.began);
     const reqs = sim.requests.slice(seeded);
     const times = reqs.map((r) => r.ms);
     const mem = process.memoryUsage();
@@ -163,6 +170,8 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
       boardLagP99Ms: round(pct(measured, 99) ?? NaN, 0),
       boardLagMaxMs: round(Math.max(...measured), 0),
       boardWithinOneSecond: measured.filter((x) => x <= 1000).length,
+      boardWaitP50Ms: round(pct(waits, 50) ?? NaN, 0),
+      boardCheckP50Ms: round(pct(checks, 50) ?? NaN, 0),
       ...(failures.length ? { failures } : {}),
     };
   } finally {

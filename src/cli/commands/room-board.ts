@@ -1,14 +1,20 @@
 /**
  * The board's contents, composed in the CLI layer (src/sim never imports src/azure or the steps):
  * for each learner, the wizard's own ten step checks (`checkSteps`, read-only) run through the real
- * Azure SDK against the room's sim, signed in as the trainer; the learner's task runs and their
+ * Azure SDK against the room's sim as the trainer — handed to the sim in this process
+ * (`sim.dispatch`, the same routes and access check as over HTTPS, without the network); the learner's task runs and their
  * outcome (ARM's `runErrorMessage`, the cause in words) as ARM returns them; and the last request
  * of theirs the cloud refused (the sim's request log). Snapshots go to the sim's board hub, which
  * sends them to the open pages as server-sent events.
  *
- * When: a learner's row is checked again after any request signed by that learner, and after any
- * write that names their group (the trainer's reset, the trainer's own az commands) — the board's
- * own reads do neither. Checks run a few learners at a time, continuously; each row goes out as
+ * When: a learner's row is checked again after every change that can move its cells — a write
+ * the cloud accepted that the learner signed or that names their group (the trainer's reset, the
+ * trainer's own az commands) — and, since some of the cloud moves with time and no request (a run
+ * queued → running → finished, an operation finishing at realistic speed), every
+ * FOLLOW_UP_MS while one of their runs is unfinished and once FOLLOW_UP_MS after their last change.
+ * Reads change nothing, so they re-run no check (a read the cloud refused still shows at once as
+ * the learner's last error). Changes that arrive while a learner's check is queued or running are
+ * taken together by one later check. Checks run a few learners at a time; each row goes out as
  * soon as its check ends, at most one snapshot per 100 ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,6 +29,8 @@ import { learnerNames } from '../../sim/index.js';
 const CONCURRENCY = 4;
 /** Fewest ms between two snapshots. */
 const MIN_INTERVAL_MS = 100;
+/** A row is checked again this long after a change, and this often while a run of theirs is unfinished. */
+const FOLLOW_UP_MS = 1000;
 
 export interface RoomBoard {
   /** Resolves when every learner has been checked once and published. */
@@ -34,17 +42,26 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   const room = sim.state.room;
   const learners = sim.state.learners;
   if (!room || !learners || !sim.board) return undefined;
-  const [{ clientSecretCredential, connect, diagnoseRunLog }, { checkSteps }, { StateStore }, { workflow, timings }] = await Promise.all([
+  const [{ connect, diagnoseRunLog, simCredential }, { checkSteps }, { StateStore }, { workflow, timings }] = await Promise.all([
     import('../../azure/index.js'),
     import('../../engine/runner.js'),
     import('../../engine/state.js'),
     import('../../../steps/index.js'),
   ]);
   const trainer = room.identities.find((i) => !i.learner)!;
-  const credential = clientSecretCredential({ authorityHost: sim.endpoint, clientId: trainer.clientId, clientSecret: trainer.secret, ca: sim.caCert });
-  // One adapter (one TLS connection) without its read cache: every check of the board must read
-  // the cloud as it is now, not as an earlier check saw it.
-  const shared = connect({ subscriptionId: sim.subscriptionId, credential, endpoint: sim.endpoint, ca: sim.caCert, pollIntervalMs: 10, readCacheMs: 0 });
+  // One adapter without its read cache (every check of the board must read the cloud as it is now,
+  // not as an earlier check saw it), its requests handed to the sim in this process as the trainer
+  // (sim.dispatch: the same routes and access check, no socket or TLS; no token is needed in
+  // process, so the credential is the sim's placeholder). Run logs come over HTTPS.
+  const shared = connect({
+    subscriptionId: sim.subscriptionId,
+    credential: simCredential(),
+    endpoint: sim.endpoint,
+    ca: sim.caCert,
+    pollIntervalMs: 10,
+    readCacheMs: 0,
+    transport: (request) => sim.dispatch(request, { principalId: trainer.principalId }),
+  });
   const freshCloud = () => shared;
   const scratch = mkdtempSync(join(tmpdir(), 'acr-trust-board-'));
   const steps = workflow.map((s) => ({ id: s.id, title: s.title }));
@@ -116,22 +133,41 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     };
   }
 
+  /** Pending follow-up checks, by learner. */
+  const followUps = new Map<string, NodeJS.Timeout>();
+  const followUp = (id: string) => {
+    if (stopped || followUps.has(id)) return;
+    const t = setTimeout(() => {
+      followUps.delete(id);
+      dirty.add(id);
+      wake();
+    }, FOLLOW_UP_MS);
+    t.unref();
+    followUps.set(id, t);
+  };
+
   const onRequest = (r: RequestRecord) => {
     if (stopped) return;
     if (r.learner) {
-      dirty.add(r.learner);
       // A read that finds nothing (404) is how clients ask whether something exists (the wizard's
       // checks, `az … show` before a create): not an error the learner hit.
       const probe = r.status === 404 && (r.method === 'GET' || r.method === 'HEAD');
-      if (r.status >= 400 && r.error && !probe) lastErrors.set(r.learner, { at: r.at, method: r.method, path: r.path, status: r.status, error: r.error });
-    }
-    if (r.write && r.status < 400) {
-      const m = /\/resourcegroups\/learner(\d+)(?:\/|$)|\/room\/api\/learners\/(\d+)\//i.exec(r.path);
-      const n = m?.[1] ?? m?.[2];
-      if (n) {
-        const id = ids.find((x) => Number(x) === Number(n));
-        if (id) dirty.add(id);
+      if (r.status >= 400 && r.error && !probe) {
+        lastErrors.set(r.learner, { at: r.at, method: r.method, path: r.path, status: r.status, error: r.error });
+        schedulePublish();
       }
+    }
+    if (!r.write || r.status >= 400) return;
+    // A change: the learner who made it, and the learner whose group it names.
+    const m = /\/resourcegroups\/learner(\d+)(?:\/|$)|\/room\/api\/learners\/(\d+)\//i.exec(r.path);
+    const n = m?.[1] ?? m?.[2];
+    const named = n ? ids.find((x) => Number(x) === Number(n)) : undefined;
+    for (const id of new Set([r.learner, named])) {
+      if (id === undefined || !ids.includes(id)) continue;
+      dirty.add(id);
+      clearTimeout(followUps.get(id));
+      followUps.delete(id);
+      followUp(id);
     }
     wake();
   };
@@ -169,6 +205,8 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
         .then((row) => {
           rows.set(id, row);
           schedulePublish();
+          // A run still moving: look again soon, though nobody asks.
+          if (row.runs.some((r) => r.status === 'Queued' || r.status === 'Running' || r.status === 'Started')) followUp(id);
         })
         .catch(() => {
           // A check that could not run at all (the sim stopping): again on the next change.
@@ -189,6 +227,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     async stop() {
       stopped = true;
       unsubscribe();
+      for (const t of followUps.values()) clearTimeout(t);
       if (publishTimer) clearTimeout(publishTimer);
       await Promise.allSettled([...inFlight]);
       rmSync(scratch, { recursive: true, force: true });
