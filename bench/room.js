@@ -72,7 +72,7 @@ async function azLearner(sim, join1, n, dir) {
   return { how: 'az', ok: true };
 }
 
-/** Reads /room/events like a browser; calls `onSnapshot(snapshot, receivedAt)` for each board event. */
+/** Reads /room/events like a browser; calls `onSnapshot(event, receivedAt)` for each board or rows event (both have `rows`). */
 function watchBoard(sim, onSnapshot) {
   const u = new URL(sim.endpoint);
   const req = request({ host: u.hostname, port: u.port, path: '/room/events', ca: sim.caCert, headers: { authorization: `Bearer ${sim.state.room.boardToken}` } }, (res) => {
@@ -85,7 +85,8 @@ function watchBoard(sim, onSnapshot) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-        if (block.includes('event: board') && data) onSnapshot(JSON.parse(data), Date.now());
+        // The whole room, then only the rows that changed (as the page merges them).
+        if (/^event: (board|rows)$/m.test(block) && data) onSnapshot(JSON.parse(data), Date.now());
       }
     });
   });

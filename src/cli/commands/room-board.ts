@@ -28,7 +28,7 @@ import { learnerNames } from '../../sim/index.js';
 /** How many learners' checks run at once. */
 const CONCURRENCY = 4;
 /** Fewest ms between two snapshots. */
-const MIN_INTERVAL_MS = 100;
+const MIN_INTERVAL_MS = 50;
 /** A row is checked again this long after a change, and this often while a run of theirs is unfinished. */
 const FOLLOW_UP_MS = 1000;
 
@@ -154,6 +154,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
       const probe = r.status === 404 && (r.method === 'GET' || r.method === 'HEAD');
       if (r.status >= 400 && r.error && !probe) {
         lastErrors.set(r.learner, { at: r.at, method: r.method, path: r.path, status: r.status, error: r.error });
+        changed.add(r.learner);
         schedulePublish();
       }
     }
@@ -173,11 +174,15 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   };
   const unsubscribe = sim.onRequest(onRequest);
 
-  // Checks run continuously, CONCURRENCY learners at a time, each learner's row published as soon
-  // as its check ends (at most one snapshot per MIN_INTERVAL_MS).
+  // Checks run CONCURRENCY learners at a time, each learner's row published as soon as its check
+  // ends (at most one event per MIN_INTERVAL_MS): the whole room until every row has been checked
+  // once, then only the rows that changed.
+  const changed = new Set<string>();
   let active = 0;
   let lastPublish = 0;
   let publishTimer: NodeJS.Timeout | undefined;
+  /** Every row has been published once: from then on, only changed rows go out. */
+  let whole = false;
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
   const inFlight = new Set<Promise<void>>();
@@ -185,10 +190,19 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   function publish(): void {
     publishTimer = undefined;
     if (stopped) return;
-    const snapshot: BoardSnapshot = { at: Date.now(), steps, rows: ids.filter((id) => rows.has(id)).map((id) => ({ ...rows.get(id)!, ...(lastErrors.get(id) ? { lastError: lastErrors.get(id) } : {}) })) };
-    sim.board!.publish(snapshot);
-    lastPublish = snapshot.at;
-    if (rows.size === ids.length) readyResolve();
+    const rowOf = (id: string): BoardRow => ({ ...rows.get(id)!, ...(lastErrors.get(id) ? { lastError: lastErrors.get(id) } : {}) });
+    const at = Date.now();
+    if (!whole) {
+      sim.board!.publish({ at, steps, rows: ids.filter((id) => rows.has(id)).map(rowOf) } satisfies BoardSnapshot);
+      if (rows.size === ids.length) {
+        whole = true;
+        readyResolve();
+      }
+    } else if (changed.size > 0) {
+      sim.board!.publishRows({ at, rows: [...changed].filter((id) => rows.has(id)).map(rowOf) });
+    }
+    changed.clear();
+    lastPublish = at;
   }
   function schedulePublish(): void {
     if (publishTimer || stopped) return;
@@ -204,6 +218,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
       const p = checkLearner(id)
         .then((row) => {
           rows.set(id, row);
+          changed.add(id);
           schedulePublish();
           // A run still moving: look again soon, though nobody asks.
           if (row.runs.some((r) => r.status === 'Queued' || r.status === 'Running' || r.status === 'Started')) followUp(id);
