@@ -12,7 +12,8 @@
  *   node bench/room.js [learners] [--concurrency N]     prints the result as JSON
  *
  * Needs a build (`npm run build`) and, for the az learners, `az` on PATH (without it every
- * learner uses the wizard, and the result says so).
+ * learner uses the wizard, and the result says so). The learner processes are started from a worker
+ * thread, so the process holding the sim and its board does only what `sim serve` does.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -20,6 +21,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { startSim } from '../dist/src/sim/index.js';
 import { startRoomBoard } from '../dist/src/cli/commands/room-board.js';
 import { writeJoinFiles } from '../dist/src/cli/commands/room-join.js';
@@ -122,19 +124,16 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
   const seeded = sim.requests.length;
   const t0 = performance.now();
   const ids = sim.state.room.identities.filter((i) => i.learner).map((i) => i.learner);
-  const results = new Array(ids.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < ids.length) {
-      const k = next++;
-      const n = ids[k];
-      const file = join(joinDir, `learner${n}.json`);
-      results[k] = hasAz && k % 7 === 6 ? await azLearner(sim, file, n, dir) : await wizardLearner(sim, file, n, dir);
-    }
-  };
   try {
     mkdirSync(dir, { recursive: true });
-    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    // The learners are started and watched from a worker thread: spawning processes and reading
+    // their output would otherwise run on the event loop of the sim and its board (which `sim
+    // serve` has to itself), and be measured as theirs.
+    const results = await new Promise((resolve, reject) => {
+      const w = new Worker(new URL(import.meta.url), { workerData: { sim: { endpoint: sim.endpoint, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId }, joinDir, dir, ids, concurrency } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
     const wallMs = performance.now() - t0;
     // Let the board catch up with the last learners, then read the lags.
     await new Promise((r) => setTimeout(r, 3000));
@@ -184,7 +183,25 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** In the worker: every learner, `concurrency` at a time; posts their results in order. */
+async function learnersInWorker({ sim, joinDir, dir, ids, concurrency }) {
+  const results = new Array(ids.length);
+  let next = 0;
+  const pool = async () => {
+    while (next < ids.length) {
+      const k = next++;
+      const n = ids[k];
+      const file = join(joinDir, `learner${n}.json`);
+      results[k] = hasAz && k % 7 === 6 ? await azLearner(sim, file, n, dir) : await wizardLearner(sim, file, n, dir);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, pool));
+  parentPort.postMessage(results);
+}
+
+if (!isMainThread && workerData?.ids) await learnersInWorker(workerData);
+
+if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const c = args.indexOf('--concurrency');
   const learners = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--concurrency') ?? 100);
