@@ -132,6 +132,11 @@ export async function judgeLive(ctx: Ctx): Promise<LiveJudgement | undefined> {
   const [target, task] = await Promise.all([readTargetRegistry(ctx), cloud.getTaskDetails(a.resourceGroup, a.registry, a.task).catch(() => undefined)]);
   if (!target || !task) return undefined;
   const home = a.registry.toLowerCase() === a.targetRegistry.toLowerCase() ? target : await cloud.getRegistry(a.resourceGroup, a.registry);
+  // The SDK's task model has no source registry identity; an ABAC home registry is where it counts.
+  if (home?.roleAssignmentMode === 'AbacRepositoryPermissions') {
+    const source = (await cloud.getTaskSourceIdentity(a.resourceGroup, a.registry, a.task))?.identity;
+    if (source) task.sourceRegistryIdentity = source;
+  }
   const roles = task.principalId ? await cloud.listRoleAssignments(target.id, task.principalId) : [];
   const verdict = decideAccess({
     registry: registryFacts(target),
@@ -142,7 +147,13 @@ export async function judgeLive(ctx: Ctx): Promise<LiveJudgement | undefined> {
   if (verdict.allowed || waitMayCure(verdict.cause)) return { verdict };
   return {
     verdict,
-    explanation: explainRefusal(verdict, { registry: target.name, loginServer: target.loginServer, task: a.task, taskRegistry: a.registry }),
+    explanation: explainRefusal(verdict, {
+      registry: target.name,
+      loginServer: target.loginServer,
+      task: a.task,
+      taskRegistry: a.registry,
+      ownAbacRegistry: a.registry.toLowerCase() === a.targetRegistry.toLowerCase() && target.roleAssignmentMode === 'AbacRepositoryPermissions',
+    }),
   };
 }
 
