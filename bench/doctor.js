@@ -8,9 +8,8 @@
  * credentials for both and its roles; the second registry's task bypass is off, so the task's
  * last run failed and the doctor reads that run's log.
  *
- * Floor: the subscription, the registries (one list), the task (listDetails), its runs (one
- * list), the role assignments of its identity (one list at the subscription: every scope), and
- * the failed run's log (its SAS link, then the blob) — 5 reads + 1 log (2 requests).
+ * Floor: DOCTOR_FLOOR (src/doctor/read.ts, also asserted by test/doctor/runs.test.ts) — 5 reads
+ * + 1 log (2 requests).
  * Needs a build: `npm run build`.
  *
  *   node bench/doctor.js      prints {"wallMs":…,"requests":…,"byRoute":{…},"floor":…}
@@ -22,20 +21,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startSim } from '../dist/src/sim/index.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../dist/src/model/roles.js';
+import { DOCTOR_FLOOR } from '../dist/src/doctor/read.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/acr-trust.js');
 const RG = 'acr-trust-demo';
-
-export const DOCTOR_FLOOR = {
-  'subscriptions.get': 1,
-  'registries.list': 1,
-  'tasks.listDetails': 1,
-  'runs.list': 1,
-  'roleAssignments.list': 1,
-  'runs.getLogSasUrl': 1,
-  'logs.rawtext': 1,
-};
 
 function arm(sim, method, path, body) {
   return new Promise((resolve, reject) => {
@@ -70,9 +61,9 @@ async function cloud(sim) {
     },
   });
   const principalId = task.identity.principalId;
-  for (const [name, role] of [['acrtrustdemo', '8311e382-0749-4cb8-b61a-304f252e45ec'], ['acrbenchbase', '7f951dda-4ed3-4680-a7ca-43fe172d538d']]) {
+  for (const [name, role] of [['acrtrustdemo', ROLE_GUIDS.AcrPush], ['acrbenchbase', ROLE_GUIDS.AcrPull]]) {
     await arm(sim, 'PUT', `${registry(name)}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
-      properties: { roleDefinitionId: `${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, principalType: 'ServicePrincipal' },
+      properties: { roleDefinitionId: roleDefinitionId(sim.subscriptionId, role), principalId, principalType: 'ServicePrincipal' },
     });
   }
   await arm(sim, 'POST', `${registry('acrtrustdemo')}/scheduleRun?api-version=2019-06-01-preview`, { type: 'TaskRunRequest', taskId: task.id });
