@@ -61,7 +61,7 @@ export const addCredential: Step<World> = {
     if (abac === false) return [credentialLine(a, loginServer)];
     return [
       credentialLine(a, loginServer),
-      `# If ${a.registry} uses ABAC repository permissions (az acr show -n ${a.registry} --query roleAssignmentMode → AbacRepositoryPermissions), acr-trust gives the task a source registry identity instead of the line above: az acr task update -n ${a.task} -r ${a.registry} --source-acr-auth-id '[system]' (a newer az than 2.45; or az rest at api-version ${TASK_SOURCE_IDENTITY_API_VERSION})`,
+      `# If ${a.registry} uses ABAC repository permissions (roleAssignmentMode AbacRepositoryPermissions), acr-trust gives the task a source registry identity instead of the line above: az acr task update -n ${a.task} -r ${a.registry} --source-acr-auth-id '[system]' (a newer az than 2.45; or az rest at api-version ${TASK_SOURCE_IDENTITY_API_VERSION})`,
     ];
   },
 

@@ -6,7 +6,7 @@
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
-import { BUILT_IN_ROLE_GUIDS, roleAssignmentName, roleGuid, sameId, type RoleAssignment } from '../src/azure/index.js';
+import { BUILT_IN_ROLE_GUIDS, roleAssignmentName, roleDefinitionIdFor, roleGuid, sameId, type RoleAssignment } from '../src/azure/index.js';
 import { abacForAz, type RoleName, type World } from './world.js';
 import { isAbacRegistry, outputsOf, readTargetRegistry, readTask, registryMissing, roleFor, sh, taskMissing, type Blocked, type Ctx } from './lib/context.js';
 
@@ -32,10 +32,12 @@ export const assignRole: Step<World> = {
     return [
       ...(abac === true && role !== a.role
         ? [`# Registry ${a.targetRegistry} uses ABAC repository permissions, which ignore ${a.role}: the task's identity gets ${sh(role)} (the same rights on its repositories) instead`]
-        : abac === undefined && role === a.role && roleFor(a.role, true) !== a.role
-          ? [`# On a registry with ABAC repository permissions (az acr show -n ${a.targetRegistry} --query roleAssignmentMode → AbacRepositoryPermissions) ${a.role} does nothing: acr-trust assigns ${sh(roleFor(a.role, true))} there instead`]
-          : []),
+        : []),
       ...roleLines(a.subscription, a.task, a.registry, a.targetRegistry, role),
+      // Written without knowing the registry (export without a workdir): what changes on an ABAC one.
+      ...(abac === undefined && roleFor(a.role, true) !== a.role
+        ? [`# On a registry with ABAC repository permissions (roleAssignmentMode AbacRepositoryPermissions) ${a.role} does nothing: acr-trust assigns ${sh(roleFor(a.role, true))} there instead`]
+        : []),
     ];
   },
 
@@ -133,7 +135,7 @@ function roleLines(subscription: string, task: string, registry: string, targetR
  * shell's double quotes can still expand $principal).
  */
 function roleAssignmentRest(subscription: string, targetRegistry: string, role: string): string {
-  const roleDefinitionId = `/subscriptions/${subscription}/providers/Microsoft.Authorization/roleDefinitions/${BUILT_IN_ROLE_GUIDS[role]}`;
+  const roleDefinitionId = roleDefinitionIdFor(subscription, BUILT_IN_ROLE_GUIDS[role]!);
   const body = `{'properties': {'roleDefinitionId': '${roleDefinitionId}', 'principalId': '$principal', 'principalType': 'ServicePrincipal'}}`;
   return `az rest --method put --url "$(az acr show -n ${targetRegistry} --query id -o tsv)/providers/Microsoft.Authorization/roleAssignments/$(cat /proc/sys/kernel/random/uuid)?api-version=2022-04-01" --body "${body}"`;
 }

@@ -21,6 +21,7 @@ export {
   BUILT_IN_ROLE_GUIDS,
   LEGACY_REGISTRY_ROLES,
   roleAssignmentName,
+  roleDefinitionIdFor,
   roleGuid,
   sameId,
   parseResourceId,

@@ -7,7 +7,8 @@
  *   api-version 2025-03-01-preview, the version that shows the field;
  * - `acr-trust export`'s lines for an ABAC registry: the commented-out `az rest` calls (the
  *   repository role, the source identity) run with az 2.45 do what the wizard does — its next run
- *   finds assign-role and add-credential holding, and the task pushes through the bypass.
+ *   finds assign-role and add-credential holding, the task pushes through the bypass, and
+ *   `doctor` finds the task healthy with its source identity.
  *
  * Skipped only when `az` is not installed (CI installs Debian's azure-cli).
  */
@@ -15,12 +16,13 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROLE_GUIDS } from '../../src/model/roles.js';
 import { acrTrust, cleanEnv, findAz, serve, tmp, type Served } from './helpers.js';
 
 const AZ = findAz();
 const SKIP_REASON = 'az (the Azure CLI) is not installed; CI installs it with `apt-get install azure-cli`';
 const API = '2025-03-01-preview';
-const WRITER = '2a1e307c-b015-4ebd-883e-5b7698a07328';
+const WRITER = ROLE_GUIDS.RepositoryWriter;
 
 describe.skipIf(!AZ)(`ABAC registries: the source registry identity, through az and the wizard${AZ ? '' : ` — skipped: ${SKIP_REASON}`}`, () => {
   let dir: string;
@@ -126,5 +128,11 @@ describe.skipIf(!AZ)(`ABAC registries: the source registry identity, through az 
     expect(byId['assign-role']).toMatchObject({ status: 'done', evidence: expect.stringContaining('Container Registry Repository Writer') });
     expect(byId['add-credential']).toMatchObject({ status: 'done', evidence: expect.stringContaining('source registry identity [system]') });
     expect(byId['run-task']).toMatchObject({ status: 'applied', evidence: expect.stringMatching(/^run ca\d+ Succeeded$/) });
+
+    // The doctor reads the task at 2025-03-01-preview too: the source identity is its credential there.
+    const doctor = acrTrust(['doctor', '--workdir', wd, '--yes'], cleanEnv());
+    expect(doctor.status, doctor.stderr + doctor.stdout).toBe(0);
+    expect(doctor.stdout).toContain('sourceRegistry.identity: [system]');
+    expect(doctor.stdout).toContain('Healthy: every access the task makes is allowed.');
   }, 240_000);
 });

@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROLE_GUIDS } from '../../src/model/roles.js';
 import { seedScenario } from '../../src/sim/scenarios.js';
 import { cli, expectNoStack, networkSettings, registryNamed, simCloud, simRequests, tempDir } from './helpers.js';
 
@@ -34,7 +35,7 @@ describe('sim scenarios', () => {
     const [task] = Object.values<any>(cloud.tasks);
     // The source identity, and no custom entry for the task's own registry beside it.
     expect(task.properties.credentials).toEqual({ sourceRegistry: { loginMode: 'None', identity: '[system]' } });
-    const writer = '2a1e307c-b015-4ebd-883e-5b7698a07328';
+    const writer = ROLE_GUIDS.RepositoryWriter;
     const granted = Object.values<any>(cloud.roleAssignments).filter((a) => a.properties.principalId === task.identity.principalId);
     expect(granted.map((a) => a.properties.roleDefinitionId.split('/').pop())).toEqual([writer]);
   });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnoseRunLog, errorRules, roleAssignmentName, ruleById, toAcrTrustError, type ErrorRule } from '../../src/azure/index.js';
 import { startSim, type RunningSim } from '../../src/sim/index.js';
+import { ROLE_GUIDS } from '../../src/model/roles.js';
 import { seedScenario } from '../../src/sim/scenarios.js';
 import { REGISTRY, RG, rejection, simCloud } from '../azure/sim-cloud.js';
 import { cliAsync, expectNoStack, jsonLines, networkSettings, registryNamed, simCloud as workdirCloud, simRequests, tempDir, type Result } from '../cli/helpers.js';
@@ -326,7 +327,7 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
     expect((await run(wd, ['--sim-scenario', 'abac', '--until', 'add-credential'])).status).toBe(0);
     editCloud(wd, (cloud) => {
       for (const a of Object.values<any>(cloud.roleAssignments)) {
-        a.properties.roleDefinitionId = a.properties.roleDefinitionId.replace('2a1e307c-b015-4ebd-883e-5b7698a07328', '8311e382-0749-4cb8-b61a-304f252e45ec');
+        a.properties.roleDefinitionId = a.properties.roleDefinitionId.replace(ROLE_GUIDS.RepositoryWriter, ROLE_GUIDS.AcrPush);
       }
     });
     const res = await run(wd, ['--only', 'run-task']);
