@@ -140,6 +140,9 @@ describe('§2 a re-run checks every step live', () => {
       await flushed();
       const verify = requestsOf(stateFile).slice(beforeVerify).map((q) => `${q.method} ${q.path.split('?')[0]}`);
       expect([...paths].sort()).toEqual([...verify].sort());
+      // The task is read once, through listDetails: its credentials and its last change (for the
+      // runs' freshness) are in the one answer.
+      expect(verify.filter((p) => /\/tasks\/[^/]+/.test(p))).toEqual([expect.stringMatching(/^POST .*\/tasks\/[^/]+\/listDetails$/)]);
     }));
 });
 
