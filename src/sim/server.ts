@@ -20,7 +20,7 @@ import { authorizeRequest, callerContext, currentCaller, filterList, type Caller
 import { ARM_AUDIENCES, looksLikeJwt, roomIdentityOf, verifyAccessToken } from './room.js';
 import { certificateFilesFor, loadOrCreateCertificates, subjectAltNamesFor } from './cert.js';
 import type { RouteModule, SimContext } from './context.js';
-import { FaultInjector, armFault, isArmFault, parseFaultSpec, type FaultKind } from './faults.js';
+import { FaultInjector, armFault, isArmFault, isSignInFault, parseFaultSpec, signInFault, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
 import { sourceUploadRoutes } from './routes/source-upload.js';
@@ -379,9 +379,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
         return;
       }
       if (decision?.kind) {
+        const context = { method, path, params, ...(apiVersion ? { apiVersion } : {}), ...h.who() };
         answer = isArmFault(decision.kind)
-          ? armFault(decision.kind, { method, path, params, ...(apiVersion ? { apiVersion } : {}), ...h.who() }).toResponse()
-          : faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
+          ? armFault(decision.kind, context).toResponse()
+          : isSignInFault(decision.kind)
+            ? signInFault(decision.kind, { ...context, body: rawBody, now: Date.now() })
+            : faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
         send(res, method, answer, req);
         log(answer.status, name, write, decision.kind);
         return;

@@ -28,6 +28,8 @@ describe('fault spec', () => {
     ['teapot=0.1', "unknown key 'teapot'"],
     ['429=0.1,429=0.2', "'429' is given twice"],
     ['routes=a b', 'route-name globs'],
+    ['AADSTS700082=1', 'AADSTS700082 is an answer of the sign-in\'s token endpoint: add routes=signin.token'],
+    ['AADSTS50076=1,routes=registries.*', 'add routes=signin.token'],
   ])('refuses %j with exit 2 and an example', (spec, what) => {
     try {
       parseFaultSpec(spec);
