@@ -55,6 +55,12 @@ export interface ConnectOptions {
   endpoint?: string;
   /** PEM of a CA to trust instead of the public ones (the simulated Azure's). */
   ca?: string;
+  /**
+   * The resource tokens are asked for (the cloud's `activeDirectoryResourceId`, e.g.
+   * https://management.core.windows.net/; scope `<resource>/.default`, as az asks it). Default:
+   * the endpoint itself (`<endpoint>/.default`).
+   */
+  audience?: string;
   /** The cloud's registry login-server suffix, for a registry ARM returned without one (default .azurecr.io). */
   loginServerSuffix?: string;
   /** How often long-running operations are polled (ms). The sim at instant speed wants ~10. */
@@ -175,9 +181,10 @@ class ArmCloud implements Cloud {
       // operation's URL template. The SDK defaults both to management.azure.com; set both.
       endpoint: this.endpoint,
       $host: this.endpoint,
-      // The token's audience is the endpoint itself: https://management.azure.com/.default on
-      // Azure (and sovereign clouds' equivalents); any scope for the sim, which accepts all tokens.
-      credentialScopes: [`${this.endpoint}/.default`],
+      // The token's audience: the cloud's Resource Manager resource when given (what az asks for:
+      // https://management.core.windows.net//.default on Azure, its equivalent in a sovereign cloud,
+      // whatever --endpoint says), else the endpoint itself.
+      credentialScopes: [opts.audience ? `${opts.audience}/.default` : `${this.endpoint}/.default`],
       // The pipeline's https.Agent gets `ca`, which REPLACES the public roots for these clients:
       // the sim's certificate is verified against its own CA; verification is never disabled.
       // One options object per CA: the SDK keys its keep-alive agents by it, so every connection to
