@@ -848,5 +848,6 @@ function toRoleAssignment(a: SdkRoleAssignment): RoleAssignment {
     roleDefinitionId: a.roleDefinitionId ?? '',
     principalId: a.principalId ?? '',
     principalType: a.principalType,
+    ...(a.createdOn ? { createdOn: new Date(a.createdOn).toISOString() } : {}),
   };
 }
