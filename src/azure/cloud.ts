@@ -18,7 +18,7 @@ import type { ResourceManagementClient } from '@azure/arm-resources';
 import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { TokenCredential } from '@azure/identity';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { AcrTrustError } from '../errors.js';
+import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import { isNotFound, toAcrTrustError } from './errors.js';
 import {
   BUILT_IN_ROLE_GUIDS,
@@ -98,8 +98,13 @@ export interface Cloud {
   /** PATCHes only the fields given and waits for the operation; returns the registry after it. */
   updateRegistryNetwork(resourceGroup: string, name: string, patch: NetworkPatch): Promise<Registry>;
 
+  /**
+   * The task (undefined: it does not exist), read once per command through POST listDetails —
+   * credentials filled in — or, for a caller without that action, through GET (which may show
+   * credential entries as null). getTaskDetails and getTaskJson share the same read.
+   */
   getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
-  /** The task with its credentials filled in (POST listDetails); GET may blank them. */
+  /** The task with its credentials filled in (POST listDetails; throws AuthorizationFailed without that action). */
   getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
   /** Creates (or replaces) a task with a system-assigned identity and loginMode None. */
   createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task>;
@@ -193,6 +198,8 @@ class ArmCloud implements Cloud {
   private resourcesClient?: ResourceManagementClient;
   private subscriptionsClient?: SubscriptionClient;
   private readonly cache: ReadCache;
+  /** Set when listDetails was refused (403): the caller reads tasks with GET for the rest of the command. */
+  private taskDetailsRefused = false;
 
   constructor(private readonly opts: ConnectOptions) {
     this.subscriptionId = opts.subscriptionId;
@@ -351,13 +358,57 @@ class ArmCloud implements Cloud {
   // ---- tasks --------------------------------------------------------------------------------------
 
   async getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
-    return this.cached(keys.task(resourceGroup, registry, task), `read task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.get(resourceGroup, registry, task)));
+    return (await this.taskOnce(resourceGroup, registry, task)).task;
   }
 
   async getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
-    return this.read(`read the details of task ${task} in registry ${registry}`, async () =>
-      toTask(await (await this.acr()).tasks.getDetails(resourceGroup, registry, task)),
-    );
+    return (await this.taskDetailsOnce(resourceGroup, registry, task)).task;
+  }
+
+  /**
+   * The task, read once per command (the read cache, key `task:`) through POST listDetails, which
+   * answers everything GET does — both operations answer the spec's `Task` definition
+   * (Azure/azure-rest-api-specs containerregistry_build.json, Tasks_Get and Tasks_GetDetails), and
+   * Azure's listDetails answers carry `systemData.lastModifiedAt` (Azure/azure-cli recording
+   * test_acr_task, `az acr task run`) — plus the credential entries a GET shows as null. So
+   * getTask, getTaskDetails and getTaskJson share one request; a write to the task forgets it
+   * (createTask, updateTask, deleteTask write through `task:`). A caller without the listDetails
+   * action (Reader) gets the GET instead: a 403 once, then GET for the rest of the command.
+   */
+  private taskOnce(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    return this.cache.read(keys.task(resourceGroup, registry, task), async () => {
+      if (!this.taskDetailsRefused) {
+        try {
+          return await this.readTaskDetails(resourceGroup, registry, task);
+        } catch (e) {
+          if (!isAcrTrustError(e) || e.options.statusCode !== 403) throw e;
+          this.taskDetailsRefused = true;
+        }
+      }
+      const got = await this.read(`read task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.get(resourceGroup, registry, task)));
+      return { task: got, details: false };
+    });
+  }
+
+  /**
+   * As taskOnce, but always through listDetails: after a GET (no listDetails rights) listDetails is
+   * asked, and its refusal thrown — even for a task the GET did not find (ARM refuses before it
+   * looks, so a refusal says nothing of what exists).
+   */
+  private async taskDetailsOnce(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    const once = await this.taskOnce(resourceGroup, registry, task);
+    return once.details ? once : this.readTaskDetails(resourceGroup, registry, task);
+  }
+
+  /**
+   * One POST listDetails at TASK_SOURCE_IDENTITY_API_VERSION (the SDK's 2019-06-01-preview does not
+   * show `credentials.sourceRegistry.identity`, which decides a task's access to an ABAC registry of
+   * its own): the domain view and ARM's JSON (secret values removed); neither for a 404.
+   */
+  private async readTaskDetails(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    const r = await this.taskRequest(`read the details of task ${task} in registry ${registry}`, 'POST', resourceGroup, registry, task, undefined, '/listDetails');
+    if (r.status === 404 || !r.body) return { details: true };
+    return { task: taskFromWire(r.body), json: withoutSecrets(r.body) as ArmJson, details: true };
   }
 
   async createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task> {
@@ -375,7 +426,7 @@ class ArmCloud implements Cloud {
     return this.cache.write(
       [key],
       () => this.call(`create task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.beginCreateAndWait(resourceGroup, registry, task, body, this.lro))),
-      { [key]: identityAndLoginModeSet },
+      { [key]: (r?: TaskRead) => identityAndLoginModeSet(r?.task) },
     );
   }
 
@@ -447,7 +498,7 @@ class ArmCloud implements Cloud {
     return this.cache.write(
       [key],
       () => this.call(doing, async () => toTask(await (await this.acr()).tasks.beginUpdateAndWait(resourceGroup, registry, task, body, this.lro))),
-      { [key]: shows },
+      { [key]: (r?: TaskRead) => shows(r?.task) },
     );
   }
 
@@ -511,7 +562,7 @@ class ArmCloud implements Cloud {
     await this.cache.write(
       [key],
       () => this.read(`delete task ${task} in registry ${registry}`, async () => (await this.acr()).tasks.beginDeleteAndWait(resourceGroup, registry, task, this.lro)),
-      { [key]: (t?: Task) => t === undefined },
+      { [key]: (r?: TaskRead) => r?.task === undefined },
     );
   }
 
@@ -671,12 +722,7 @@ class ArmCloud implements Cloud {
   }
 
   async getTaskJson(resourceGroup: string, registry: string, task: string): Promise<ArmJson | undefined> {
-    // At TASK_SOURCE_IDENTITY_API_VERSION: the SDK's version (2019-06-01-preview) does not show the
-    // task's source registry identity, which decides its access to an ABAC registry of its own.
-    return this.cache.read(`json:${keys.task(resourceGroup, registry, task)}`, async () => {
-      const r = await this.taskRequest(`read the details of task ${task} in registry ${registry}`, 'POST', resourceGroup, registry, task, undefined, '/listDetails');
-      return r.status === 404 || !r.body ? undefined : (withoutSecrets(r.body) as ArmJson);
-    });
+    return (await this.taskDetailsOnce(resourceGroup, registry, task)).json;
   }
 
   async listRoleAssignmentsJson(principalId: string): Promise<ArmJson[]> {
@@ -758,6 +804,14 @@ function tlsOptionsFor(ca: string): { ca: string } {
   let options = tlsOptionsByCa.get(ca);
   if (!options) tlsOptionsByCa.set(ca, (options = { ca }));
   return options;
+}
+
+/** A task read as the cache holds it: the domain view and, read through listDetails, ARM's JSON (both absent: no such task). */
+interface TaskRead {
+  task?: Task;
+  json?: ArmJson;
+  /** Read through listDetails (false: through GET, for a caller without that action). */
+  details: boolean;
 }
 
 /** Cache keys: one per resource (ARM names are case-insensitive). */
@@ -859,6 +913,31 @@ function toTask(t: SdkTask): Task {
   };
 }
 
+/** A task as ARM's JSON has it (properties nested; any api-version) → the domain view, as toTask. */
+function taskFromWire(t: any): Task {
+  const p = t?.properties ?? {};
+  const customRegistries: Task['customRegistries'] = {};
+  for (const [server, cred] of Object.entries<any>(p.credentials?.customRegistries ?? {})) {
+    customRegistries[server] = cred ? { identity: cred.identity ?? undefined, hasUserName: cred.userName !== undefined && cred.userName !== null } : null;
+  }
+  const source = p.credentials?.sourceRegistry;
+  const modified = t?.systemData?.lastModifiedAt;
+  return {
+    id: t?.id ?? '',
+    name: t?.name ?? '',
+    location: t?.location,
+    identityType: (t?.identity?.type as TaskIdentityType | undefined) ?? 'None',
+    principalId: t?.identity?.principalId,
+    userAssignedIdentities: Object.keys(t?.identity?.userAssignedIdentities ?? {}),
+    sourceRegistryLoginMode: source?.loginMode ?? undefined,
+    ...(typeof source?.identity === 'string' && source.identity !== '' ? { sourceRegistryIdentity: source.identity } : {}),
+    customRegistries,
+    stepType: p.step?.type,
+    status: p.status,
+    ...(modified && !Number.isNaN(Date.parse(modified)) ? { lastModifiedAt: new Date(modified).toISOString() } : {}),
+  };
+}
+
 function toRun(r: SdkRun): Run {
   return {
     id: r.id ?? '',
@@ -880,5 +959,6 @@ function toRoleAssignment(a: SdkRoleAssignment): RoleAssignment {
     roleDefinitionId: a.roleDefinitionId ?? '',
     principalId: a.principalId ?? '',
     principalType: a.principalType,
+    ...(a.createdOn ? { createdOn: new Date(a.createdOn).toISOString() } : {}),
   };
 }
