@@ -187,3 +187,26 @@ describe('a training room that stands for a cloud', () => {
     }
   }, 180_000);
 });
+
+describe('sim serve --cloud: bad input', () => {
+  it('an unknown cloud, and a state file kept for another cloud, are exit 2 with what to do', async () => {
+    const dir = tempDir('acr-trust-clouds-');
+    const unknown = await cliAsync(['sim', 'serve', '--state', join(dir, 'a.json'), '--cloud', 'Nowhere'], { env: { AZURE_CONFIG_DIR: join(dir, 'az') } });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('--cloud Nowhere: no such Azure cloud.');
+    expect(unknown.stderr).toContain('Clouds known here: AzureCloud, AzureChinaCloud, AzureUSGovernment.');
+    expectNoStack(unknown);
+
+    // A cloud seeded for China stays China: another --cloud on the same state is refused.
+    const stateFile = join(dir, 'b.json');
+    const first = startCli(['sim', 'serve', '--state', stateFile, '--cloud', 'AzureChinaCloud']);
+    await first.afterLines(1);
+    first.child.kill('SIGTERM');
+    await first.exit;
+    const other = await cliAsync(['sim', 'serve', '--state', stateFile, '--cloud', 'AzureUSGovernment']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain(`holds a cloud that stands for AzureChinaCloud, not AzureUSGovernment.`);
+    expect(other.stderr).toContain('Drop --cloud to continue that cloud, or pass another --state');
+    expectNoStack(other);
+  }, 60_000);
+});
