@@ -12,6 +12,8 @@
  * - with `--cloud NAME` while az's active cloud is another: the same cloud, the same audience;
  * - with another cloud than the sim's (`--cloud OTHER --endpoint <sim>`): exit 1, one clear message
  *   naming the cloud mix-up and `--cloud`, ARM's code kept, no stack, nothing changed.
+ * And a training room standing for a cloud: its join files carry the cloud's token audience, so a
+ * learner's wizard (--join), az (`sim az-env --join`) and the board all sign in for it.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -145,6 +147,40 @@ describe('each Azure cloud against a sim that stands for it', () => {
       const third = (await requestLog(stateFile)).slice(before);
       expect(third.filter((x) => x.status === 401).length).toBeGreaterThan(0);
       expect(third.filter((x) => x.write && x.status < 400)).toEqual([]);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exit;
+    }
+  }, 180_000);
+});
+
+describe('a training room that stands for a cloud', () => {
+  it('learners sign in for the cloud\'s audience: the wizard with --join, and az through sim az-env --join', async () => {
+    const dir = tempDir('acr-trust-clouds-');
+    const stateFile = join(dir, 'room.json');
+    const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant', '--scenario', 'classroom', '--learners', '2', '--cloud', 'AzureChinaCloud']);
+    try {
+      await server.afterLines(1);
+      const served = JSON.parse(server.lines[0]!) as { joinDir: string; cloud: string };
+      expect(served.cloud).toBe('AzureChinaCloud');
+      const joinFile = join(served.joinDir, 'learner01.json');
+      const r = await cliAsync(['run', '--join', joinFile, '--goal', 'setup', '--yes', '--workdir', join(dir, 'wd'), '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(jsonLines(r.stdout).at(-1)).toMatchObject({ event: 'summary', outcome: 'complete' });
+      expect(r.stdout).toContain('.azurecr.cn');
+      expect(r.stdout).not.toContain('.azurecr.io');
+
+      const prepared = await cliAsync(['sim', 'az-env', '--join', joinFile, '--dir', join(dir, 'az'), '--json']);
+      expect(prepared.status, prepared.stderr).toBe(0);
+      const env = JSON.parse(prepared.stdout).env as Record<string, string>;
+      const registry = JSON.parse(az(env.AZURE_CONFIG_DIR!, ['acr', 'show', '--name', 'acrtrustlearner01', '--resource-group', 'learner01', '-o', 'json'], { REQUESTS_CA_BUNDLE: env.REQUESTS_CA_BUNDLE! }));
+      expect(registry.loginServer).toBe('acrtrustlearner01.azurecr.cn');
+
+      const log = await requestLog(stateFile);
+      const signedIn = log.filter((x) => x.audience !== undefined);
+      expect(signedIn.length).toBeGreaterThan(5);
+      expect(new Set(signedIn.map((x) => x.audience))).toEqual(new Set(['https://management.core.chinacloudapi.cn/']));
+      expect(log.filter((x) => x.status === 401)).toEqual([]);
     } finally {
       server.child.kill('SIGTERM');
       await server.exit;
