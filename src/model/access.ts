@@ -62,12 +62,12 @@ export interface RegistryFacts {
  * `properties.privateEndpointConnections[].properties.privateEndpoint.subnetId` (or `.subnet.id`),
  * where a caller that looked the endpoints up puts them (ARM keeps the subnet on the endpoint).
  */
-export function registryFactsFromWire(r: { id: string; name?: string; sku?: { name?: string } | null; properties?: Record<string, any> | null }): RegistryFacts {
+export function registryFactsFromWire(r: { id: string; name?: string; sku?: unknown; properties?: Record<string, any> | null }): RegistryFacts {
   const p = r.properties ?? {};
   return {
     id: r.id,
     loginServer: String(p.loginServer ?? `${String(r.name ?? '').toLowerCase()}.azurecr.io`),
-    sku: r.sku?.name,
+    sku: (r.sku as { name?: string } | null | undefined)?.name,
     publicNetworkAccess: p.publicNetworkAccess,
     networkRuleSet: p.networkRuleSet,
     networkRuleBypassOptions: p.networkRuleBypassOptions,
