@@ -413,8 +413,12 @@ function explain(ctx: Ctx, v: Refusal, access: Access | undefined): Finding[] {
             cause: 'abac-no-source-identity',
             words: `${home.name} uses ABAC repository permissions, where a task gets no implicit access to its own registry; the task has no source registry identity (credentials.sourceRegistry.identity).`,
             evidence: [...evidence, 'credentials.sourceRegistry.identity not set'],
-            az: [`az acr task update -n ${t.name} -r ${home.name} --source-acr-auth-id [system]`],
-            step: 'assign-role',
+            // Quoted: an unquoted [system] is a shell glob. Debian's az 2.45 lacks the flag (the
+            // wizard's add-credential step prints the az rest equivalent).
+            az: [`az acr task update -n ${t.name} -r ${home.name} --source-acr-auth-id '[system]'`],
+            // The wizard's add-credential step sets the source identity where the target is the
+            // task's own ABAC registry (and assign-role gives the repository role).
+            step: 'add-credential',
             stepAnswers: { targetRegistry: home.name, role: access?.kind === 'push' ? 'Container Registry Repository Writer' : 'Container Registry Repository Reader' },
           },
         ];
