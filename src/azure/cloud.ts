@@ -19,7 +19,7 @@ import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { TokenCredential } from '@azure/identity';
 import type { HttpClient, PipelinePolicy } from '@azure/core-rest-pipeline';
 import { inProcessHttpClient, type InProcessTransport } from './in-process.js';
-import { AcrTrustError } from '../errors.js';
+import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import { isNotFound, toAcrTrustError } from './errors.js';
 import {
   BUILT_IN_ROLE_GUIDS,
@@ -49,6 +49,16 @@ import type {
 
 export const AZURE_ENDPOINT = 'https://management.azure.com';
 
+/**
+ * The registries/tasks api-version that defines `credentials.sourceRegistry.identity`: Azure/
+ * azure-rest-api-specs `RegistryTasks/preview/2025-03-01-preview` (examples/ManagedIdentity/
+ * TasksUpdate_WithLoginIdentity.json, commit c8b49682: a PATCH of `{"sourceRegistry": {"identity":
+ * "[system]"}}`, answered with it). @azure/arm-containerregistry 11.0.0 sends tasks at
+ * 2019-06-01-preview, whose SourceRegistryCredentials has only `loginMode` (its serializer drops
+ * the rest), so these requests go through the client's own pipeline with this version instead.
+ */
+export const TASK_SOURCE_IDENTITY_API_VERSION = '2025-03-01-preview';
+
 export interface ConnectOptions {
   subscriptionId: string;
   credential: TokenCredential;
@@ -56,6 +66,12 @@ export interface ConnectOptions {
   endpoint?: string;
   /** PEM of a CA to trust instead of the public ones (the simulated Azure's). */
   ca?: string;
+  /**
+   * The resource tokens are asked for (the cloud's `activeDirectoryResourceId`, e.g.
+   * https://management.core.windows.net/; scope `<resource>/.default`, as az asks it). Default:
+   * the endpoint itself (`<endpoint>/.default`).
+   */
+  audience?: string;
   /** The cloud's registry login-server suffix, for a registry ARM returned without one (default .azurecr.io). */
   loginServerSuffix?: string;
   /** How often long-running operations are polled (ms). The sim at instant speed wants ~10. */
@@ -88,8 +104,13 @@ export interface Cloud {
   /** PATCHes only the fields given and waits for the operation; returns the registry after it. */
   updateRegistryNetwork(resourceGroup: string, name: string, patch: NetworkPatch): Promise<Registry>;
 
+  /**
+   * The task (undefined: it does not exist), read once per command through POST listDetails —
+   * credentials filled in — or, for a caller without that action, through GET (which may show
+   * credential entries as null). getTaskDetails and getTaskJson share the same read.
+   */
   getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
-  /** The task with its credentials filled in (POST listDetails); GET may blank them. */
+  /** The task with its credentials filled in (POST listDetails; throws AuthorizationFailed without that action). */
   getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
   /** Creates (or replaces) a task with a system-assigned identity and loginMode None. */
   createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task>;
@@ -105,6 +126,19 @@ export interface Cloud {
    */
   restoreTask(resourceGroup: string, registry: string, task: string, before: { identityType?: TaskIdentityType; loginMode?: string }): Promise<Task>;
   addTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string, identity?: string): Promise<Task>;
+  /**
+   * The task's `credentials.sourceRegistry.identity` — the identity its runs use for the task's own
+   * registry (`[system]` or a client id) — read at api-version TASK_SOURCE_IDENTITY_API_VERSION
+   * (the SDK's task model does not carry it). `{}` when the task has none; undefined when the task
+   * does not exist. Never cached: one GET per call.
+   */
+  getTaskSourceIdentity(resourceGroup: string, registry: string, task: string): Promise<{ identity?: string } | undefined>;
+  /**
+   * Sets (or, with null, removes) the task's `credentials.sourceRegistry.identity` with a PATCH at
+   * TASK_SOURCE_IDENTITY_API_VERSION; the rest of the task (its login mode, custom registries) is
+   * left as it is. Returns the identity the task shows afterwards (read back at that version).
+   */
+  setTaskSourceIdentity(resourceGroup: string, registry: string, task: string, identity: string | null): Promise<string | undefined>;
   removeTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string): Promise<Task>;
   /** Deletes the task; no error when it does not exist. */
   deleteTask(resourceGroup: string, registry: string, task: string): Promise<void>;
@@ -171,6 +205,8 @@ class ArmCloud implements Cloud {
   private resourcesClient?: ResourceManagementClient;
   private subscriptionsClient?: SubscriptionClient;
   private readonly cache: ReadCache;
+  /** Set when listDetails was refused (403): the caller reads tasks with GET for the rest of the command. */
+  private taskDetailsRefused = false;
 
   constructor(private readonly opts: ConnectOptions) {
     this.subscriptionId = opts.subscriptionId;
@@ -182,9 +218,10 @@ class ArmCloud implements Cloud {
       // operation's URL template. The SDK defaults both to management.azure.com; set both.
       endpoint: this.endpoint,
       $host: this.endpoint,
-      // The token's audience is the endpoint itself: https://management.azure.com/.default on
-      // Azure (and sovereign clouds' equivalents); any scope for the sim, which accepts all tokens.
-      credentialScopes: [`${this.endpoint}/.default`],
+      // The token's audience: the cloud's Resource Manager resource when given (what az asks for:
+      // https://management.core.windows.net//.default on Azure, its equivalent in a sovereign cloud,
+      // whatever --endpoint says), else the endpoint itself.
+      credentialScopes: [opts.audience ? `${opts.audience}/.default` : `${this.endpoint}/.default`],
       // The pipeline's https.Agent gets `ca`, which REPLACES the public roots for these clients:
       // the sim's certificate is verified against its own CA; verification is never disabled.
       // One options object per CA: the SDK keys its keep-alive agents by it, so every connection to
@@ -329,13 +366,57 @@ class ArmCloud implements Cloud {
   // ---- tasks --------------------------------------------------------------------------------------
 
   async getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
-    return this.cached(keys.task(resourceGroup, registry, task), `read task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.get(resourceGroup, registry, task)));
+    return (await this.taskOnce(resourceGroup, registry, task)).task;
   }
 
   async getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
-    return this.read(`read the details of task ${task} in registry ${registry}`, async () =>
-      toTask(await (await this.acr()).tasks.getDetails(resourceGroup, registry, task)),
-    );
+    return (await this.taskDetailsOnce(resourceGroup, registry, task)).task;
+  }
+
+  /**
+   * The task, read once per command (the read cache, key `task:`) through POST listDetails, which
+   * answers everything GET does — both operations answer the spec's `Task` definition
+   * (Azure/azure-rest-api-specs containerregistry_build.json, Tasks_Get and Tasks_GetDetails), and
+   * Azure's listDetails answers carry `systemData.lastModifiedAt` (Azure/azure-cli recording
+   * test_acr_task, `az acr task run`) — plus the credential entries a GET shows as null. So
+   * getTask, getTaskDetails and getTaskJson share one request; a write to the task forgets it
+   * (createTask, updateTask, deleteTask write through `task:`). A caller without the listDetails
+   * action (Reader) gets the GET instead: a 403 once, then GET for the rest of the command.
+   */
+  private taskOnce(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    return this.cache.read(keys.task(resourceGroup, registry, task), async () => {
+      if (!this.taskDetailsRefused) {
+        try {
+          return await this.readTaskDetails(resourceGroup, registry, task);
+        } catch (e) {
+          if (!isAcrTrustError(e) || e.options.statusCode !== 403) throw e;
+          this.taskDetailsRefused = true;
+        }
+      }
+      const got = await this.read(`read task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.get(resourceGroup, registry, task)));
+      return { task: got, details: false };
+    });
+  }
+
+  /**
+   * As taskOnce, but always through listDetails: after a GET (no listDetails rights) listDetails is
+   * asked, and its refusal thrown — even for a task the GET did not find (ARM refuses before it
+   * looks, so a refusal says nothing of what exists).
+   */
+  private async taskDetailsOnce(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    const once = await this.taskOnce(resourceGroup, registry, task);
+    return once.details ? once : this.readTaskDetails(resourceGroup, registry, task);
+  }
+
+  /**
+   * One POST listDetails at TASK_SOURCE_IDENTITY_API_VERSION (the SDK's 2019-06-01-preview does not
+   * show `credentials.sourceRegistry.identity`, which decides a task's access to an ABAC registry of
+   * its own): the domain view and ARM's JSON (secret values removed); neither for a 404.
+   */
+  private async readTaskDetails(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    const r = await this.taskRequest(`read the details of task ${task} in registry ${registry}`, 'POST', resourceGroup, registry, task, undefined, '/listDetails');
+    if (r.status === 404 || !r.body) return { details: true };
+    return { task: taskFromWire(r.body), json: withoutSecrets(r.body) as ArmJson, details: true };
   }
 
   async createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task> {
@@ -353,7 +434,7 @@ class ArmCloud implements Cloud {
     return this.cache.write(
       [key],
       () => this.call(`create task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.beginCreateAndWait(resourceGroup, registry, task, body, this.lro))),
-      { [key]: identityAndLoginModeSet },
+      { [key]: (r?: TaskRead) => identityAndLoginModeSet(r?.task) },
     );
   }
 
@@ -425,8 +506,63 @@ class ArmCloud implements Cloud {
     return this.cache.write(
       [key],
       () => this.call(doing, async () => toTask(await (await this.acr()).tasks.beginUpdateAndWait(resourceGroup, registry, task, body, this.lro))),
-      { [key]: shows },
+      { [key]: (r?: TaskRead) => shows(r?.task) },
     );
+  }
+
+  async getTaskSourceIdentity(resourceGroup: string, registry: string, task: string): Promise<{ identity?: string } | undefined> {
+    const doing = `read the source registry identity of task ${task} in registry ${registry}`;
+    const r = await this.taskRequest(doing, 'GET', resourceGroup, registry, task);
+    if (r.status === 404) return undefined;
+    return sourceIdentityOf(r.body);
+  }
+
+  async setTaskSourceIdentity(resourceGroup: string, registry: string, task: string, identity: string | null): Promise<string | undefined> {
+    const doing = identity === null ? `remove the source registry identity of task ${task}` : `set the source registry identity of task ${task} to ${identity}`;
+    const body = { properties: { credentials: { sourceRegistry: { identity } } } };
+    // The task's other reads (GET, listDetails) are cached under its key: a write forgets them.
+    const r = await this.cache.write([keys.task(resourceGroup, registry, task)], () => this.taskRequest(doing, 'PATCH', resourceGroup, registry, task, body));
+    if (r.status === 404) throw new AcrTrustError(`Could not ${doing}: the task does not exist.`, { code: 'ResourceNotFound', statusCode: 404 });
+    // 200/201 carry the task; 202 (accepted, still updating): read it until it shows the change.
+    if (r.status !== 202) return sourceIdentityOf(r.body).identity;
+    const wanted = identity ?? undefined;
+    for (let i = 0; i < 30; i++) {
+      await new Promise((done) => setTimeout(done, this.opts.pollIntervalMs ?? 2_000));
+      const now = (await this.getTaskSourceIdentity(resourceGroup, registry, task))?.identity;
+      if (now === wanted) return now;
+    }
+    return (await this.getTaskSourceIdentity(resourceGroup, registry, task))?.identity;
+  }
+
+  /**
+   * One request on a task at TASK_SOURCE_IDENTITY_API_VERSION through the registry client's own
+   * pipeline (its credential, retries, proxy and trusted CA). 404 is returned; any other failure
+   * becomes an AcrTrustError with ARM's code, as for the SDK's own calls.
+   */
+  private async taskRequest(doing: string, method: 'GET' | 'PATCH' | 'POST', resourceGroup: string, registry: string, task: string, body?: unknown, action = ''): Promise<{ status: number; body: any }> {
+    const client = await this.acr();
+    const { createPipelineRequest } = await import('@azure/core-rest-pipeline');
+    const seg = encodeURIComponent;
+    const url = `${this.endpoint}/subscriptions/${seg(this.subscriptionId)}/resourceGroups/${seg(resourceGroup)}/providers/Microsoft.ContainerRegistry/registries/${seg(registry)}/tasks/${seg(task)}${action}?api-version=${TASK_SOURCE_IDENTITY_API_VERSION}`;
+    const request = createPipelineRequest({ url, method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    request.headers.set('Accept', 'application/json');
+    if (body !== undefined) request.headers.set('Content-Type', 'application/json');
+    let response;
+    try {
+      response = await client.sendRequest(request);
+    } catch (e) {
+      throw toAcrTrustError(e, doing);
+    }
+    let parsed: any;
+    try {
+      parsed = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (response.status === 404 || (response.status >= 200 && response.status < 300)) return { status: response.status, body: parsed };
+    const error = parsed?.error ?? {};
+    const failure = Object.assign(new Error(String(error.message ?? `HTTP ${response.status}`)), { code: error.code, statusCode: response.status });
+    throw toAcrTrustError(failure, doing);
   }
 
   async deleteTask(resourceGroup: string, registry: string, task: string): Promise<void> {
@@ -434,7 +570,7 @@ class ArmCloud implements Cloud {
     await this.cache.write(
       [key],
       () => this.read(`delete task ${task} in registry ${registry}`, async () => (await this.acr()).tasks.beginDeleteAndWait(resourceGroup, registry, task, this.lro)),
-      { [key]: (t?: Task) => t === undefined },
+      { [key]: (r?: TaskRead) => r?.task === undefined },
     );
   }
 
@@ -594,10 +730,7 @@ class ArmCloud implements Cloud {
   }
 
   async getTaskJson(resourceGroup: string, registry: string, task: string): Promise<ArmJson | undefined> {
-    return this.cache.read(`json:${keys.task(resourceGroup, registry, task)}`, async () => {
-      const bodies = await this.wire(`read the details of task ${task} in registry ${registry}`, async (onResponse) => (await this.acr()).tasks.getDetails(resourceGroup, registry, task, { onResponse }));
-      return bodies?.[0] as ArmJson | undefined;
-    });
+    return (await this.taskDetailsOnce(resourceGroup, registry, task)).json;
   }
 
   async listRoleAssignmentsJson(principalId: string): Promise<ArmJson[]> {
@@ -681,6 +814,14 @@ function tlsOptionsFor(ca: string): { ca: string } {
   return options;
 }
 
+/** A task read as the cache holds it: the domain view and, read through listDetails, ARM's JSON (both absent: no such task). */
+interface TaskRead {
+  task?: Task;
+  json?: ArmJson;
+  /** Read through listDetails (false: through GET, for a caller without that action). */
+  details: boolean;
+}
+
 /** Cache keys: one per resource (ARM names are case-insensitive). */
 const keys = {
   resourceGroup: (rg: string) => `resourceGroup:${rg.toLowerCase()}`,
@@ -705,6 +846,12 @@ function showsNetworkPatch(r: Registry, patch: NetworkPatch): boolean {
 /** A task read that shows a system identity and loginMode None (what createTask and updateTaskIdentity set). */
 function identityAndLoginModeSet(t?: Task): boolean {
   return t !== undefined && (t.identityType === 'SystemAssigned' || t.identityType === 'SystemAssigned, UserAssigned') && t.sourceRegistryLoginMode === 'None';
+}
+
+/** `credentials.sourceRegistry.identity` of a task as ARM answered it (`{}` when it has none). */
+function sourceIdentityOf(task: any): { identity?: string } {
+  const identity = task?.properties?.credentials?.sourceRegistry?.identity;
+  return typeof identity === 'string' && identity !== '' ? { identity } : {};
 }
 
 /** A task's credential entry for a login server (case-insensitive); null when GET blanked it. */
@@ -774,6 +921,31 @@ function toTask(t: SdkTask): Task {
   };
 }
 
+/** A task as ARM's JSON has it (properties nested; any api-version) → the domain view, as toTask. */
+function taskFromWire(t: any): Task {
+  const p = t?.properties ?? {};
+  const customRegistries: Task['customRegistries'] = {};
+  for (const [server, cred] of Object.entries<any>(p.credentials?.customRegistries ?? {})) {
+    customRegistries[server] = cred ? { identity: cred.identity ?? undefined, hasUserName: cred.userName !== undefined && cred.userName !== null } : null;
+  }
+  const source = p.credentials?.sourceRegistry;
+  const modified = t?.systemData?.lastModifiedAt;
+  return {
+    id: t?.id ?? '',
+    name: t?.name ?? '',
+    location: t?.location,
+    identityType: (t?.identity?.type as TaskIdentityType | undefined) ?? 'None',
+    principalId: t?.identity?.principalId,
+    userAssignedIdentities: Object.keys(t?.identity?.userAssignedIdentities ?? {}),
+    sourceRegistryLoginMode: source?.loginMode ?? undefined,
+    ...(typeof source?.identity === 'string' && source.identity !== '' ? { sourceRegistryIdentity: source.identity } : {}),
+    customRegistries,
+    stepType: p.step?.type,
+    status: p.status,
+    ...(modified && !Number.isNaN(Date.parse(modified)) ? { lastModifiedAt: new Date(modified).toISOString() } : {}),
+  };
+}
+
 function toRun(r: SdkRun): Run {
   return {
     id: r.id ?? '',
@@ -795,5 +967,6 @@ function toRoleAssignment(a: SdkRoleAssignment): RoleAssignment {
     roleDefinitionId: a.roleDefinitionId ?? '',
     principalId: a.principalId ?? '',
     principalType: a.principalType,
+    ...(a.createdOn ? { createdOn: new Date(a.createdOn).toISOString() } : {}),
   };
 }

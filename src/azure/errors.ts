@@ -97,6 +97,17 @@ export const errorRules: readonly ErrorRule[] = [
     link: 'https://learn.microsoft.com/azure/role-based-access-control/role-assignments-steps',
   },
   {
+    // ARM's 401 when the token was asked for another cloud's Resource Manager (its message names
+    // the token's audience and the allowed ones): the cloud acr-trust uses is not the endpoint's.
+    id: 'InvalidAuthenticationTokenAudience',
+    kind: 'credential',
+    source: 'arm',
+    codes: ['InvalidAuthenticationTokenAudience'],
+    message: "this Resource Manager belongs to another Azure cloud than the one acr-trust signed in for (the token's audience is not one it accepts)",
+    hint: "Use the endpoint's own cloud: `--cloud NAME` (AzureCloud, AzureChinaCloud, AzureUSGovernment or one registered with `az cloud register`), or make it the Azure CLI's active cloud (`az cloud set --name NAME`; `az cloud show` names it). With --endpoint, the cloud still decides the token's audience.",
+    link: 'https://learn.microsoft.com/cli/azure/manage-clouds-azure-cli',
+  },
+  {
     id: 'AuthorizationFailed',
     kind: 'authorization',
     source: 'arm',
@@ -220,13 +231,15 @@ export const errorRules: readonly ErrorRule[] = [
   },
   {
     // acb's build command refuses to start a pushing build with no registry credential at all —
-    // on an ABAC registry a quick build or task without a source identity (Azure/azure-cli-extensions#9724).
+    // on an ABAC registry a quick build or task without a source identity (Azure/azure-cli-extensions#9724;
+    // microsoft/GitHub-Copilot-for-Azure#1106: `az acr build` on an ABAC registry without
+    // --source-acr-auth-id fails with this line).
     id: 'SourceIdentityMissing',
     kind: 'credential',
     source: 'run-log',
     pattern: /when specifying push, at least one credential is required/i,
     message: 'the run pushes but has no credential at all for its registry: an ABAC registry gives tasks and quick builds no implicit access',
-    hint: 'Give the run a source identity: `az acr build/run … --source-acr-auth-id [caller]`, or for a task `az acr task update -n <task> -r <registry> --source-acr-auth-id [system]` — and assign that identity a Container Registry Repository role (Writer to push).',
+    hint: 'Give the run a source identity: `az acr build/run … --source-acr-auth-id \'[caller]\'`, or for a task `az acr task update -n <task> -r <registry> --source-acr-auth-id \'[system]\'` — and assign that identity a Container Registry Repository role (Writer to push).',
     link: `${DOCS}/container-registry-tasks-authentication-managed-identity`,
   },
   {
@@ -255,7 +268,7 @@ export const errorRules: readonly ErrorRule[] = [
     pattern: /unauthorized: authentication required/i,
     context: (lines, i) => loggedIntoServerOf(lines, i),
     message: "the task's identity logged in to the registry but may not push or pull there: its role is missing, not in effect yet, or one the registry ignores (AcrPush on an ABAC registry)",
-    hint: 'A new role assignment can take minutes to apply; run the task again. Otherwise check the role: `az role assignment list --assignee <principal> --scope <registry id>`.',
+    hint: 'A new role assignment can take minutes to apply; run the task again. Otherwise check the role: `az role assignment list --assignee <principal> --scope <registry id>` — on a registry with ABAC repository permissions only the Container Registry Repository roles count (Writer to push, Reader to pull).',
     link: `${DOCS}/container-registry-tasks-authentication-managed-identity`,
   },
   {
@@ -264,7 +277,7 @@ export const errorRules: readonly ErrorRule[] = [
     source: 'run-log',
     pattern: /unauthorized: authentication required/i,
     message: 'the task reached the registry without a credential for it',
-    hint: 'Add the identity credential to the task: `az acr task credential add -n <task> -r <registry> --login-server <registry>.azurecr.io --use-identity \'[system]\'`.',
+    hint: 'Add the identity credential to the task: `az acr task credential add -n <task> -r <registry> --login-server <registry>.azurecr.io --use-identity \'[system]\'`; for the task\'s own registry when it uses ABAC repository permissions (no implicit access for tasks), give the task a source registry identity instead: `az acr task update -n <task> -r <registry> --source-acr-auth-id \'[system]\'`.',
     link: `${DOCS}/container-registry-tasks-authentication-managed-identity`,
   },
 
@@ -276,14 +289,6 @@ export const errorRules: readonly ErrorRule[] = [
     message: 'network rules and disabling public access need the Premium SKU',
     hint: 'Upgrade the registry: `az acr update -n <registry> --sku Premium`.',
     link: `${DOCS}/container-registry-skus`,
-  },
-  {
-    id: 'AbacRegistry',
-    kind: 'authorization',
-    source: 'acr-trust',
-    message: 'the registry uses ABAC repository permissions, which ignore AcrPull and AcrPush',
-    hint: 'Assign a repository role instead: `--role "Container Registry Repository Writer"`.',
-    link: `${DOCS}/container-registry-rbac-abac-repository-permissions`,
   },
   {
     id: 'UserAssignedIdentityOnly',

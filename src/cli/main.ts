@@ -108,6 +108,7 @@ export function buildProgram(): Command {
     .option('--learners <n>', 'with --scenario classroom: how many learners to seed, 1–500 (default 30)')
     .addOption(new Option('--speed <speed>', 'instant (tests) or realistic (demos)').choices(['instant', 'realistic']))
     .option('--faults <spec>', 'inject faults, e.g. "429=0.2,500=0.1,drop=0.05,latency=20,seed=7,routes=registries.*"')
+    .option('--cloud <name>', "the Azure cloud a new sim stands for: AzureCloud, AzureChinaCloud, AzureUSGovernment or one registered in the Azure CLI (its registries' login-server suffix, its token audience); default: the sim's own (AcrTrustSim)")
     .action(async (opts) => (await import('./commands/sim.js')).serve(opts));
   sim
     .command('show')

@@ -222,7 +222,7 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
     });
     const named = azureCloud.name === 'AzureCloud' ? 'Azure' : `Azure (${azureCloud.name})`;
     return {
-      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, loginServerSuffix: azureCloud.acrLoginServerSuffix }),
+      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, audience: azureCloud.tokenAudience, loginServerSuffix: azureCloud.acrLoginServerSuffix }),
       complete: (i) => completeAzureAnswers(az, i, requireGoal),
       defaultSubscription: defaultSubscriptionFromAzCli(),
       label: opts.endpoint ? `${named} at ${endpoint}` : named,
@@ -282,7 +282,7 @@ function roomSim(az: AzureAdapter, inputs: Inputs, room: JoinFile, defaults: Def
   const speed = inputs.simSpeed as SimSpeed | undefined;
   const credential = az.clientSecretCredential({ authorityHost: room.endpoint, clientId: room.clientId, clientSecret: room.clientSecret, ca: room.ca });
   return {
-    cloud: (subscriptionId) => az.connect({ subscriptionId, credential, endpoint: room.endpoint, ca: room.ca, pollIntervalMs: speed === 'instant' ? 10 : undefined }),
+    cloud: (subscriptionId) => az.connect({ subscriptionId, credential, endpoint: room.endpoint, ca: room.ca, ...(room.tokenAudience ? { audience: room.tokenAudience } : {}), pollIntervalMs: speed === 'instant' ? 10 : undefined }),
     complete: (i) => completeAnswers(i, defaults),
     defaultSubscription: room.subscriptionId,
     speed,

@@ -14,6 +14,9 @@
  *   latency              extra milliseconds before every matched request is answered
  *   retryAfter           `Retry-After` seconds sent with 429 and 503 (default 0: the SDK honours it,
  *                        so anything larger makes every retry sleep that long)
+ *   after                how many matched requests are answered normally before faults begin
+ *                        (default 0), e.g. `AADSTS700082=1,after=1,routes=signin.token`: the first
+ *                        sign-in works, every later one finds the session expired
  *   seed                 PRNG seed, so a failing sequence reproduces exactly
  *   routes               route-name globs separated by `|` (`registries.*|roleAssignments.create`)
  *
@@ -22,6 +25,7 @@
  */
 import { AcrTrustError } from '../errors.js';
 import { ArmError } from './http.js';
+import { requestedAudience } from './room.js';
 
 /** A transport fault, an ARM error code from ARM_FAULTS, or a sign-in error from SIGNIN_FAULTS. */
 export type FaultKind = '429' | '500' | '503' | 'drop' | ArmFaultCode | SignInFaultCode;
@@ -152,9 +156,7 @@ export function isSignInFault(kind: string | undefined): kind is SignInFaultCode
 /** The answer to a token request a sign-in fault hits: who and what the form names. */
 export function signInFault(code: SignInFaultCode, c: FaultContext): SignInError {
   const form = new URLSearchParams(c.body ?? '');
-  const scope = (form.get('scope') ?? '').split(/\s+/).find((x) => x.endsWith('/.default'));
-  const resource = scope ? scope.slice(0, -'.default'.length).replace(/\/\/$/, '/') : (form.get('resource') ?? 'https://management.core.windows.net/');
-  return SIGNIN_FAULTS[code]({ now: c.now ?? Date.now(), tenant: c.params.tenant ?? c.tenantId, clientId: form.get('client_id') ?? '', resource });
+  return SIGNIN_FAULTS[code]({ now: c.now ?? Date.now(), tenant: c.params.tenant ?? c.tenantId, clientId: form.get('client_id') ?? '', resource: requestedAudience(form) });
 }
 
 /** The answer to a request an ARM fault hits. */
@@ -198,6 +200,8 @@ export interface FaultSpec {
   rates: Record<'429' | '500' | '503' | 'drop', number> & Partial<Record<ArmFaultCode | SignInFaultCode, number>>;
   latencyMs: number;
   retryAfterSeconds: number;
+  /** Matched requests answered normally before any fault (0: faults from the first). */
+  after?: number;
   seed: number;
   /** Route-name globs; undefined = every authenticated route. */
   routes?: string[];
@@ -231,10 +235,11 @@ export function parseFaultSpec(spec: string, defaultSeed = 1): FaultSpec {
       const rate = Number(v);
       if (v === '' || !Number.isFinite(rate) || rate < 0 || rate > 1) throw bad(`${k}=${v}: a rate must be a number from 0 to 1`);
       (out.rates as Record<string, number>)[k] = rate;
-    } else if (k === 'latency' || k === 'retryAfter') {
+    } else if (k === 'latency' || k === 'retryAfter' || k === 'after') {
       const n = Number(v);
       if (v === '' || !Number.isInteger(n) || n < 0 || n > 600_000) throw bad(`${k}=${v}: must be a non-negative integer`);
       if (k === 'latency') out.latencyMs = n;
+      else if (k === 'after') out.after = n;
       else out.retryAfterSeconds = n;
     } else if (k === 'seed') {
       const n = Number(v);
@@ -245,7 +250,7 @@ export function parseFaultSpec(spec: string, defaultSeed = 1): FaultSpec {
       if (globs.length === 0 || globs.some((g) => !/^[A-Za-z0-9_.*-]+$/.test(g))) throw bad(`routes=${v}: expected route-name globs like registries.* separated by |`);
       out.routes = globs;
     } else {
-      throw bad(`unknown key '${k}' (known: 429, 500, 503, drop, ${ARM_FAULT_CODES.join(', ')}, ${SIGNIN_FAULT_CODES.join(', ')}, latency, retryAfter, seed, routes)`);
+      throw bad(`unknown key '${k}' (known: 429, 500, 503, drop, ${ARM_FAULT_CODES.join(', ')}, ${SIGNIN_FAULT_CODES.join(', ')}, latency, retryAfter, after, seed, routes)`);
     }
   }
   if (seen.size === 0) throw bad('it is empty');
@@ -278,6 +283,8 @@ function globToRegExp(glob: string): RegExp {
 export class FaultInjector {
   private readonly random: () => number;
   private readonly globs?: { re: RegExp; literalPrefix: boolean }[];
+  /** Matched requests answered normally so far (spec.after). */
+  private passed = 0;
 
   constructor(readonly spec: FaultSpec) {
     this.random = mulberry32(spec.seed);
@@ -288,6 +295,10 @@ export class FaultInjector {
    *  and log-blob routes, which only an explicit glob can fault. */
   decide(name: string, unauthenticated: boolean): FaultDecision {
     if (!this.applies(name, unauthenticated)) return { latencyMs: 0 };
+    if (this.passed < (this.spec.after ?? 0)) {
+      this.passed++;
+      return { latencyMs: this.spec.latencyMs };
+    }
     const r = this.random();
     let edge = 0;
     for (const kind of KINDS) {

@@ -1,15 +1,20 @@
 /**
  * Each way a sign-in fails (issue 15 §4), produced for real: the sim's token endpoint answers as
- * Entra ID does (`sim serve --faults "AADSTS…=1,routes=signin.token"`, src/sim/faults.ts
- * SIGNIN_FAULTS) and the real az CLI (2.45, signed in to the sim by `sim az-env`) asks it for a
- * token when the wizard needs one — az keeps no token yet for the scope the wizard asks (a fresh
- * configuration), so the answer really comes from the token endpoint, which the sim's request log
- * shows. The wizard then says what happened and what to run, exits 1 without a stack, and nothing
- * in the cloud or the workdir has changed. The same answers reach @azure/identity's own sign-in
- * (a service principal, EnvironmentCredential) with the same explanations.
+ * Entra ID does (`sim serve --faults "AADSTS…=1,after=1,routes=signin.token"`, src/sim/faults.ts
+ * SIGNIN_FAULTS: the first sign-in works, every later one is refused). The real az CLI (2.45,
+ * signed in to the sim by `sim az-env`) first gets a token (the session works), and az keeps it;
+ * the test then expires that cached token, as time would, so the wizard's request makes az go back
+ * to the token endpoint — which refuses, as the sim's request log shows. The wizard then says what
+ * happened and what to run, exits 1 without a stack, and nothing in the cloud or the workdir has
+ * changed. The same answers reach @azure/identity's own sign-in (a service principal,
+ * EnvironmentCredential) with the same explanations.
+ *
+ * Not modelled: az is signed in as a service principal (client credentials), while Entra ID sends
+ * 700082/50173 to a user's refresh-token grant; the sim answers whichever grant asks. The wizard's
+ * explanation depends only on the AADSTS code az reports.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliAsync, expectNoStack, withServedSim, type ServedSim } from '../cli/helpers.js';
@@ -19,11 +24,11 @@ const WORKFLOW = ['--target', 'azure', '--goal', 'setup', '--yes', '--resource-g
 interface Case {
   code: string;
   message: string;
-  hint: string | RegExp;
+  hint: string;
 }
 
-/** A fresh interactive sign-in for the very scope the token was asked for. */
-const MFA_HINT = /Sign in again interactively for it: `az logout`, then `az login --scope https:\/\/\S+\/\.default`/;
+/** A fresh interactive sign-in for the very scope the token was asked for (the cloud's Resource Manager resource, as az asks it). */
+const MFA_HINT = 'Sign in again interactively for it: `az logout`, then `az login --scope https://management.core.windows.net//.default`';
 
 const CASES: Case[] = [
   { code: 'AADSTS700082', message: 'Sign-in failed: your Azure sign-in has expired (AADSTS700082).', hint: 'Sign in again: `az login`.' },
@@ -40,6 +45,20 @@ async function requests(sim: ServedSim): Promise<{ name: string; write: boolean;
   return JSON.parse(readFileSync(sim.stateFile.replace(/\.json$/, '.requests.json'), 'utf8'));
 }
 
+/** Ages every access token az keeps (MSAL's plain cache, az-env's `encrypt_token_cache = false`) past its expiry. */
+function expireCachedTokens(azDir: string): number {
+  const file = join(azDir, 'msal_token_cache.json');
+  const cache = JSON.parse(readFileSync(file, 'utf8')) as { AccessToken?: Record<string, { expires_on: string; extended_expires_on?: string }> };
+  const past = String(Math.floor(Date.now() / 1000) - 60);
+  const tokens = Object.values(cache.AccessToken ?? {});
+  for (const t of tokens) {
+    t.expires_on = past;
+    t.extended_expires_on = past;
+  }
+  writeFileSync(file, JSON.stringify(cache));
+  return tokens.length;
+}
+
 /** Nothing changed: no write reached the cloud, and the workdir records no step done. */
 function expectNothingChanged(log: { write: boolean; status: number }[], wd: string): void {
   expect(log.filter((r) => r.write && r.status < 400)).toEqual([]);
@@ -54,23 +73,25 @@ describe('sign-in failures from the token endpoint, through the real az CLI', ()
       expect(prepared.status, prepared.stderr).toBe(0);
       const env = JSON.parse(prepared.stdout).env as Record<string, string>;
       for (const k of ['AZURE_CLIENT_ID', 'AZURE_CLIENT_SECRET', 'AZURE_TENANT_ID', 'AZURE_AUTHORITY_HOST', 'AZURE_SUBSCRIPTION_ID']) delete env[k];
-      // az is signed in (its profile names the sim's subscription) and holds no access token yet.
-      const account = spawnSync('az', ['account', 'show', '-o', 'json'], { encoding: 'utf8', env: { ...process.env, ...env } });
-      expect(account.status, account.stderr).toBe(0);
-      expect(existsSync(join(env.AZURE_CONFIG_DIR!, 'msal_token_cache.json'))).toBe(false);
+      // The session works: az gets a token for Resource Manager (the resource the wizard asks) and keeps it.
+      const token = spawnSync('az', ['account', 'get-access-token', '-o', 'json'], { encoding: 'utf8', env: { ...process.env, ...env } });
+      expect(token.status, token.stderr).toBe(0);
+      // Time passes: the kept token expires, so az must ask the token endpoint again.
+      expect(expireCachedTokens(env.AZURE_CONFIG_DIR!)).toBe(1);
 
       const wd = join(sim.dir, 'wd');
       const r = await cliAsync(['run', ...WORKFLOW, '--workdir', wd], { env: { ...env, AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential' } });
       expect(r.status, r.stderr).toBe(1);
       expect(r.stderr).toContain(message);
-      if (typeof hint === 'string') expect(r.stderr).toContain(hint);
-      else expect(r.stderr).toMatch(hint);
+      expect(r.stderr).toContain(hint);
       expectNoStack(r);
       const log = await requests(sim);
-      // The token endpoint gave that answer (az asked it: no cached token to fall back on).
-      expect(log.filter((x) => x.name === 'signin.token').map((x) => x.fault)).toContain(code);
+      // The first sign-in was answered; the wizard's made az ask again, and the token endpoint refused.
+      const signIns = log.filter((x) => x.name === 'signin.token');
+      expect(signIns[0]).toMatchObject({ status: 200 });
+      expect(signIns.slice(1).map((x) => x.fault)).toContain(code);
       expectNothingChanged(log, wd);
-    }, ['--faults', `${code}=1,routes=signin.token`]), 120_000);
+    }, ['--faults', `${code}=1,after=1,routes=signin.token`]), 120_000);
 });
 
 describe('sign-in failures from the token endpoint, through @azure/identity', () => {

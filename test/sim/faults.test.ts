@@ -42,6 +42,12 @@ describe('fault spec', () => {
     }
   });
 
+  it('after=N answers the first N matched requests normally', () => {
+    const f = new FaultInjector(parseFaultSpec('AADSTS700082=1,after=2,routes=signin.token'));
+    expect([1, 2, 3, 4].map(() => f.decide('signin.token', true).kind)).toEqual([undefined, undefined, 'AADSTS700082', 'AADSTS700082']);
+    expect(f.decide('registries.get', false).kind).toBeUndefined();
+  });
+
   it('is reproducible for a seed', () => {
     const a = new FaultInjector(parseFaultSpec('429=0.3,500=0.3,seed=5'));
     const b = new FaultInjector(parseFaultSpec('429=0.3,500=0.3,seed=5'));

@@ -59,6 +59,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     endpoint: sim.endpoint,
     ca: sim.caCert,
     pollIntervalMs: 10,
+    ...(sim.state.cloud ? { audience: sim.state.cloud.activeDirectoryResourceId } : {}),
     readCacheMs: 0,
     transport: (request) => sim.dispatch(request, { principalId: trainer.principalId }),
   });

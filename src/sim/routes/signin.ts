@@ -16,10 +16,31 @@
 import type { RouteModule } from '../context.js';
 import { randomUUID } from 'node:crypto';
 import type { SimRequest, SimResponse } from '../http.js';
-import { ARM_AUDIENCES, identityFor, issueAccessToken, signingKeyOf } from '../room.js';
+import { identityFor, issueAccessToken, requestedAudience, signingKeyOf } from '../room.js';
+import { armAudiences, PUBLIC_CLOUD, SIM_OWN_CLOUD } from '../../model/clouds.js';
 
 
 export const signInRoutes: RouteModule = (router, sim) => {
+  // The cloud's metadata, as Resource Manager serves it (`GET {arm}/metadata/endpoints`, what
+  // `az cloud register --endpoint-resource-manager` reads: azure-cli cloud.py's ARM-to-CLI
+  // mapping of `name`, `resourceManager`, `authentication.loginEndpoint/audiences`,
+  // `suffixes.acrLoginServer`): which cloud this sim stands for, its endpoints at the sim itself.
+  // `sim az-env` reads it to register that cloud in the Azure CLI.
+  router.on('GET', '/metadata/endpoints', { name: 'metadata.endpoints', auth: false }, (req) => {
+    const cloud = sim.state.cloud ?? { ...PUBLIC_CLOUD, name: SIM_OWN_CLOUD };
+    return {
+      status: 200,
+      body: {
+        name: cloud.name,
+        resourceManager: `${req.origin}/`,
+        graphEndpoint: `${req.origin}/`,
+        microsoftGraphResourceId: `${req.origin}/`,
+        authentication: { loginEndpoint: `${req.origin}/adfs`, audiences: armAudiences(cloud).filter((a) => a.endsWith('/')), tenant: 'adfs', identityProvider: 'ADFS' },
+        suffixes: { acrLoginServer: cloud.acrLoginServerSuffix.replace(/^\./, ''), storage: 'core.windows.net' },
+      },
+    };
+  });
+
   const openidConfiguration = (req: SimRequest): SimResponse => ({
     status: 200,
     body: {
@@ -83,9 +104,7 @@ export const signInRoutes: RouteModule = (router, sim) => {
       }
       principalId = identity.principalId;
     }
-    // The resource: v2's scope (`{resource}/.default`) or v1's resource parameter.
-    const scope = (form.get('scope') ?? '').split(/\s+/).find((x) => x.endsWith('/.default'));
-    const audience = scope ? scope.slice(0, -'.default'.length).replace(/\/\/$/, '/') : (form.get('resource') ?? ARM_AUDIENCES[0]!);
+    const audience = requestedAudience(form);
     const { token, expiresIn } = await issueAccessToken(sim.state, { principalId, clientId: clientId || 'sim-client', audience, now: sim.now() });
     sim.changed(); // the signing key, when this token made it
     return { status: 200, body: { token_type: 'Bearer', access_token: token, expires_in: expiresIn, ext_expires_in: expiresIn } };
