@@ -151,8 +151,9 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     if (stopped) return;
     if (r.learner) {
       // A read that finds nothing (404) is how clients ask whether something exists (the wizard's
-      // checks, `az … show` before a create): not an error the learner hit.
-      const probe = r.status === 404 && (r.method === 'GET' || r.method === 'HEAD');
+      // checks — a GET, or POST listDetails for a task — `az … show` before a create): not an
+      // error the learner hit. Reads are the routes that change nothing, whatever their method.
+      const probe = r.status === 404 && !r.write;
       if (r.status >= 400 && r.error && !probe) {
         lastErrors.set(r.learner, { at: r.at, method: r.method, path: r.path, status: r.status, error: r.error });
         changed.add(r.learner);
