@@ -25,6 +25,14 @@ export interface StepOutputs {
   'create-task': { taskId: string; principalId: string; /** acr-trust created the task (so `undo` may delete it). */ created?: boolean };
   'assign-role': { roleAssignmentId: string; /** acr-trust created the assignment (so `undo` may delete it). */ created?: boolean };
   'add-credential': { loginServer: string; /** acr-trust added the entry (so `undo` may remove it). */ added?: boolean };
+  'agent-pool': {
+    /** The pool the task was put on. */
+    pool: string;
+    /** acr-trust created the pool (so `undo` may delete it). */
+    created?: boolean;
+    /** The task's `agentPoolName` before acr-trust changed it ('' = Azure's shared agents), for `undo`. */
+    taskPoolBefore?: string;
+  };
   'run-task': { runId: string; status?: string };
   'confirm-denied': {
     runId: string;

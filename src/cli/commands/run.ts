@@ -71,6 +71,7 @@ export async function run(opts: RunOptions): Promise<void> {
           report: await writeHandout(session, report, workflow),
           replay: interaction === 'ask' ? shellLine(['acr-trust', 'run', '--yes', '--answers', session.paths.answers]) : undefined,
           next: report.outcome === 'complete' && session.answers.goal === 'demo' && report.results.some((r) => r.id === 'confirm-denied' && r.status !== 'skipped') ? afterDemo(session, opts) : undefined,
+          notes: report.outcome === 'complete' && session.answers.agentPool ? [agentPoolNote(session)] : undefined,
         });
       }
       concludeReport(report, session.paths.dir, commandLine(), report.outcome === 'interrupted' ? await runInFlight(session, report) : undefined);
@@ -114,6 +115,16 @@ function afterDemo(session: Session, opts: RunOptions): { label: string; command
     { label: `Back to the working setup (trusted services on again; the task reaches ${registry} through the bypass)`, command: shellLine(['acr-trust', 'run', '--goal', 'setup', ...more]) },
     { label: `Everything as it was before acr-trust`, command: shellLine(['acr-trust', 'reset', ...more]) },
   ];
+}
+
+/** What a finished run on the agent-pool path proved, and what the negative test means there. */
+function agentPoolNote(session: Session): string {
+  const a = session.answers;
+  return (
+    `Agent-pool path: the task reaches ${a.targetRegistry} through agent pool ${a.agentPool}'s network, with no bypass switch turned on by acr-trust. ` +
+    `The negative test (${a.goal === 'demo' ? 'part of --goal demo' : 'not part of --goal setup'}) does not apply here: it takes the bypass away, which this task never used — ` +
+    'run-task succeeding with the task bypass off was the proof. The pool is billed per instance hour: `acr-trust reset` deletes it if acr-trust created it.'
+  );
 }
 
 /** `--pause` waits for Enter: it needs someone at a terminal (it works with --yes, which settles only the answers). */
