@@ -12,10 +12,10 @@ import { decideAccess } from '../dist/src/model/access.js';
 import { planRun, registryFacts, roleAssignmentFacts, runFacts } from '../dist/src/sim/rules.js';
 import { seedScenario } from '../dist/src/sim/scenarios.js';
 import { programForYaml } from '../dist/src/sim/task-yaml.js';
+import { ROLE_GUIDS } from '../dist/src/model/roles.js';
 
 const T0 = Date.parse('2025-07-01T10:00:00Z');
 const PRINCIPAL = '11111111-1111-4111-8111-111111111111';
-const ACRPUSH = '8311e382-0749-4cb8-b61a-304f252e45ec';
 
 function cloud() {
   const state = seedScenario('default', 'instant', T0);
@@ -25,7 +25,7 @@ function cloud() {
   for (let i = 0; i < 200; i++) {
     const principalId = i === 199 ? PRINCIPAL : `${String(i).padStart(8, '0')}-0000-4000-8000-000000000000`;
     const id = `${registry.id}/providers/Microsoft.Authorization/roleAssignments/${String(i).padStart(8, '0')}-1111-4000-8000-000000000000`;
-    state.roleAssignments[id.toLowerCase()] = { id, name: id.split('/').pop(), type: 'Microsoft.Authorization/roleAssignments', properties: { principalId, scope: registry.id, roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${ACRPUSH}`, createdOn: new Date(T0 - 60_000).toISOString() } };
+    state.roleAssignments[id.toLowerCase()] = { id, name: id.split('/').pop(), type: 'Microsoft.Authorization/roleAssignments', properties: { principalId, scope: registry.id, roleDefinitionId: `/providers/Microsoft.Authorization/roleDefinitions/${ROLE_GUIDS.AcrPush}`, createdOn: new Date(T0 - 60_000).toISOString() } };
   }
   const subject = {
     runType: 'AutoRun',

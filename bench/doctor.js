@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startSim } from '../dist/src/sim/index.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../dist/src/model/roles.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/acr-trust.js');
@@ -70,9 +71,9 @@ async function cloud(sim) {
     },
   });
   const principalId = task.identity.principalId;
-  for (const [name, role] of [['acrtrustdemo', '8311e382-0749-4cb8-b61a-304f252e45ec'], ['acrbenchbase', '7f951dda-4ed3-4680-a7ca-43fe172d538d']]) {
+  for (const [name, role] of [['acrtrustdemo', ROLE_GUIDS.AcrPush], ['acrbenchbase', ROLE_GUIDS.AcrPull]]) {
     await arm(sim, 'PUT', `${registry(name)}/providers/Microsoft.Authorization/roleAssignments/${crypto.randomUUID()}?api-version=2022-04-01`, {
-      properties: { roleDefinitionId: `${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, principalType: 'ServicePrincipal' },
+      properties: { roleDefinitionId: roleDefinitionId(sim.subscriptionId, role), principalId, principalType: 'ServicePrincipal' },
     });
   }
   await arm(sim, 'POST', `${registry('acrtrustdemo')}/scheduleRun?api-version=2019-06-01-preview`, { type: 'TaskRunRequest', taskId: task.id });

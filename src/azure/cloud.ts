@@ -18,6 +18,7 @@ import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorizati
 import type { ResourceManagementClient } from '@azure/arm-resources';
 import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { TokenCredential } from '@azure/identity';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { AcrTrustError } from '../errors.js';
 import { isNotFound, toAcrTrustError } from './errors.js';
 import {
@@ -27,6 +28,7 @@ import {
   roleDefinitionIdFor,
   type PermissionEntry,
 } from './ids.js';
+import { proxyCaPolicy } from './proxy-ca.js';
 import { ReadCache } from './read-cache.js';
 import { loadAuthorization, loadContainerRegistry, loadResources, loadSubscriptions, preloadSdk } from './sdk.js';
 import { FINAL_RUN_STATUSES } from './types.js';
@@ -175,6 +177,7 @@ class ArmCloud implements Cloud {
     $host: string;
     credentialScopes: string[];
     tlsOptions?: { ca: string };
+    additionalPolicies?: { policy: PipelinePolicy; position: 'perCall' }[];
     retryOptions?: ConnectOptions['retry'];
     userAgentOptions: { userAgentPrefix: string };
   };
@@ -203,7 +206,8 @@ class ArmCloud implements Cloud {
       // the sim's certificate is verified against its own CA; verification is never disabled.
       // One options object per CA: the SDK keys its keep-alive agents by it, so every connection to
       // the same endpoint (the pickers' lists, then the run) reuses one TLS connection.
-      ...(opts.ca ? { tlsOptions: tlsOptionsFor(opts.ca) } : {}),
+      // Through HTTPS_PROXY the SDK drops tlsOptions; proxyCaPolicy puts the CA back (proxy-ca.ts).
+      ...(opts.ca ? { tlsOptions: tlsOptionsFor(opts.ca), additionalPolicies: [{ policy: proxyCaPolicy(), position: 'perCall' as const }] } : {}),
       ...(opts.retry ? { retryOptions: opts.retry } : {}),
       userAgentOptions: { userAgentPrefix: 'acr-trust/0.1.0' },
     };

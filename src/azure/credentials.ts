@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { AccessToken, TokenCredential } from '@azure/identity';
 import { AcrTrustError } from '../errors.js';
+import { proxyCaPolicy } from './proxy-ca.js';
 
 export type { TokenCredential };
 
@@ -52,7 +53,7 @@ export function azureCredential(opts: AzureCredentialOptions = {}): TokenCredent
     async getToken(scopes, options) {
       chain ??= import('@azure/identity').then(({ DefaultAzureCredential, DeviceCodeCredential }) => {
         const common = {
-          ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}),
+          ...(opts.ca ? caOptions(opts.ca) : {}),
           ...(opts.authorityHost && !process.env.AZURE_AUTHORITY_HOST ? { authorityHost: opts.authorityHost } : {}),
         };
         const deviceCode = opts.deviceCode;
@@ -87,6 +88,11 @@ export function azureCredential(opts: AzureCredentialOptions = {}): TokenCredent
       return turn;
     },
   };
+}
+
+/** A credential's options trusting `ca` for the sign-in, through HTTPS_PROXY too (proxy-ca.ts). */
+function caOptions(ca: string) {
+  return { tlsOptions: { ca }, additionalPolicies: [{ policy: proxyCaPolicy(), position: 'perCall' as const }] };
 }
 
 /** The texts of a credential failure: its message and, for a chain, each credential's. */
@@ -176,7 +182,7 @@ export function clientSecretCredential(opts: { authorityHost: string; clientId: 
   return {
     async getToken(scopes, options) {
       inner ??= import('@azure/identity').then(
-        ({ ClientSecretCredential }) => new ClientSecretCredential('adfs', opts.clientId, opts.clientSecret, { authorityHost: opts.authorityHost, ...(opts.ca ? { tlsOptions: { ca: opts.ca } } : {}) } as ConstructorParameters<typeof ClientSecretCredential>[3]),
+        ({ ClientSecretCredential }) => new ClientSecretCredential('adfs', opts.clientId, opts.clientSecret, { authorityHost: opts.authorityHost, ...(opts.ca ? caOptions(opts.ca) : {}) } as ConstructorParameters<typeof ClientSecretCredential>[3]),
       );
       return (await inner).getToken(scopes, options);
     },

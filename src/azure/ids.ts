@@ -3,30 +3,24 @@
  * caller-permission arithmetic (actions / notActions with wildcards). Pure functions, no I/O.
  */
 import { createHash } from 'node:crypto';
+import { ROLE_GUIDS, ROLE_NAMES } from '../model/roles.js';
 
-/** Built-in role definition GUIDs: the same in every tenant (Microsoft's built-in roles table). */
-export const BUILT_IN_ROLE_GUIDS: Readonly<Record<string, string>> = {
-  AcrPush: '8311e382-0749-4cb8-b61a-304f252e45ec',
-  AcrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
-  AcrDelete: 'c2f4ef07-c644-48eb-af81-4b1b4947fb11',
-  'Container Registry Repository Reader': 'b93aa761-3e63-49ed-ac28-beffa264f7ac',
-  'Container Registry Repository Writer': '2a1e307c-b015-4ebd-883e-5b7698a07328',
-  'Container Registry Repository Contributor': '2efddaa5-3f1f-4df3-97df-af3f13818f4c',
-  Owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
-  'User Access Administrator': '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
-};
+/**
+ * Built-in role definition GUIDs by `roleName`, for the roles the wizard names without a look-up
+ * (other roles, e.g. Reader, are looked up by name through the API). The GUIDs are the shared
+ * table src/model/roles.ts.
+ */
+export const BUILT_IN_ROLE_GUIDS: Readonly<Record<string, string>> = Object.fromEntries(
+  (['AcrPush', 'AcrPull', 'AcrDelete', 'RepositoryReader', 'RepositoryWriter', 'RepositoryContributor', 'Owner', 'UserAccessAdministrator'] as const).map(
+    (key) => [ROLE_NAMES[key], ROLE_GUIDS[key]],
+  ),
+);
 
 /** Roles that ABAC registries (roleAssignmentMode AbacRepositoryPermissions) ignore. */
 export const LEGACY_REGISTRY_ROLES: readonly string[] = ['AcrPush', 'AcrPull', 'AcrDelete'];
 
-export function roleDefinitionIdFor(subscriptionId: string, guid: string): string {
-  return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
-}
-
-/** The GUID at the end of a role definition id (any scope prefix), lower-cased. */
-export function roleGuid(roleDefinitionId: string): string {
-  return roleDefinitionId.split('/').filter(Boolean).pop()!.toLowerCase();
-}
+/** `roleDefinitionIdFor(subscriptionId, guid)`: the subscription-scoped role definition id; `roleGuid(id)`: its GUID, lower-cased. */
+export { roleDefinitionId as roleDefinitionIdFor, roleGuid } from '../model/roles.js';
 
 /** ARM ids are case-insensitive and sometimes carry doubled or trailing slashes. */
 export function sameId(a: string | undefined, b: string | undefined): boolean {

@@ -10,6 +10,7 @@
  */
 import type { Pipeline, HttpClient } from '@azure/core-rest-pipeline';
 import { AcrTrustError } from '../errors.js';
+import { proxyCaPolicy } from './proxy-ca.js';
 
 const TIMEOUT_MS = 30_000;
 const MAX_BYTES = 16 * 1024 * 1024;
@@ -93,6 +94,8 @@ function pipelineFor(rest: RestPipeline, opts: RunLogOptions): { pipeline: Pipel
     // The SDK's request log (AZURE_LOG_LEVEL=info) prints each URL, its SAS values redacted; the
     // log link stays out of it altogether.
     pipeline.removePolicy({ name: 'logPolicy' });
+    // Through HTTPS_PROXY the SDK's proxy agent drops tlsOptions: put the CA back (proxy-ca.ts).
+    if (opts.ca) pipeline.addPolicy(proxyCaPolicy());
     pipelines.set(key, (p = { pipeline, client: rest.createDefaultHttpClient() }));
   }
   return p;

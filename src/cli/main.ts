@@ -42,6 +42,8 @@ function target(cmd: Command): Command {
     .option('--endpoint <url>', "Resource Manager endpoint instead of Azure's: with --target sim, a `sim serve` running elsewhere (with --ca); with --target azure, any ARM endpoint, signed in to as Azure (e.g. a sim, with `sim az-env`'s variables)")
     .option('--ca <file>', "with --endpoint: the CA certificate to trust for it (a sim's caCertFile)")
     .option('--join <file>', "sign in to a training room as yourself with the join file your trainer handed out (learnerNN.json): the room's endpoint, CA and your identity; your resource group and registry are the default answers")
+    .option('--learner <nn>', "on the machine that serves a training room: sign in as that learner (as in learner07: 07), as with the join file `sim serve` wrote for them")
+    .option('--state <file>', 'with --learner: the room\'s `sim serve --state` file (default: ./.acr-trust/sim-cloud.json)')
     .option('--use-device-code', 'with --target azure: sign in with a code entered in a browser anywhere (for a terminal where `az login` and the usual credentials do not work)')
     .option('--cloud <name>', "with --target azure: the Azure cloud — AzureCloud, AzureChinaCloud, AzureUSGovernment or one registered with `az cloud register` (default: the Azure CLI's active cloud, `az cloud show`)");
 }

@@ -44,6 +44,10 @@ export interface CommonOptions {
   cloud?: string;
   /** `--join FILE`: a training room's join file (endpoint, CA, the learner's service principal). */
   join?: string;
+  /** `--learner NN`: sign in as that learner of the room this machine serves (see `learnerAsJoin`). */
+  learner?: string;
+  /** `--state FILE` with --learner: the room's `sim serve --state` (default ./.acr-trust/sim-cloud.json). */
+  state?: string;
   /** `--new-workdir` (run): begin a new workflow in the workdir, whatever cloud it belonged to. */
   newWorkdir?: boolean;
 }
@@ -104,13 +108,15 @@ export async function openSession(req: SessionRequest): Promise<Session> {
   const startOver = Boolean(req.opts.newWorkdir);
   const read = readInputs({ flags: req.flags, file: req.opts.answers, saved: startOver ? undefined : paths.answers, env: process.env });
   let inputs = read.inputs;
+  // --learner NN: the room's join file for that learner, as if given with --join.
+  const given = await learnerAsJoin(req.opts, inputs, read.from);
   // The workdir's own cloud, unless the user starts over: it fills what is not given and refuses another.
   const bound = startOver ? undefined : boundCloud(paths);
   // Flags that are wrong in themselves (--endpoint over http, --ca alone) are said first, as such.
-  if (req.opts.join) checkJoinFlags(req.opts, inputs, read.from);
-  const targetKind = inputs.target ?? bound?.target ?? (req.opts.join ? 'sim' : undefined);
-  if (targetKind || !req.ask) checkEndpointFlags(targetKind ?? 'azure', bound ? withBoundEndpoint(req.opts, bound) : req.opts);
-  const opts = bound ? useBoundCloud(bound, inputs, read.from, req.opts, paths) : req.opts;
+  if (given.join) checkJoinFlags(given, inputs, read.from);
+  const targetKind = inputs.target ?? bound?.target ?? (given.join ? 'sim' : undefined);
+  if (targetKind || !req.ask) checkEndpointFlags(targetKind ?? 'azure', bound ? withBoundEndpoint(given, bound) : given);
+  const opts = bound ? useBoundCloud(bound, inputs, read.from, given, paths) : given;
   // A training room: where it is and who signs in come from the join file (exit 2 if unusable).
   const joins = opts.join ? await import('./commands/room-join.js') : undefined;
   const room = joins?.readJoinFile(opts.join!);
@@ -282,6 +288,38 @@ function roomSim(az: AzureAdapter, inputs: Inputs, room: JoinFile, defaults: Def
     speed,
     label: `training room at ${room.endpoint} as ${room.learner ? `learner ${room.learner}` : 'the trainer'}`,
   };
+}
+
+/**
+ * `--learner NN [--state FILE]`, on the machine that serves a training room: the options with
+ * `join` set to the join file `sim serve` wrote for that learner, so the command signs in as the
+ * learner exactly as with `--join` (and the workdir records that join file). The room is found as
+ * `sim az-env --learner` finds it: the state file (default ./.acr-trust/sim-cloud.json) and its
+ * running `sim serve`. Exit 2, said plainly: --learner with --join or with flags naming another
+ * cloud (--endpoint, --ca, --cloud, --use-device-code, target azure); --state without --learner;
+ * no room at the state file, the room not running, no such learner (see `learnerJoinFile`).
+ * @param from where each input came from (names the answers file that says target azure).
+ */
+export async function learnerAsJoin(opts: CommonOptions, inputs: Inputs, from: Partial<Record<string, string>>): Promise<CommonOptions> {
+  if (opts.learner === undefined) {
+    if (opts.state !== undefined) throw usageError('--state names the training room for --learner, and no --learner was given.', 'Add --learner NN (the learner, as in learner07: --learner 07), or drop --state.');
+    return opts;
+  }
+  if (opts.join !== undefined) throw usageError('--learner and --join both say who you are; give one of them.', 'On the machine that serves the room: --learner NN; anywhere else: --join FILE (the file your trainer handed out).');
+  const clash = [
+    opts.endpoint !== undefined && '--endpoint',
+    opts.ca !== undefined && '--ca',
+    opts.cloud !== undefined && '--cloud',
+    opts.useDeviceCode && '--use-device-code',
+    inputs.target === 'azure' && `target azure (${from.target ?? '--target'})`,
+  ].filter(Boolean);
+  if (clash.length) {
+    throw usageError(`--learner signs you in to the training room this machine serves (its --state file); it does not go with ${clash.join(', ')}.`, 'Drop those flags to work as the learner in the room; drop --learner to work elsewhere.');
+  }
+  const { DEFAULT_STATE_FILE } = await import('./commands/sim.js');
+  const { learnerJoinFile } = await import('./commands/room-join.js');
+  const shown = opts.state ?? DEFAULT_STATE_FILE;
+  return { ...opts, join: learnerJoinFile(shown, opts.learner, shown) };
 }
 
 /** --join says where the cloud is and who signs in: flags that say either otherwise are exit 2. */

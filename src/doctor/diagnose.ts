@@ -33,6 +33,7 @@ import {
   type RoleAssignmentFact,
   type RunFacts,
 } from '../model/access.js';
+import { roleGuid } from '../model/roles.js';
 import { collectValues, programForStep } from '../sim/task-yaml.js';
 import type { DoctorReading, LastRun } from './read.js';
 
@@ -503,7 +504,7 @@ function roleFinding(ctx: Ctx, v: Refusal, access: Access, registry: ArmJson | u
   const abac = facts ? isAbac(facts) : false;
   const wanted = abac ? (access.kind === 'push' ? 'Container Registry Repository Writer' : 'Container Registry Repository Reader') : access.kind === 'push' ? 'AcrPush' : 'AcrPull';
   const mine = ctx.roles.filter((r) => r.principalId.toLowerCase() === principal.toLowerCase());
-  const named = mine.map((r) => ({ ...r, role: REGISTRY_DATA_ROLES[r.roleDefinitionId.split('/').pop()!.toLowerCase()] })).filter((r) => r.role);
+  const named = mine.map((r) => ({ ...r, role: REGISTRY_DATA_ROLES[roleGuid(r.roleDefinitionId)] })).filter((r) => r.role);
   const here = named.filter((r) => facts && inScope(facts.id, r.scope));
   const elsewhere = named.filter((r) => !facts || !inScope(facts.id, r.scope));
   const fix = { step: 'assign-role', stepAnswers: { targetRegistry: regName, role: wanted } } as const;

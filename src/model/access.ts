@@ -31,6 +31,7 @@
  * combine (`BypassModel`), what the exchange checks (network only), per-repository ABAC conditions
  * (not evaluated: a repository role applies to the whole registry).
  */
+import { ROLE_GUIDS, ROLE_NAMES, roleGuid } from './roles.js';
 
 // ---------------------------------------------------------------------------------------------
 // Input
@@ -274,15 +275,19 @@ export function exchangeUnreachable(server: string): string {
  * (`AbacRepositoryPermissions`) only the "Container Registry Repository …" roles. Source:
  * Microsoft's built-in roles table ("Containers"); ACR's "roles and permissions" page.
  */
-export const REGISTRY_DATA_ROLES: Readonly<Record<string, { roleName: string; pull: boolean; push: boolean; abac: boolean }>> = {
-  '8e3af657-a8ff-443c-a75c-2fe8c4bcb635': { roleName: 'Owner', pull: true, push: true, abac: false },
-  'b24988ac-6180-42a0-ab88-20f7382dd24c': { roleName: 'Contributor', pull: true, push: true, abac: false },
-  '7f951dda-4ed3-4680-a7ca-43fe172d538d': { roleName: 'AcrPull', pull: true, push: false, abac: false },
-  '8311e382-0749-4cb8-b61a-304f252e45ec': { roleName: 'AcrPush', pull: true, push: true, abac: false },
-  'b93aa761-3e63-49ed-ac28-beffa264f7ac': { roleName: 'Container Registry Repository Reader', pull: true, push: false, abac: true },
-  '2a1e307c-b015-4ebd-883e-5b7698a07328': { roleName: 'Container Registry Repository Writer', pull: true, push: true, abac: true },
-  '2efddaa5-3f1f-4df3-97df-af3f13818f4c': { roleName: 'Container Registry Repository Contributor', pull: true, push: true, abac: true },
-};
+export const REGISTRY_DATA_ROLES: Readonly<Record<string, { roleName: string; pull: boolean; push: boolean; abac: boolean }>> = Object.fromEntries(
+  (
+    [
+      ['Owner', true, true, false],
+      ['Contributor', true, true, false],
+      ['AcrPull', true, false, false],
+      ['AcrPush', true, true, false],
+      ['RepositoryReader', true, false, true],
+      ['RepositoryWriter', true, true, true],
+      ['RepositoryContributor', true, true, true],
+    ] as const
+  ).map(([key, pull, push, abac]) => [ROLE_GUIDS[key], { roleName: ROLE_NAMES[key], pull, push, abac }]),
+);
 
 export function isAbac(registry: Pick<RegistryFacts, 'roleAssignmentMode'>): boolean {
   return registry.roleAssignmentMode === 'AbacRepositoryPermissions';
@@ -316,7 +321,7 @@ export function grantingRoles(registry: RegistryFacts, assignments: readonly Rol
   for (const a of assignments) {
     if (a.principalId.toLowerCase() !== principalId.toLowerCase()) continue;
     if (!inScope(registry.id, a.scope)) continue;
-    const role = REGISTRY_DATA_ROLES[a.roleDefinitionId.split('/').pop()!.toLowerCase()];
+    const role = REGISTRY_DATA_ROLES[roleGuid(a.roleDefinitionId)];
     if (!role || role.abac !== abac || !role[access]) continue;
     const created = a.createdOn === undefined ? Number.NaN : Date.parse(a.createdOn);
     out.push({ roleName: role.roleName, scope: a.scope, createdOn: a.createdOn, inEffect: Number.isNaN(created) || created + roleDelayMs <= at });

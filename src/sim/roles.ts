@@ -1,15 +1,11 @@
 /**
- * Built-in Azure role definitions the sim knows. Role definition GUIDs are the same in every
- * tenant, so the wizard, the sim and tests can all refer to them by id.
- *
- * GUIDs: Microsoft's built-in roles table (articles/role-based-access-control/built-in-roles.md,
- * "Containers" and "General"/"Privileged" sections), cross-checked with arm-reference.md §4 and
- * independent templates. The ABAC "Container Registry Repository …" GUIDs come from the same
- * table (Reader b93aa761…, Writer 2a1e307c…, Contributor 2efddaa5…).
+ * Built-in Azure role definitions the sim knows. Their GUIDs and names are the shared table in
+ * src/model/roles.ts (the same in every tenant; sources named there).
  *
  * The action lists are abbreviated to what the sim's permission checks and `permissions` answers
  * need; they are not the full published definitions.
  */
+import { ROLE_GUIDS, ROLE_NAMES, roleDefinitionId, roleGuid } from '../model/roles.js';
 
 export interface BuiltInRole {
   /** Role definition GUID (the last segment of the role definition id). */
@@ -41,80 +37,80 @@ const REPO = 'Microsoft.ContainerRegistry/registries/repositories';
 
 export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
   {
-    guid: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
-    roleName: 'Owner',
+    guid: ROLE_GUIDS.Owner,
+    roleName: ROLE_NAMES.Owner,
     description: 'Grants full access to manage all resources, including the ability to assign roles in Azure RBAC.',
     actions: ['*'],
     notActions: [],
     dataActions: [],
   },
   {
-    guid: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
-    roleName: 'Contributor',
+    guid: ROLE_GUIDS.Contributor,
+    roleName: ROLE_NAMES.Contributor,
     description: 'Grants full access to manage all resources, but does not allow you to assign roles in Azure RBAC.',
     actions: ['*'],
     notActions: AUTHZ_WRITE_NOT_ACTIONS,
     dataActions: [],
   },
   {
-    guid: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
-    roleName: 'Reader',
+    guid: ROLE_GUIDS.Reader,
+    roleName: ROLE_NAMES.Reader,
     description: 'View all resources, but does not allow you to make any changes.',
     actions: ['*/read'],
     notActions: [],
     dataActions: [],
   },
   {
-    guid: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
-    roleName: 'User Access Administrator',
+    guid: ROLE_GUIDS.UserAccessAdministrator,
+    roleName: ROLE_NAMES.UserAccessAdministrator,
     description: 'Lets you manage user access to Azure resources.',
     actions: ['*/read', 'Microsoft.Authorization/*', 'Microsoft.Support/*'],
     notActions: [],
     dataActions: [],
   },
   {
-    guid: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
-    roleName: 'AcrPull',
+    guid: ROLE_GUIDS.AcrPull,
+    roleName: ROLE_NAMES.AcrPull,
     description: 'acr pull',
     actions: ['Microsoft.ContainerRegistry/registries/pull/read'],
     notActions: [],
     dataActions: [],
   },
   {
-    guid: '8311e382-0749-4cb8-b61a-304f252e45ec',
-    roleName: 'AcrPush',
+    guid: ROLE_GUIDS.AcrPush,
+    roleName: ROLE_NAMES.AcrPush,
     description: 'acr push',
     actions: ['Microsoft.ContainerRegistry/registries/pull/read', 'Microsoft.ContainerRegistry/registries/push/write'],
     notActions: [],
     dataActions: [],
   },
   {
-    guid: 'c2f4ef07-c644-48eb-af81-4b1b4947fb11',
-    roleName: 'AcrDelete',
+    guid: ROLE_GUIDS.AcrDelete,
+    roleName: ROLE_NAMES.AcrDelete,
     description: 'acr delete',
     actions: ['Microsoft.ContainerRegistry/registries/artifacts/delete'],
     notActions: [],
     dataActions: [],
   },
   {
-    guid: 'b93aa761-3e63-49ed-ac28-beffa264f7ac',
-    roleName: 'Container Registry Repository Reader',
+    guid: ROLE_GUIDS.RepositoryReader,
+    roleName: ROLE_NAMES.RepositoryReader,
     description: 'Allows for read access to Azure Container Registry repositories, but excluding catalog listing.',
     actions: [],
     notActions: [],
     dataActions: [`${REPO}/metadata/read`, `${REPO}/content/read`],
   },
   {
-    guid: '2a1e307c-b015-4ebd-883e-5b7698a07328',
-    roleName: 'Container Registry Repository Writer',
+    guid: ROLE_GUIDS.RepositoryWriter,
+    roleName: ROLE_NAMES.RepositoryWriter,
     description: 'Allows for read and write access to Azure Container Registry repositories, but excluding catalog listing.',
     actions: [],
     notActions: [],
     dataActions: [`${REPO}/metadata/read`, `${REPO}/metadata/write`, `${REPO}/content/read`, `${REPO}/content/write`],
   },
   {
-    guid: '2efddaa5-3f1f-4df3-97df-af3f13818f4c',
-    roleName: 'Container Registry Repository Contributor',
+    guid: ROLE_GUIDS.RepositoryContributor,
+    roleName: ROLE_NAMES.RepositoryContributor,
     description: 'Allows for read, write, and delete access to Azure Container Registry repositories, but excluding catalog listing.',
     actions: [],
     notActions: [],
@@ -129,32 +125,16 @@ export const BUILT_IN_ROLES: readonly BuiltInRole[] = [
   },
 ];
 
-export const ROLE_GUIDS = {
-  Owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
-  Contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
-  Reader: 'acdd72a7-3385-48ef-bd42-f606fba81ae7',
-  UserAccessAdministrator: '18d7d88d-d35e-4fb5-a5c3-7773c20a72d9',
-  AcrPull: '7f951dda-4ed3-4680-a7ca-43fe172d538d',
-  AcrPush: '8311e382-0749-4cb8-b61a-304f252e45ec',
-  AcrDelete: 'c2f4ef07-c644-48eb-af81-4b1b4947fb11',
-  RepositoryReader: 'b93aa761-3e63-49ed-ac28-beffa264f7ac',
-  RepositoryWriter: '2a1e307c-b015-4ebd-883e-5b7698a07328',
-  RepositoryContributor: '2efddaa5-3f1f-4df3-97df-af3f13818f4c',
-} as const;
+export { ROLE_GUIDS, roleDefinitionId } from '../model/roles.js';
 
 /** Finds a role by GUID, or by a role definition id ending in one (any scope prefix). */
 export function roleByGuid(idOrGuid: string): BuiltInRole | undefined {
-  const guid = idOrGuid.split('/').pop()!.toLowerCase();
+  const guid = roleGuid(idOrGuid);
   return BUILT_IN_ROLES.find((r) => r.guid === guid);
 }
 
 export function roleByName(name: string): BuiltInRole | undefined {
   return BUILT_IN_ROLES.find((r) => r.roleName.toLowerCase() === name.toLowerCase());
-}
-
-/** The role definition id ARM returns for a subscription-scoped built-in role. */
-export function roleDefinitionId(subscriptionId: string, guid: string): string {
-  return `/subscriptions/${subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
 }
 
 /** The wire shape of a role definition (GET roleDefinitions/{id}). */

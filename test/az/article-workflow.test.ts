@@ -27,6 +27,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines } from '../cli/helpers.js';
 import { acrTrust, azSession, cleanEnv, findAz, type Served } from './helpers.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 
 const AZ = findAz();
 const SKIP_REASON = 'az (the Azure CLI) is not installed; CI installs it with `apt-get install azure-cli`';
@@ -36,7 +37,6 @@ const RG = 'acr-trust-demo';
 const REG = 'acrtrustdemo';
 const TASK = 'hello-task';
 const LOGIN_SERVER = 'acrtrustdemo.azurecr.io';
-const ACR_PUSH = '8311e382-0749-4cb8-b61a-304f252e45ec';
 const DEBIAN_ROLE_BUG = /'RoleAssignments?Operations' object has no attribute 'config'|'RoleDefinitionsOperations' object has no attribute 'config'/;
 
 describe.skipIf(!AZ)(`the article's workflow with the Azure CLI alone${AZ ? '' : ` — skipped: ${SKIP_REASON}`}`, () => {
@@ -102,13 +102,13 @@ describe.skipIf(!AZ)(`the article's workflow with the Azure CLI alone${AZ ? '' :
       roleCommandsBroken = true;
       // What --assignee resolves through: the sim's Graph knows the task's identity.
       expect(azJson('ad', 'sp', 'show', '--id', principalId)).toMatchObject({ id: principalId, servicePrincipalType: 'ManagedIdentity', displayName: TASK });
-      const body = { properties: { roleDefinitionId: `/subscriptions/${sim.line.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PUSH}`, principalId, principalType: 'ServicePrincipal' } };
+      const body = { properties: { roleDefinitionId: roleDefinitionId(sim.line.subscriptionId, ROLE_GUIDS.AcrPush), principalId, principalType: 'ServicePrincipal' } };
       azJson('rest', '--method', 'put', '--url', `${registryId}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`, '--body', JSON.stringify(body));
     }
     const assignments = roleAssignmentsOfPrincipal();
     expect(assignments).toHaveLength(1);
     expect(assignments[0]).toMatchObject({ principalId, principalType: 'ServicePrincipal', scope: registryId });
-    expect(assignments[0].roleDefinitionId).toMatch(new RegExp(`/roleDefinitions/${ACR_PUSH}$`));
+    expect(assignments[0].roleDefinitionId).toMatch(new RegExp(`/roleDefinitions/${ROLE_GUIDS.AcrPush}$`));
   });
 
   it('3. adds the registry credential to the task with its system identity', () => {

@@ -24,12 +24,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { acrTrust, cleanEnv, findAz, serve, tmp, type Served } from './helpers.js';
+import { ROLE_GUIDS } from '../../src/model/roles.js';
 
 const AZ = findAz();
 const SKIP_REASON = 'az (the Azure CLI) is not installed; CI installs it with `apt-get install azure-cli`';
 if (!AZ) console.warn(`test/az/export-script.test.ts skipped: ${SKIP_REASON}.`);
 
-const ACR_PUSH = '8311e382-0749-4cb8-b61a-304f252e45ec';
 const DEBIAN_ROLE_BUG = /'RoleAssignments?Operations' object has no attribute 'config'|'RoleDefinitionsOperations' object has no attribute 'config'/;
 const ROLE_CREATE = /^az role assignment create /m;
 const ROLE_REST = /^# (az rest --method put .*\/roleAssignments\/.*)$/m;
@@ -138,7 +138,7 @@ describe.skipIf(!AZ)(`the exported script, run with the Azure CLI${AZ ? '' : ` â
     const script = cloudOf(states.fresh);
     const expected = {
       tasks: [{ name: 'acr-trust-task', identity: 'SystemAssigned', loginMode: 'None', customRegistries: { 'acrtrustdemo.azurecr.io': { identity: '[system]' } }, yaml: expect.stringMatching(/^version: v1\.1\.0\nsteps:\n/) }],
-      roleAssignments: [{ role: ACR_PUSH, scope: wizard.registries[0].id, principalType: 'ServicePrincipal' }],
+      roleAssignments: [{ role: ROLE_GUIDS.AcrPush, scope: wizard.registries[0].id, principalType: 'ServicePrincipal' }],
       registry: { publicNetworkAccess: 'Disabled', networkRuleBypassOptions: 'None', networkRuleBypassAllowedForTasks: true },
       runs: [
         { runId: 'ca1', status: 'Succeeded', task: 'acr-trust-task' },

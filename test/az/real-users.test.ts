@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines } from '../cli/helpers.js';
 import { acrTrust, cleanEnv, findAz, serve, tmp, type Served } from './helpers.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 
 const AZ = findAz();
 const SKIP_REASON = 'az (the Azure CLI) is not installed; CI installs it with `apt-get install azure-cli`';
@@ -30,8 +31,6 @@ const REG = 'acrtrustdemo';
 const BASE_REG = 'acrtrusttarget';
 const LOGIN_SERVER = 'acrtrustdemo.azurecr.io';
 const BASE_SERVER = 'acrtrusttarget.azurecr.io';
-const ACR_PUSH = '8311e382-0749-4cb8-b61a-304f252e45ec';
-const ACR_PULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
 const BUILD_YAML = ['version: v1.1.0', 'steps:', '  - build: -t $Registry/app:{{.Run.ID}} -f Dockerfile .', '  - push: ["$Registry/app:{{.Run.ID}}"]', ''].join('\n');
 
 describe.skipIf(!AZ)(`issue 13 with the Azure CLI against sim serve${AZ ? '' : ` — skipped: ${SKIP_REASON}`}`, () => {
@@ -53,7 +52,7 @@ describe.skipIf(!AZ)(`issue 13 with the Azure CLI against sim serve${AZ ? '' : `
   const registryId = (name: string) => `/subscriptions/${sub}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${name}`;
   /** AcrPush (or another role) with `az rest` and principalType (Debian's az cannot run `az role assignment`). */
   const assign = (principalId: string, role: string, registry = REG) =>
-    azJson('rest', '--method', 'put', '--url', `${registryId(registry)}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`, '--body', JSON.stringify({ properties: { roleDefinitionId: `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, principalType: 'ServicePrincipal' } }));
+    azJson('rest', '--method', 'put', '--url', `${registryId(registry)}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`, '--body', JSON.stringify({ properties: { roleDefinitionId: roleDefinitionId(sub, role), principalId, principalType: 'ServicePrincipal' } }));
   const close = (registry = REG) => azJson('acr', 'update', '-n', registry, '--public-network-enabled', 'false');
   // Public access on, and the firewall's default action back to Allow (closing set it to Deny).
   const open = (registry = REG) => azJson('acr', 'update', '-n', registry, '--public-network-enabled', 'true', '--default-action', 'Allow');
@@ -94,7 +93,7 @@ describe.skipIf(!AZ)(`issue 13 with the Azure CLI against sim serve${AZ ? '' : `
       const task = azJson('rest', '--method', 'put', '--url', `${registryId(REG)}/tasks/alz-task?api-version=2019-06-01-preview`, '--body', JSON.stringify(body));
       principalId = task.identity.principalId;
       expect(task.properties.credentials.sourceRegistry?.loginMode ?? 'Default').toBe('Default');
-      assign(principalId, ACR_PUSH);
+      assign(principalId, ROLE_GUIDS.AcrPush);
       close();
       taskSwitch(true);
 
@@ -174,7 +173,7 @@ describe.skipIf(!AZ)(`issue 13 with the Azure CLI against sim serve${AZ ? '' : `
       expect(refused.stdout).toContain(`Head "https://${BASE_SERVER}/v2/base/manifests/1": unauthorized: authentication required`);
       expect(refused.stdout).toContain('failed to run step ID: acb_step_0: exit status 1');
 
-      assign(task.identity.principalId, ACR_PULL, BASE_REG);
+      assign(task.identity.principalId, ROLE_GUIDS.AcrPull, BASE_REG);
       const pulled = az('acr', 'task', 'run', '-n', 'from-base', '-r', REG, '-c', app);
       expect(pulled.status, pulled.stdout).toBe(0);
       expect(pulled.stdout).toContain(`Status: Downloaded newer image for ${BASE_SERVER}/base:1`);

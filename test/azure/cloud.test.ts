@@ -7,8 +7,8 @@ import { connect, roleAssignmentName, simCredential, type Cloud } from '../../sr
 import { startSim, type RunningSim } from '../../src/sim/index.js';
 import { withSim } from '../helpers/sim.js';
 import { REGISTRY, RG, TARGET, rejection, simCloud } from './sim-cloud.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 
-const ACR_PUSH = '8311e382-0749-4cb8-b61a-304f252e45ec';
 
 /** A fresh sim and the adapter pointed at it, for one test. */
 function withCloud(scenario: string, fn: (cloud: Cloud, sim: RunningSim) => Promise<void>): () => Promise<void> {
@@ -98,12 +98,12 @@ describe('role assignments and permissions', () => {
   const principal = '11111111-2222-4333-8444-555555555555';
 
   it('looks up built-in role ids without a call', withCloud('default', async (cloud, sim) => {
-    expect(await cloud.roleDefinitionId('AcrPush')).toBe(`/subscriptions/${sim.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PUSH}`);
-    expect(await cloud.roleDefinitionId('Container Registry Repository Writer')).toMatch(/2a1e307c-b015-4ebd-883e-5b7698a07328$/);
+    expect(await cloud.roleDefinitionId('AcrPush')).toBe(roleDefinitionId(sim.subscriptionId, ROLE_GUIDS.AcrPush));
+    expect(await cloud.roleDefinitionId('Container Registry Repository Writer')).toMatch(new RegExp(`${ROLE_GUIDS.RepositoryWriter}$`));
   }));
 
   it('looks up other roles by name through the API', withCloud('default', async (cloud) => {
-    expect(await cloud.roleDefinitionId('Reader')).toMatch(/acdd72a7-3385-48ef-bd42-f606fba81ae7$/);
+    expect(await cloud.roleDefinitionId('Reader')).toMatch(new RegExp(`${ROLE_GUIDS.Reader}$`));
     const e = await rejection(cloud.roleDefinitionId('No Such Role'));
     expect(e.name).toBe('AcrTrustError');
   }));
@@ -114,7 +114,7 @@ describe('role assignments and permissions', () => {
     const name = roleAssignmentName(registry.id, role, principal);
     const created = await cloud.createRoleAssignment(registry.id, role, principal, name);
     expect(created).toMatchObject({ name, principalId: principal, principalType: 'ServicePrincipal' });
-    expect(created.roleDefinitionId).toMatch(new RegExp(`${ACR_PUSH}$`));
+    expect(created.roleDefinitionId).toMatch(new RegExp(`${ROLE_GUIDS.AcrPush}$`));
 
     // The same name again is idempotent; another name for the same grant is refused.
     await cloud.createRoleAssignment(registry.id, role, principal, name);

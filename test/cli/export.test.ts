@@ -16,6 +16,7 @@ import { completeAnswers, simDefaults, workflowAnswers, type Inputs } from '../.
 import { stepById, timings, type World } from '../../steps/index.js';
 import { taskYaml } from '../../steps/lib/task-yaml.js';
 import { tempDir } from './helpers.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 
 const SUB = '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c';
 const answersFor = (inputs: Inputs = {}) => completeAnswers({ target: 'sim', ...inputs }, simDefaults('default', SUB));
@@ -81,7 +82,7 @@ describe('acr-trust export', () => {
     expect(lines[1]).toBe('az role assignment create --assignee-object-id "$principal" --assignee-principal-type ServicePrincipal --role AcrPush --scope "$(az acr show -n acrtrustdemo --query id -o tsv)"');
     expect(lines[2]).toMatch(/^# Debian's azure-cli 2\.45 fails above with .*'RoleAssignmentsOperations' object has no attribute 'config'.*Azure\/azure-cli#24959/);
     expect(lines[3]).toMatch(/^# az rest --method put --url "\$\(az acr show -n acrtrustdemo --query id -o tsv\)\/providers\/Microsoft\.Authorization\/roleAssignments\/\$\(cat \/proc\/sys\/kernel\/random\/uuid\)\?api-version=2022-04-01" --body /);
-    expect(lines[3]).toContain(`'roleDefinitionId': '/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/8311e382-0749-4cb8-b61a-304f252e45ec'`);
+    expect(lines[3]).toContain(`'roleDefinitionId': '${roleDefinitionId(SUB, ROLE_GUIDS.AcrPush)}'`);
     expect(lines[3]).toContain("'principalId': '$principal', 'principalType': 'ServicePrincipal'");
     // Uncommented, the fallback is one command sh can parse.
     const dir = tempDir();

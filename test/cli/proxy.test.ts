@@ -1,7 +1,9 @@
 /**
  * Through a proxy (issue 15 §5): with HTTPS_PROXY set, every request of a whole workflow — ARM,
  * the sign-in, the run logs' blobs — goes through a CONNECT proxy on loopback (proxy-chain), as the
- * Azure SDK's pipeline does it; NO_PROXY takes a host out of it.
+ * Azure SDK's pipeline does it; NO_PROXY takes a host out of it. The sim's CA is trusted through
+ * `--ca` alone (no NODE_EXTRA_CA_CERTS): the SDK's proxy agent drops a client's CA, and
+ * src/azure/proxy-ca.ts hands it back for ARM, the sign-in and the run logs.
  *
  * How "every request" is proven: the sim is reached by a name that does not resolve
  * (`sim.acr-trust.invalid`, RFC 2606), which only the proxy maps to the sim's address — a request
@@ -9,7 +11,8 @@
  */
 import { lookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { join } from 'node:path';
 import { Server } from 'proxy-chain';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,18 +67,19 @@ function envFor(extra: Record<string, string> = {}) {
     AZURE_CLIENT_SECRET: 'x',
     AZURE_TENANT_ID: 'adfs',
     AZURE_AUTHORITY_HOST: sim.endpoint,
-    // Through a proxy the Azure SDK ignores a client's own CA (core-rest-pipeline's proxy agent
-    // takes Node's trust store only): the sim's CA goes there, as `sim az-env` exports it.
-    NODE_EXTRA_CA_CERTS: sim.caCertFile,
+    // The sim's CA is trusted through --ca alone: no NODE_EXTRA_CA_CERTS (src/azure/proxy-ca.ts
+    // gives the SDK's proxy agent the CA it otherwise drops).
+    NODE_EXTRA_CA_CERTS: '',
     ...extra,
   };
 }
 
-const args = (wd: string) => ['run', '--target', 'azure', '--goal', 'demo', '--endpoint', sim.endpoint, '--ca', sim.caCertFile, '--yes', '--subscription', sim.subscriptionId, '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--workdir', wd, '--json'];
+const args = (wd: string, ca = ['--ca', sim.caCertFile]) => ['run', '--target', 'azure', '--goal', 'demo', '--endpoint', sim.endpoint, ...ca, '--yes', '--subscription', sim.subscriptionId, '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--workdir', wd, '--json'];
 
 describe('HTTPS_PROXY', () => {
   it('carries the whole workflow — sign-in, ARM, run logs — through the proxy', async () => {
     await expect(lookup(HOST)).rejects.toThrow(); // nothing reaches the sim except through the proxy
+    // --ca alone makes the sim's certificate trusted, through the proxy too (no NODE_EXTRA_CA_CERTS).
     tunnels.length = 0;
     const r = await cliAsync(args(join(tempDir(), 'wd')), { env: envFor() });
     expect(r.status, r.stderr).toBe(0);
@@ -93,6 +97,19 @@ describe('HTTPS_PROXY', () => {
     expect(names.filter((n) => n === 'logs.rawtext')).toHaveLength(2); // both runs' log blobs
     // At least one tunnel per connection the requests needed, every one to the sim's name.
     expect(tunnels.length).toBeGreaterThanOrEqual(1);
+  }, 120_000);
+
+  it('--ca is what makes the sim trusted through the proxy: without it the sign-in fails on its certificate, clearly', async () => {
+    tunnels.length = 0;
+    // --endpoint without --ca is refused up front (usage); the CA must come from somewhere: give
+    // another CA (Node's bundled roots), so the sim's certificate cannot verify through the proxy.
+    const roots = join(tempDir(), 'public-roots.pem');
+    writeFileSync(roots, `${rootCertificates.join('\n')}\n`);
+    const r = await cliAsync(args(join(tempDir(), 'wd'), ['--ca', roots]), { env: envFor() });
+    expect(r.status).toBe(1);
+    expect(tunnels.length).toBeGreaterThan(0); // it did go through the proxy
+    expect(r.stderr).toContain("Sign-in failed: the sign-in service (the cloud's authority host) could not be reached, or its certificate is not trusted.");
+    expectNoStack(r);
   }, 120_000);
 
   it('NO_PROXY takes the host out: the request goes direct (and here cannot connect), with a clear message', async () => {

@@ -7,7 +7,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Task } from '@azure/arm-containerregistry';
-import { ROLE_GUIDS } from '../../src/sim/roles.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 import { DEMO_RESOURCE_GROUP } from '../../src/sim/scenarios.js';
 import { cliAsync, jsonLines, tempDir, type Result } from '../cli/helpers.js';
 import { rawRequest, useSim } from '../helpers/sim.js';
@@ -96,7 +96,7 @@ export function useDoctorBench(opts: { scenario?: string } = {}): DoctorBench {
     async role(scope, role, principalId) {
       const { randomUUID } = await import('node:crypto');
       await ctx.clients.authorization.roleAssignments.create(scope.replace(/^\/+/, ''), randomUUID(), {
-        roleDefinitionId: `/subscriptions/${ctx.sim.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_GUIDS[role]}`,
+        roleDefinitionId: roleDefinitionId(ctx.sim.subscriptionId, ROLE_GUIDS[role]),
         principalId,
         principalType: 'ServicePrincipal',
       });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonLines } from '../cli/helpers.js';
 import { acrTrust, cleanEnv, findAz, serve, tmp, type Served } from '../az/helpers.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 
 const AZ = findAz();
 const SKIP_REASON = 'az (the Azure CLI) is not installed; CI installs it with `apt-get install azure-cli`';
@@ -17,7 +18,6 @@ const RG = 'acr-trust-demo';
 const REG = 'acrtrustdemo';
 const TASK = 'hello-task';
 const LOGIN_SERVER = 'acrtrustdemo.azurecr.io';
-const ACR_PUSH = '8311e382-0749-4cb8-b61a-304f252e45ec';
 
 describe.skipIf(!AZ)(`the training exercise: break it, find the cause with acr-trust doctor${AZ ? '' : ` — skipped: ${SKIP_REASON}`}`, () => {
   let dir: string;
@@ -50,7 +50,7 @@ describe.skipIf(!AZ)(`the training exercise: break it, find the cause with acr-t
     // The article's workflow (docs/training.md, steps 1–6), with az alone.
     const task = azOk('acr', 'task', 'create', '-n', TASK, '-r', REG, '--cmd', '$Registry/hello-world', '--context', '/dev/null', '--assign-identity', '--auth-mode', 'None');
     const registryId = azOk('acr', 'show', '-n', REG, '--query', 'id');
-    const body = { properties: { roleDefinitionId: `/subscriptions/${sim.line.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ACR_PUSH}`, principalId: task.identity.principalId, principalType: 'ServicePrincipal' } };
+    const body = { properties: { roleDefinitionId: roleDefinitionId(sim.line.subscriptionId, ROLE_GUIDS.AcrPush), principalId: task.identity.principalId, principalType: 'ServicePrincipal' } };
     azOk('rest', '--method', 'put', '--url', `${registryId}/providers/Microsoft.Authorization/roleAssignments/${randomUUID()}?api-version=2022-04-01`, '--body', JSON.stringify(body));
     azOk('acr', 'task', 'credential', 'add', '-n', TASK, '-r', REG, '--login-server', LOGIN_SERVER, '--use-identity', '[system]');
     azOk('acr', 'update', '-n', REG, '--public-network-enabled', 'false');

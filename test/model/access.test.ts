@@ -4,15 +4,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decideAccess, logins, type AccessInput, type RegistryFacts, type RunFacts } from '../../src/model/access.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 
 const T0 = Date.parse('2025-07-01T10:00:00Z');
 const HOME = 'acrtrustdemo.azurecr.io';
 const BASE = 'acrtrustbase.azurecr.io';
 const SUB = '/subscriptions/6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c/resourceGroups/acr-trust-demo/providers/Microsoft.ContainerRegistry/registries';
 const PRINCIPAL = '11111111-1111-4111-8111-111111111111';
-const ACRPUSH = '/subscriptions/x/providers/Microsoft.Authorization/roleDefinitions/8311e382-0749-4cb8-b61a-304f252e45ec';
-const ACRPULL = '7f951dda-4ed3-4680-a7ca-43fe172d538d';
-const WRITER = '2a1e307c-b015-4ebd-883e-5b7698a07328';
+const ACRPUSH = roleDefinitionId('x', ROLE_GUIDS.AcrPush);
+const ACRPULL = ROLE_GUIDS.AcrPull;
+const WRITER = ROLE_GUIDS.RepositoryWriter;
 
 const registry = (over: Partial<RegistryFacts> = {}): RegistryFacts => ({ id: `${SUB}/acrtrustdemo`, loginServer: HOME, sku: 'Premium', publicNetworkAccess: 'Enabled', ...over });
 const closed = (over: Partial<RegistryFacts> = {}) => registry({ publicNetworkAccess: 'Disabled', networkRuleBypassOptions: 'AzureServices', networkRuleBypassAllowedForTasks: true, ...over });

@@ -6,7 +6,7 @@
  * with acb's own line; with `[caller]` and a repository role for the caller it pushes.
  */
 import { describe, expect, it } from 'vitest';
-import { ROLE_GUIDS, roleDefinitionId } from '../../src/sim/roles.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 import { DEMO_REGISTRY, DEMO_RESOURCE_GROUP, SIM_CALLER_ID } from '../../src/sim/scenarios.js';
 import { rawRequest, withSim } from '../helpers/sim.js';
 import type { RunningSim } from '../../src/sim/index.js';

@@ -5,7 +5,7 @@
  * missing pool refused with ARM's 404 for the pool.
  */
 import { describe, expect, it } from 'vitest';
-import { ROLE_GUIDS, roleDefinitionId } from '../../src/sim/roles.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 import { DEMO_REGISTRY, DEMO_RESOURCE_GROUP } from '../../src/sim/scenarios.js';
 import { key } from '../../src/sim/store.js';
 import { rawRequest, withSim } from '../helpers/sim.js';

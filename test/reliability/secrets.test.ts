@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { BIN, cleanEnv, cliAsync, tempDir, type Result } from '../cli/helpers.js';
 import { figures, FULL, pool, serveSim, simShow, startWizard, timeout, type CloudView } from './support.js';
+import { ROLE_GUIDS } from '../../src/model/roles.js';
 
 const fig = figures('secrets');
 
@@ -274,7 +275,7 @@ describe('least privilege', () => {
     expect(granted).toHaveLength(1);
     expect(granted[0].properties.scope).toBe(target.id);
     expect(granted[0].properties.principalId).toBe(task.identity.principalId);
-    expect(granted[0].properties.roleDefinitionId).toMatch(/\/roleDefinitions\/8311e382-0749-4cb8-b61a-304f252e45ec$/i); // AcrPush
+    expect(granted[0].properties.roleDefinitionId).toMatch(new RegExp(`/roleDefinitions/${ROLE_GUIDS.AcrPush}$`, 'i'));
     expect(writes.filter((q) => !allowed(q)).map((q) => `${q.method} ${q.name} ${q.path}`)).toEqual([]);
     expect(writesByRoute['roleAssignments.create']).toBe(1);
     expect(owner).toEqual(before.registries.find((x) => x.name === 'acrtrustdemo'));

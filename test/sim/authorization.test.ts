@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ROLE_GUIDS } from '../../src/sim/roles.js';
+import { ROLE_GUIDS, roleDefinitionId as roleId } from '../../src/model/roles.js';
 import { rawRequest, rejection, sdkClients, withSim } from '../helpers/sim.js';
 
 const RG = 'acr-trust-demo';
@@ -8,9 +8,6 @@ const guid = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0
 
 function registryScope(sub: string, name = 'acrtrustdemo') {
   return `/subscriptions/${sub}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${name}`;
-}
-function roleId(sub: string, g: string) {
-  return `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/${g}`;
 }
 
 describe('role assignments', () => {

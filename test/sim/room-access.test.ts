@@ -19,6 +19,7 @@ import { startSim, type RunningSim } from '../../src/sim/index.js';
 import { issueAccessToken } from '../../src/sim/room.js';
 import { timings, workflow } from '../../steps/index.js';
 import { learnerCredential } from './room-helpers.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 
 const API = { acr: '2025-11-01', rg: '2022-09-01', authz: '2022-04-01', sub: '2022-12-01' };
 const out = fileURLToPath(new URL('../../test-output/', import.meta.url));
@@ -106,7 +107,7 @@ describe('learners in one room cannot reach each other', () => {
     const run1 = l1.runIds[0]!;
     const a = (method: string, path: string, body?: unknown) => ({ method, path, body });
     const newGuid = () => crypto.randomUUID();
-    const owner = `/subscriptions/${sub}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635`;
+    const owner = roleDefinitionId(sub, ROLE_GUIDS.Owner);
     const id2 = sim.state.room!.identities.find((i) => i.learner === '02')!;
     const grant = (scope: string) => ({ properties: { roleDefinitionId: owner, principalId: id2.principalId, principalType: 'ServicePrincipal' } , scope });
     const attempts = [

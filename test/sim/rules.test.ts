@@ -4,7 +4,7 @@
  * seeded scenario changed directly.
  */
 import { describe, expect, it } from 'vitest';
-import { ROLE_GUIDS, roleDefinitionId } from '../../src/sim/roles.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 import { credentialFor as modelCredentialFor, ipv4InRange, reachability as modelReachability, tasksMayBypass as modelTasksMayBypass } from '../../src/model/access.js';
 import { AGENT_IP, decideAccess, permissionsAt, planRun, registryByLoginServer, registryFacts, runFacts, type RunSubject } from '../../src/sim/rules.js';
 import { DEMO_RESOURCE_GROUP, SIM_SUBSCRIPTION_ID, seedScenario } from '../../src/sim/scenarios.js';

@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { RegistryUpdateParameters, Run, Task } from '@azure/arm-containerregistry';
-import { ROLE_GUIDS } from '../../src/sim/roles.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 import { rawRequest, sdkClients, withSim } from '../helpers/sim.js';
 
 const RG = 'acr-trust-demo';
@@ -181,7 +181,7 @@ describe('run outcomes', () => {
         const role = row.role === undefined ? { guid: ROLE_GUIDS.AcrPush } : row.role;
         if (role && principalId) {
           await authorization.roleAssignments.create(scopes[role.scope ?? 'registry'], randomUUID(), {
-            roleDefinitionId: `/subscriptions/${sim.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${role.guid}`,
+            roleDefinitionId: roleDefinitionId(sim.subscriptionId, role.guid),
             principalId,
             principalType: 'ServicePrincipal',
           });

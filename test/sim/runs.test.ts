@@ -8,7 +8,7 @@ import { request } from 'node:https';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import type { ContainerRegistryManagementClient, Run, Task } from '@azure/arm-containerregistry';
-import { ROLE_GUIDS } from '../../src/sim/roles.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import { all, rejection, sdkClients, useSim, withSim } from '../helpers/sim.js';
 
@@ -33,7 +33,7 @@ async function pushingTask(sim: RunningSim, clients: ReturnType<typeof sdkClient
   const task = await clients.registries.tasks.beginCreateAndWait(RG, REG, name, encodedTask(BUILD_AND_PUSH));
   const scope = `/subscriptions/${sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${REG}`;
   await clients.authorization.roleAssignments.create(scope, randomUUID(), {
-    roleDefinitionId: `/subscriptions/${sim.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_GUIDS.AcrPush}`,
+    roleDefinitionId: roleDefinitionId(sim.subscriptionId, ROLE_GUIDS.AcrPush),
     principalId: task.identity!.principalId!,
     principalType: 'ServicePrincipal',
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SCENARIOS, seedScenario } from '../../src/sim/scenarios.js';
-import { ROLE_GUIDS } from '../../src/sim/roles.js';
+import { ROLE_GUIDS } from '../../src/model/roles.js';
 import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import { sdkClients, simClientOptions, withSim } from '../helpers/sim.js';
 import { trainerCredential } from './room-helpers.js';

@@ -6,6 +6,7 @@ import { ContainerRegistryManagementClient } from '@azure/arm-containerregistry'
 import { startSim } from '../../src/sim/index.js';
 import { generateSimCertificates } from '../../src/sim/cert.js';
 import { rawRequest, sdkClients, simCredential, withSim } from '../helpers/sim.js';
+import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'acr-trust-sim-test-'));
 const REG_PATH = (sub: string) => `/subscriptions/${sub}/resourceGroups/acr-trust-demo/providers/Microsoft.ContainerRegistry/registries/acrtrustdemo`;
@@ -93,7 +94,7 @@ describe('the sim server', () => {
     const { authorization, registries } = sdkClients(first);
     const scope = REG_PATH(first.subscriptionId);
     await registries.registries.beginUpdateAndWait('acr-trust-demo', 'acrtrustdemo', { networkRuleBypassAllowedForTasks: true });
-    await authorization.roleAssignments.create(scope, '11111111-1111-4111-8111-111111111111', { roleDefinitionId: `/subscriptions/${first.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/8311e382-0749-4cb8-b61a-304f252e45ec`, principalId: '22222222-2222-4222-8222-222222222222', principalType: 'ServicePrincipal' });
+    await authorization.roleAssignments.create(scope, '11111111-1111-4111-8111-111111111111', { roleDefinitionId: roleDefinitionId(first.subscriptionId, ROLE_GUIDS.AcrPush), principalId: '22222222-2222-4222-8222-222222222222', principalType: 'ServicePrincipal' });
     const saved = JSON.parse(readFileSync(stateFile, 'utf8'));
     const caCert = first.caCert;
     await first.stop();

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Task } from '@azure/arm-containerregistry';
-import { ROLE_GUIDS } from '../../src/sim/roles.js';
+import { ROLE_GUIDS, roleDefinitionId as roleDefinitionIdFor } from '../../src/model/roles.js';
 import { all, rawRequest, rejection, sdkClients, useSim, withSim } from '../helpers/sim.js';
 
 const RG = 'acr-trust-demo';
@@ -190,7 +190,7 @@ describe('task identities and the directory', () => {
       expect(sim.state.principals[principalId]!.visibleAt).toBeGreaterThanOrEqual(before + 10_000);
 
       const scope = `/subscriptions/${sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${REG}`;
-      const roleDefinitionId = `/subscriptions/${sim.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_GUIDS.AcrPush}`;
+      const roleDefinitionId = roleDefinitionIdFor(sim.subscriptionId, ROLE_GUIDS.AcrPush);
       const refused = await rejection(authorization.roleAssignments.create(scope, '00000000-0000-4000-8000-000000000001', { roleDefinitionId, principalId }));
       expect(refused).toMatchObject({ statusCode: 400, code: 'PrincipalNotFound' });
       const ok = await authorization.roleAssignments.create(scope, '00000000-0000-4000-8000-000000000001', { roleDefinitionId, principalId, principalType: 'ServicePrincipal' });

@@ -30,9 +30,8 @@ import { homedir } from 'node:os';
 import { delimiter, join, resolve } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { usageError } from '../../errors.js';
-import { processAlive } from '../../files.js';
-import { endpointFileFor, readEndpointFile, readStateFile, type CloudState } from '../../sim/index.js';
-import { learnerFromState, readJoinFile } from './room-join.js';
+import { readStateFile, type CloudState } from '../../sim/index.js';
+import { learnerFromState, readJoinFile, runningSimFor } from './room-join.js';
 import { DEFAULT_STATE_FILE } from './sim.js';
 
 export const DEFAULT_AZ_DIR = './.acr-trust/azure-cli';
@@ -138,11 +137,7 @@ function resolveTarget(opts: AzEnvOptions): SimTarget {
     return { endpoint: checkEndpoint(opts.endpoint), caFile: resolve(opts.ca), ca: readCa(opts.ca) };
   }
   const stateFile = resolve(opts.state ?? DEFAULT_STATE_FILE);
-  const file = endpointFileFor(stateFile);
-  const record = readEndpointFile(file);
-  const start = `Start one in another terminal — \`acr-trust sim serve --state ${opts.state ?? DEFAULT_STATE_FILE}\` — or pass --endpoint URL --ca FILE.`;
-  if (!record) throw usageError(`No running sim for ${stateFile}: ${file} does not exist.`, start);
-  if (!processAlive(record.pid)) throw usageError(`The sim that served ${stateFile} (pid ${record.pid}) is not running any more.`, start);
+  const record = runningSimFor(stateFile, opts.state ?? DEFAULT_STATE_FILE);
   const target: SimTarget = { endpoint: checkEndpoint(record.endpoint), caFile: resolve(record.caCertFile), ca: readCa(record.caCertFile) };
   // A classroom's identities are in its state: a learner's with --learner, else the trainer's.
   const state = readStateFile(stateFile);

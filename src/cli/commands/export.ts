@@ -7,14 +7,15 @@ import { completeAnswers, readInputs, simDefaults, workflowAnswers, type Resolve
 import { boundCloud, workdirPaths } from '../../engine/workdir.js';
 import { SIM_SUBSCRIPTION_ID } from '../../sim/scenarios.js';
 import { answerFlags, type AnswerFlags } from '../options.js';
-import { useBoundCloud, type CommonOptions } from '../session.js';
+import { learnerAsJoin, useBoundCloud, type CommonOptions } from '../session.js';
 
 export async function exportScript(opts: CommonOptions & AnswerFlags): Promise<void> {
   const paths = workdirPaths(opts.workdir);
   const { inputs, from } = readInputs({ flags: answerFlags(opts), file: opts.answers, saved: paths.answers, env: process.env });
   // The workdir's cloud: its subscription and target when none is given; another one is exit 2.
   const bound = boundCloud(paths);
-  const use = bound ? useBoundCloud(bound, inputs, from, opts, paths) : opts;
+  const given = await learnerAsJoin(opts, inputs, from);
+  const use = bound ? useBoundCloud(bound, inputs, from, given, paths) : given;
   // A training room's join file (--join, or the workdir's): the learner's own group and registry by default.
   const joins = use.join ? await import('./room-join.js') : undefined;
   const room = joins?.readJoinFile(use.join!);

@@ -8,14 +8,16 @@
  * `sim serve --scenario classroom --state room.json` writes one per identity into `room.join/`
  * beside the state (`learner07.json`, `trainer.json`; mode 0600, the folder 0700): the secret is
  * the learner's own, so each file goes to its learner only. `sim az-env --join FILE` signs the
- * Azure CLI in with it; `sim az-env --learner 07` finds the same identity in the room's state.
+ * Azure CLI in with it; `sim az-env --learner 07` finds the same identity in the room's state. The
+ * wizard's `--learner 07` (on the machine that serves the room) is the same as `--join` with the
+ * join file `sim serve` wrote for learner 07 (`learnerJoinFile`).
  */
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { usageError } from '../../errors.js';
-import { writeFileAtomic } from '../../files.js';
-import type { CloudState } from '../../sim/index.js';
-import { learnerNames } from '../../sim/index.js';
+import { processAlive, writeFileAtomic } from '../../files.js';
+import type { CloudState, EndpointRecord } from '../../sim/index.js';
+import { endpointFileFor, learnerNames, readEndpointFile, readStateFile } from '../../sim/index.js';
 
 export interface JoinFile {
   kind: 'acr-trust-room-join';
@@ -98,4 +100,41 @@ export function learnerFromState(state: CloudState, learner: string, stateFile: 
   const id = learnerNames(n, state.learners).resourceGroup.slice('learner'.length);
   const identity = state.room.identities.find((i) => i.learner === id)!;
   return { clientId: identity.clientId, clientSecret: identity.secret, learner: id };
+}
+
+/**
+ * The `sim serve` running on this machine for `stateFile` (its `<state>.endpoint.json`, whose
+ * process is alive), or exit 2 saying there is none. `shown`: the state file as the user gave it.
+ */
+export function runningSimFor(stateFile: string, shown: string): EndpointRecord {
+  const file = endpointFileFor(stateFile);
+  const record = readEndpointFile(file);
+  const start = `Start one in another terminal — \`acr-trust sim serve --state ${shown}\` — or pass --endpoint URL --ca FILE.`;
+  if (!record) throw usageError(`No running sim for ${stateFile}: ${file} does not exist.`, start);
+  if (!processAlive(record.pid)) throw usageError(`The sim that served ${stateFile} (pid ${record.pid}) is not running any more.`, start);
+  return record;
+}
+
+/**
+ * `--learner NN [--state FILE]` of the wizard, on the machine that serves the room: the absolute
+ * path of the join file `sim serve` wrote for that learner (`<state>.join/learnerNN.json`), after
+ * checking what az-env --learner checks — the state is a classroom's, its `sim serve` is running,
+ * the learner is one of it — and that the file holds the learner's identity as the state has it.
+ * Exit 2 for each, said plainly: no room at that state file, the room not running, not a
+ * classroom, no such learner, the join file missing or from an earlier room.
+ */
+export function learnerJoinFile(stateFile: string, learner: string, shown: string): string {
+  const abs = resolve(stateFile);
+  const roomHint = `Start the room with \`acr-trust sim serve --scenario classroom --state ${shown}\` (or give --state with the file it serves), then --learner NN; on a learner's own machine use --join FILE from the trainer.`;
+  if (!existsSync(abs)) throw usageError(`No training room at ${abs}: the file does not exist.`, roomHint);
+  const state = readStateFile(abs);
+  if (!state?.room || !state.learners) throw usageError(`The sim at ${abs} is not a classroom: it has no learners.`, 'Drop --learner, or start a room with `acr-trust sim serve --scenario classroom`.');
+  const id = learnerFromState(state, learner, abs);
+  runningSimFor(abs, shown);
+  const file = join(joinDirFor(abs), `learner${id.learner}.json`);
+  const written = existsSync(file) ? readJoinFile(file) : undefined;
+  if (!written || written.clientId !== id.clientId || written.clientSecret !== id.clientSecret) {
+    throw usageError(`The room's join file for learner ${id.learner} (${file}) is ${written ? 'from an earlier room' : 'missing'}.`, `Restart \`acr-trust sim serve --state ${shown}\`: it writes every learner's join file again.`);
+  }
+  return file;
 }
