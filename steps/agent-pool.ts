@@ -15,7 +15,7 @@ import { AcrTrustError } from '../src/errors.js';
 import type { AgentPool, Registry } from '../src/azure/index.js';
 import { vnetOf } from '../src/model/access.js';
 import { onAgentPool, type World } from './world.js';
-import { outputsOf, readTask, registryMissing, sh, taskMissing, type Blocked, type Ctx } from './lib/context.js';
+import { outputsOf, readTask, registryMissing, sh, type Blocked, type Ctx } from './lib/context.js';
 import { agentPoolAzLines, agentPoolTradeOff, AGENT_POOL_DOCS, AGENT_POOL_REGIONS } from './lib/agent-pool.js';
 
 export const agentPool: Step<World> = {
@@ -51,11 +51,11 @@ export const agentPool: Step<World> = {
     const reach = await reachProblem(ctx, subnet);
     if (reach) return reach;
 
+    // Without the task yet (a dry run before create-task), the pool is still what would change.
     const task = await readTask(ctx);
-    if (!task) return taskMissing(ctx);
     const ready = pool?.provisioningState === undefined || pool.provisioningState === 'Succeeded';
-    const onPool = (task.agentPoolName ?? '').toLowerCase() === name.toLowerCase();
-    if (pool && ready && onPool) {
+    const onPool = task !== undefined && (task.agentPoolName ?? '').toLowerCase() === name.toLowerCase();
+    if (task && pool && ready && onPool) {
       return {
         status: 'done',
         evidence: `task ${task.name} runs on agent pool ${pool.name} (${pool.tier ?? 'S1'}, ${pool.count ?? 1} instance(s), subnet ${subnet}), in the network of ${a.targetRegistry}'s private endpoint`,
@@ -63,7 +63,7 @@ export const agentPool: Step<World> = {
     }
     const changes = [
       !pool ? `create agent pool ${name} (${a.agentPoolTier ?? 'S1'}) in subnet ${subnet} — a long-running operation` : !ready ? `wait for agent pool ${name} (${pool.provisioningState})` : undefined,
-      onPool ? undefined : `run task ${task.name} on it (now: ${task.agentPoolName ? `agent pool ${task.agentPoolName}` : "Azure's shared agents"})`,
+      onPool ? undefined : !task ? `run task ${a.task} on it (once create-task has created the task)` : `run task ${task.name} on it (now: ${task.agentPoolName ? `agent pool ${task.agentPoolName}` : "Azure's shared agents"})`,
     ].filter(Boolean);
     return { status: 'pending', change: changes.join('; ') };
   },
