@@ -12,7 +12,7 @@ import { demoSubnetId } from '../../src/sim/scenarios.js';
 import { cli, registryNamed, simCloud, withServedSim } from '../cli/helpers.js';
 import { binaryInTmux, type BinaryInTerminal } from './helpers.js';
 
-const ANSWERS = ['--goal', 'demo', '--subscription', '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c', '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--task', 'acr-trust-task', '--role', 'AcrPush'];
+const ANSWERS = ['--goal', 'demo', '--subscription', '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c', '--resource-group', 'acr-trust-demo', '--registry', 'acrtrustdemo', '--target-registry', 'acrtrustdemo', '--task', 'acr-trust-task', '--role', 'AcrPush'];
 const BYPASS_QUESTION = /\? allow-trusted-services is about to set networkRuleBypassOptions to AzureServices on acrtrustdemo \(now None\)\.[\s\S]*What it opens: The bypass lets any ACR task[\s\S]*Turn the bypass on\? \(Y\/n\)/;
 const OFFER = /Run the task on a dedicated agent pool instead of the bypass\? \(y\/N\)/;
 
@@ -44,7 +44,7 @@ describe('the agent pool offered in a terminal', () => {
         const t = (term = await binaryInTmux(['run', '--target', 'sim', '--endpoint', sim.endpoint, '--ca', sim.caCertFile, '--workdir', 'wd', ...ANSWERS]));
         await t.waitForText(BYPASS_QUESTION, 20_000);
         await t.sendKeys('Enter'); // yes: the default
-        const offer = await acceptOfferWithListedSubnet(t);
+        const offer = (await acceptOfferWithListedSubnet(t)).replace(/\s+/g, ' '); // the question wraps at the terminal's width
         expect(offer).toContain(`allow-trusted-services was refused [${code}]: ${why} — waiting will not change that.`);
         expect(offer).toMatch(/billed per instance hour on top of the registry/);
         expect(offer).toMatch(/it needs the Premium SKU/);
@@ -72,7 +72,7 @@ describe('the agent pool offered in a terminal', () => {
     await t.waitForText(BYPASS_QUESTION, 20_000);
     await t.type('n');
     await t.sendKeys('Enter');
-    const offer = await t.waitForText(OFFER, 20_000);
+    const offer = (await t.waitForText(OFFER, 20_000)).replace(/\s+/g, ' ');
     expect(offer).toContain('You declined the bypass (allow-trusted-services). A dedicated agent pool reaches acrtrustdemo without it.');
     await t.sendKeys('Enter'); // no: the default
     expect(await t.waitForExit()).toBe(1);
