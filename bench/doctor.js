@@ -8,9 +8,8 @@
  * credentials for both and its roles; the second registry's task bypass is off, so the task's
  * last run failed and the doctor reads that run's log.
  *
- * Floor: the subscription, the registries (one list), the task (listDetails), its runs (one
- * list), the role assignments of its identity (one list at the subscription: every scope), and
- * the failed run's log (its SAS link, then the blob) — 5 reads + 1 log (2 requests).
+ * Floor: DOCTOR_FLOOR (src/doctor/read.ts, also asserted by test/doctor/runs.test.ts) — 5 reads
+ * + 1 log (2 requests).
  * Needs a build: `npm run build`.
  *
  *   node bench/doctor.js      prints {"wallMs":…,"requests":…,"byRoute":{…},"floor":…}
@@ -23,20 +22,11 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startSim } from '../dist/src/sim/index.js';
 import { ROLE_GUIDS, roleDefinitionId } from '../dist/src/model/roles.js';
+import { DOCTOR_FLOOR } from '../dist/src/doctor/read.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin/acr-trust.js');
 const RG = 'acr-trust-demo';
-
-export const DOCTOR_FLOOR = {
-  'subscriptions.get': 1,
-  'registries.list': 1,
-  'tasks.listDetails': 1,
-  'runs.list': 1,
-  'roleAssignments.list': 1,
-  'runs.getLogSasUrl': 1,
-  'logs.rawtext': 1,
-};
 
 function arm(sim, method, path, body) {
   return new Promise((resolve, reject) => {

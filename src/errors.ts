@@ -1,7 +1,8 @@
 /**
- * The project's one error type for expected failures. Anything thrown that is not an AcrTrustError
- * is a bug: the CLI prints its stack and asks for a report. An AcrTrustError prints its message and
- * hint and exits with its code — never a stack trace.
+ * The project's one error type for expected failures. An AcrTrustError prints its message and hint
+ * and exits with its code. Anything else that reaches the CLI's top is explained by its kind when
+ * the machine or the network failed (src/cli/failures.ts), else it is a bug and the CLI asks for a
+ * report in one line — never a stack trace.
  *
  * Exit codes: 1 a step or the cloud refused (state saved, resumable); 2 bad usage or input;
  * 3 `verify` found a step not holding; 130 interrupted.

@@ -93,7 +93,7 @@ export const assignRole: Step<World> = {
   },
 };
 
-type Lookup =
+export type Lookup =
   | { blocked: Blocked }
   | { scope: string; roleDefinitionId: string; principalId: string; assignment?: RoleAssignment };
 
@@ -109,7 +109,7 @@ function roleAssignmentRest(subscription: string, targetRegistry: string, role: 
 }
 
 /** The task's principal, the role, the scope, and the assignment that grants it there (if any). */
-async function findAssignment(ctx: Ctx): Promise<Lookup> {
+export async function findAssignment(ctx: Ctx): Promise<Lookup> {
   const { answers: a, cloud } = ctx.world;
   const task = await readTask(ctx);
   if (!task?.principalId) return { blocked: taskMissing(ctx, task) };

@@ -19,7 +19,7 @@ import type { ResourceManagementClient } from '@azure/arm-resources';
 import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { TokenCredential } from '@azure/identity';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
-import { AcrTrustError } from '../errors.js';
+import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import { isNotFound, toAcrTrustError } from './errors.js';
 import {
   BUILT_IN_ROLE_GUIDS,
@@ -58,6 +58,12 @@ export interface ConnectOptions {
   endpoint?: string;
   /** PEM of a CA to trust instead of the public ones (the simulated Azure's). */
   ca?: string;
+  /**
+   * The resource tokens are asked for (the cloud's `activeDirectoryResourceId`, e.g.
+   * https://management.core.windows.net/; scope `<resource>/.default`, as az asks it). Default:
+   * the endpoint itself (`<endpoint>/.default`).
+   */
+  audience?: string;
   /** The cloud's registry login-server suffix, for a registry ARM returned without one (default .azurecr.io). */
   loginServerSuffix?: string;
   /** How often long-running operations are polled (ms). The sim at instant speed wants ~10. */
@@ -85,8 +91,13 @@ export interface Cloud {
   /** PATCHes only the fields given and waits for the operation; returns the registry after it. */
   updateRegistryNetwork(resourceGroup: string, name: string, patch: NetworkPatch): Promise<Registry>;
 
+  /**
+   * The task (undefined: it does not exist), read once per command through POST listDetails —
+   * credentials filled in — or, for a caller without that action, through GET (which may show
+   * credential entries as null). getTaskDetails and getTaskJson share the same read.
+   */
   getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
-  /** The task with its credentials filled in (POST listDetails); GET may blank them. */
+  /** The task with its credentials filled in (POST listDetails; throws AuthorizationFailed without that action). */
   getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined>;
   /** Creates (or replaces) a task with a system-assigned identity and loginMode None. */
   createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task>;
@@ -188,6 +199,8 @@ class ArmCloud implements Cloud {
   private resourcesClient?: ResourceManagementClient;
   private subscriptionsClient?: SubscriptionClient;
   private readonly cache: ReadCache;
+  /** Set when listDetails was refused (403): the caller reads tasks with GET for the rest of the command. */
+  private taskDetailsRefused = false;
 
   constructor(private readonly opts: ConnectOptions) {
     this.subscriptionId = opts.subscriptionId;
@@ -199,9 +212,10 @@ class ArmCloud implements Cloud {
       // operation's URL template. The SDK defaults both to management.azure.com; set both.
       endpoint: this.endpoint,
       $host: this.endpoint,
-      // The token's audience is the endpoint itself: https://management.azure.com/.default on
-      // Azure (and sovereign clouds' equivalents); any scope for the sim, which accepts all tokens.
-      credentialScopes: [`${this.endpoint}/.default`],
+      // The token's audience: the cloud's Resource Manager resource when given (what az asks for:
+      // https://management.core.windows.net//.default on Azure, its equivalent in a sovereign cloud,
+      // whatever --endpoint says), else the endpoint itself.
+      credentialScopes: [opts.audience ? `${opts.audience}/.default` : `${this.endpoint}/.default`],
       // The pipeline's https.Agent gets `ca`, which REPLACES the public roots for these clients:
       // the sim's certificate is verified against its own CA; verification is never disabled.
       // One options object per CA: the SDK keys its keep-alive agents by it, so every connection to
@@ -345,13 +359,55 @@ class ArmCloud implements Cloud {
   // ---- tasks --------------------------------------------------------------------------------------
 
   async getTask(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
-    return this.cached(keys.task(resourceGroup, registry, task), `read task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.get(resourceGroup, registry, task)));
+    return (await this.taskOnce(resourceGroup, registry, task)).task;
   }
 
   async getTaskDetails(resourceGroup: string, registry: string, task: string): Promise<Task | undefined> {
-    return this.read(`read the details of task ${task} in registry ${registry}`, async () =>
-      toTask(await (await this.acr()).tasks.getDetails(resourceGroup, registry, task)),
+    return (await this.taskDetailsOnce(resourceGroup, registry, task)).task;
+  }
+
+  /**
+   * The task, read once per command (the read cache, key `task:`) through POST listDetails, which
+   * answers everything GET does — both operations answer the spec's `Task` definition
+   * (Azure/azure-rest-api-specs containerregistry_build.json, Tasks_Get and Tasks_GetDetails), and
+   * Azure's listDetails answers carry `systemData.lastModifiedAt` (Azure/azure-cli recording
+   * test_acr_task, `az acr task run`) — plus the credential entries a GET shows as null. So
+   * getTask, getTaskDetails and getTaskJson share one request; a write to the task forgets it
+   * (createTask, updateTask, deleteTask write through `task:`). A caller without the listDetails
+   * action (Reader) gets the GET instead: a 403 once, then GET for the rest of the command.
+   */
+  private taskOnce(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    return this.cache.read(keys.task(resourceGroup, registry, task), async () => {
+      if (!this.taskDetailsRefused) {
+        try {
+          return await this.readTaskDetails(resourceGroup, registry, task);
+        } catch (e) {
+          if (!isAcrTrustError(e) || e.options.statusCode !== 403) throw e;
+          this.taskDetailsRefused = true;
+        }
+      }
+      const got = await this.read(`read task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.get(resourceGroup, registry, task)));
+      return { task: got, details: false };
+    });
+  }
+
+  /**
+   * As taskOnce, but always through listDetails: after a GET (no listDetails rights) listDetails is
+   * asked, and its refusal thrown — even for a task the GET did not find (ARM refuses before it
+   * looks, so a refusal says nothing of what exists).
+   */
+  private async taskDetailsOnce(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    const once = await this.taskOnce(resourceGroup, registry, task);
+    return once.details ? once : this.readTaskDetails(resourceGroup, registry, task);
+  }
+
+  /** One POST listDetails: the domain view and ARM's JSON (secret values removed); neither for a 404. */
+  private async readTaskDetails(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
+    let text: string | null | undefined;
+    const sdk = await this.read(`read the details of task ${task} in registry ${registry}`, async () =>
+      (await this.acr()).tasks.getDetails(resourceGroup, registry, task, { onResponse: (raw) => (text = raw.bodyAsText) }),
     );
+    return sdk ? { task: toTask(sdk), json: withoutSecrets(text ? JSON.parse(text) : {}), details: true } : { details: true };
   }
 
   async createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task> {
@@ -369,7 +425,7 @@ class ArmCloud implements Cloud {
     return this.cache.write(
       [key],
       () => this.call(`create task ${task} in registry ${registry}`, async () => toTask(await (await this.acr()).tasks.beginCreateAndWait(resourceGroup, registry, task, body, this.lro))),
-      { [key]: identityAndLoginModeSet },
+      { [key]: (r?: TaskRead) => identityAndLoginModeSet(r?.task) },
     );
   }
 
@@ -441,7 +497,7 @@ class ArmCloud implements Cloud {
     return this.cache.write(
       [key],
       () => this.call(doing, async () => toTask(await (await this.acr()).tasks.beginUpdateAndWait(resourceGroup, registry, task, body, this.lro))),
-      { [key]: shows },
+      { [key]: (r?: TaskRead) => shows(r?.task) },
     );
   }
 
@@ -450,7 +506,7 @@ class ArmCloud implements Cloud {
     await this.cache.write(
       [key],
       () => this.read(`delete task ${task} in registry ${registry}`, async () => (await this.acr()).tasks.beginDeleteAndWait(resourceGroup, registry, task, this.lro)),
-      { [key]: (t?: Task) => t === undefined },
+      { [key]: (r?: TaskRead) => r?.task === undefined },
     );
   }
 
@@ -667,10 +723,7 @@ class ArmCloud implements Cloud {
   }
 
   async getTaskJson(resourceGroup: string, registry: string, task: string): Promise<ArmJson | undefined> {
-    return this.cache.read(`json:${keys.task(resourceGroup, registry, task)}`, async () => {
-      const bodies = await this.wire(`read the details of task ${task} in registry ${registry}`, async (onResponse) => (await this.acr()).tasks.getDetails(resourceGroup, registry, task, { onResponse }));
-      return bodies?.[0] as ArmJson | undefined;
-    });
+    return (await this.taskDetailsOnce(resourceGroup, registry, task)).json;
   }
 
   async listRoleAssignmentsJson(principalId: string): Promise<ArmJson[]> {
@@ -756,6 +809,14 @@ function tlsOptionsFor(ca: string): { ca: string } {
 
 /** Microsoft.Network's api-version for reading a private endpoint by id (its `properties.subnet.id`). */
 const PRIVATE_ENDPOINT_API_VERSION = '2023-09-01';
+
+/** A task read as the cache holds it: the domain view and, read through listDetails, ARM's JSON (both absent: no such task). */
+interface TaskRead {
+  task?: Task;
+  json?: ArmJson;
+  /** Read through listDetails (false: through GET, for a caller without that action). */
+  details: boolean;
+}
 
 /** Cache keys: one per resource (ARM names are case-insensitive). */
 const keys = {
@@ -886,5 +947,6 @@ function toRoleAssignment(a: SdkRoleAssignment): RoleAssignment {
     roleDefinitionId: a.roleDefinitionId ?? '',
     principalId: a.principalId ?? '',
     principalType: a.principalType,
+    ...(a.createdOn ? { createdOn: new Date(a.createdOn).toISOString() } : {}),
   };
 }

@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { usageError } from '../errors.js';
+import { KNOWN_CLOUDS as MODEL_CLOUDS } from '../model/clouds.js';
 
 export interface AzureCloudEndpoints {
   /** The cloud's name as the Azure CLI knows it: AzureCloud, AzureChinaCloud, AzureUSGovernment, or a registered one. */
@@ -24,19 +25,24 @@ export interface AzureCloudEndpoints {
   resourceManager: string;
   /** Microsoft Entra ID's authority host, without a trailing slash: https://login.microsoftonline.com. */
   authorityHost: string;
+  /**
+   * The resource Resource Manager tokens are asked for (az's `activeDirectoryResourceId`, e.g.
+   * https://management.core.windows.net/): the token's audience, whatever `--endpoint` says —
+   * what `az account get-access-token` asks by default.
+   */
+  tokenAudience: string;
   /** What follows a registry's name in its login server: `.azurecr.io`. */
   acrLoginServerSuffix: string;
 }
 
-/**
- * The clouds built into the Azure CLI (2.45; `az cloud list`). Facts from azure-cli's cloud.py:
- * AZURE_PUBLIC_CLOUD, AZURE_CHINA_CLOUD, AZURE_US_GOV_CLOUD.
- */
-export const KNOWN_CLOUDS: readonly AzureCloudEndpoints[] = [
-  { name: 'AzureCloud', resourceManager: 'https://management.azure.com', authorityHost: 'https://login.microsoftonline.com', acrLoginServerSuffix: '.azurecr.io' },
-  { name: 'AzureChinaCloud', resourceManager: 'https://management.chinacloudapi.cn', authorityHost: 'https://login.chinacloudapi.cn', acrLoginServerSuffix: '.azurecr.cn' },
-  { name: 'AzureUSGovernment', resourceManager: 'https://management.usgovcloudapi.net', authorityHost: 'https://login.microsoftonline.us', acrLoginServerSuffix: '.azurecr.us' },
-];
+/** The clouds built into the Azure CLI (2.45; `az cloud list`): src/model/clouds.ts. */
+export const KNOWN_CLOUDS: readonly AzureCloudEndpoints[] = MODEL_CLOUDS.map((c) => ({
+  name: c.name,
+  resourceManager: c.resourceManager,
+  authorityHost: c.authorityHost,
+  tokenAudience: c.activeDirectoryResourceId,
+  acrLoginServerSuffix: c.acrLoginServerSuffix,
+}));
 
 export const PUBLIC_CLOUD = KNOWN_CLOUDS[0]!;
 
@@ -85,6 +91,8 @@ export function cloudNamed(name: string, configDir = azureConfigDir()): AzureClo
     name: section?.[0] ?? known?.name ?? name,
     resourceManager: trim(resourceManager),
     authorityHost: trim(authorityHost),
+    // A registered cloud that names none: the public cloud's.
+    tokenAudience: s.endpoint_active_directory_resource_id ?? known?.tokenAudience ?? PUBLIC_CLOUD.tokenAudience,
     acrLoginServerSuffix: s.suffix_acr_login_server_endpoint ?? known?.acrLoginServerSuffix ?? PUBLIC_CLOUD.acrLoginServerSuffix,
   };
 }

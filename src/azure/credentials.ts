@@ -176,17 +176,92 @@ function azTokenError(scope: string): Promise<string> {
  * room's identity at the simulated Azure (`authorityHost` the sim's endpoint, its CA trusted).
  * What `az login --service-principal --tenant adfs` does, through @azure/identity (loaded on the
  * first token request).
+ *
+ * A failed sign-in is an AcrTrustError (exit 1) saying why in the room's terms — MSAL's own error
+ * names no HTTP status (`endpoints_resolution_error` alike for a refused connection, a 503 and an
+ * untrusted certificate), so the credential's pipeline notes the last sign-in answer or socket
+ * error (`signInWitness`) and `explainRoomSignIn` reads that: unreachable, certificate not trusted,
+ * busy (429/503, with the Retry-After it sent; the SDK has retried what it retries), failing (5xx), or the
+ * identity refused (a join file from an earlier room).
  */
 export function clientSecretCredential(opts: { authorityHost: string; clientId: string; clientSecret: string; ca?: string }): TokenCredential {
   let inner: Promise<TokenCredential> | undefined;
+  const witness: SignInWitness = {};
   return {
     async getToken(scopes, options) {
-      inner ??= import('@azure/identity').then(
-        ({ ClientSecretCredential }) => new ClientSecretCredential('adfs', opts.clientId, opts.clientSecret, { authorityHost: opts.authorityHost, ...(opts.ca ? caOptions(opts.ca) : {}) } as ConstructorParameters<typeof ClientSecretCredential>[3]),
-      );
-      return (await inner).getToken(scopes, options);
+      inner ??= import('@azure/identity').then(({ ClientSecretCredential }) => {
+        const ca = opts.ca ? caOptions(opts.ca) : { additionalPolicies: [] };
+        return new ClientSecretCredential('adfs', opts.clientId, opts.clientSecret, {
+          authorityHost: opts.authorityHost,
+          ...ca,
+          additionalPolicies: [...ca.additionalPolicies, { policy: signInWitness(witness), position: 'perCall' as const }],
+        } as ConstructorParameters<typeof ClientSecretCredential>[3]);
+      });
+      try {
+        return await (await inner).getToken(scopes, options);
+      } catch (e) {
+        if ((e as Error)?.name === 'AbortError') throw e;
+        throw explainRoomSignIn(e, witness, opts.authorityHost);
+      }
     },
   };
+}
+
+/** What the sign-in's last HTTP exchange came to: an answer's status (and Retry-After), or a socket error's code. */
+interface SignInWitness {
+  status?: number;
+  retryAfter?: string;
+  errorCode?: string;
+  /** ARM/Entra-style error of the last answer (`invalid_client`), when it had one. */
+  error?: string;
+}
+
+function signInWitness(w: SignInWitness): import('@azure/core-rest-pipeline').PipelinePolicy {
+  return {
+    name: 'acrTrustSignInWitness',
+    async sendRequest(request, next) {
+      try {
+        const res = await next(request);
+        w.status = res.status;
+        w.retryAfter = res.headers.get('retry-after') ?? undefined;
+        w.errorCode = undefined;
+        w.error = res.status >= 400 ? /"error"\s*:\s*"([^"]+)"/.exec(res.bodyAsText ?? '')?.[1] : undefined;
+        return res;
+      } catch (e) {
+        const err = e as { code?: unknown; cause?: { code?: unknown } };
+        w.status = undefined;
+        w.errorCode = typeof err.code === 'string' ? err.code : typeof err.cause?.code === 'string' ? err.cause.code : (e as Error)?.name;
+        throw e;
+      }
+    },
+  };
+}
+
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|ERR_SSL/;
+
+/** A room sign-in failure in the room's terms (see clientSecretCredential); exit 1. */
+function explainRoomSignIn(e: unknown, w: SignInWitness, authorityHost: string): AcrTrustError {
+  const texts = failureTexts(e);
+  const aadsts = /AADSTS\d+/.exec(texts)?.[0];
+  const at = `the sign-in service at ${authorityHost}`;
+  const fail = (code: string, why: string, hint: string) => new AcrTrustError(`Sign-in failed: ${why}.`, { code, hint, exitCode: 1, ...(w.status ? { statusCode: w.status } : {}) });
+  if (w.errorCode && TLS_CODES.test(w.errorCode)) {
+    return fail('CertificateNotTrusted', `${at} presented a certificate its CA does not verify (${w.errorCode})`, 'Use the join file (or --ca) of this room: each room has its own CA.');
+  }
+  if (w.errorCode) {
+    return fail('SignInUnreachable', `${at} could not be reached (${w.errorCode})`, 'Is the room (`acr-trust sim serve`) running, and is this the address your trainer gave?');
+  }
+  if (w.status === 429 || w.status === 503) {
+    const wait = w.retryAfter && w.retryAfter !== '0' ? `; it asked to wait ${w.retryAfter} s` : '';
+    return fail('SignInBusy', `${at} is busy (HTTP ${w.status}${wait})`, 'The room has many learners at once: wait a moment.');
+  }
+  if (w.status !== undefined && w.status >= 500) {
+    return fail('SignInServiceFailed', `${at} failed (HTTP ${w.status})`, 'Wait a moment; if it keeps failing, ask your trainer to look at the room (`acr-trust sim serve`).');
+  }
+  if (w.status !== undefined && w.status >= 400) {
+    return fail('SignInRefused', `${at} refused this identity (HTTP ${w.status}${w.error ? ` ${w.error}` : ''}${aadsts ? `, ${aadsts}` : ''})`, 'Ask your trainer for a current join file: a room started again from a new --state has new identities.');
+  }
+  return fail('SignInFailed', `${at} did not give a token (${(e as Error)?.name ?? 'error'}: ${texts.split('\n')[0]!.slice(0, 200)})`, 'If it keeps failing, ask your trainer for a current join file.');
 }
 
 /** The simulated Azure accepts any bearer token; this one is fixed, opaque and never expires soon. */

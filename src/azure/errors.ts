@@ -97,6 +97,17 @@ export const errorRules: readonly ErrorRule[] = [
     link: 'https://learn.microsoft.com/azure/role-based-access-control/role-assignments-steps',
   },
   {
+    // ARM's 401 when the token was asked for another cloud's Resource Manager (its message names
+    // the token's audience and the allowed ones): the cloud acr-trust uses is not the endpoint's.
+    id: 'InvalidAuthenticationTokenAudience',
+    kind: 'credential',
+    source: 'arm',
+    codes: ['InvalidAuthenticationTokenAudience'],
+    message: "this Resource Manager belongs to another Azure cloud than the one acr-trust signed in for (the token's audience is not one it accepts)",
+    hint: "Use the endpoint's own cloud: `--cloud NAME` (AzureCloud, AzureChinaCloud, AzureUSGovernment or one registered with `az cloud register`), or make it the Azure CLI's active cloud (`az cloud set --name NAME`; `az cloud show` names it). With --endpoint, the cloud still decides the token's audience.",
+    link: 'https://learn.microsoft.com/cli/azure/manage-clouds-azure-cli',
+  },
+  {
     id: 'AuthorizationFailed',
     kind: 'authorization',
     source: 'arm',

@@ -156,6 +156,8 @@ export interface RoleAssignment {
   roleDefinitionId: string;
   principalId: string;
   principalType?: string;
+  /** When the assignment was made (ISO 8601; ARM's `properties.createdOn`). */
+  createdOn?: string;
 }
 
 export interface CallerPermissions {

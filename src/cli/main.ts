@@ -3,10 +3,14 @@
  * are imported only when a command runs, so `--help` never loads the Azure SDKs, listr2 or prompts.
  *
  * One error policy for the whole tool: an AcrTrustError prints its message and hint and exits with
- * its code; anything else is a bug and prints its stack with a request to report it.
+ * its code; anything else — thrown to the top, or escaping as an unhandled rejection or an uncaught
+ * exception — is explained by its kind when it is the machine or the network failing (a socket
+ * reset, a certificate, a 503, a full disk: failures.ts), and otherwise is a bug, said in one line
+ * with a request to report it. Never a stack trace (`ACR_TRUST_DEBUG=1` shows it).
  */
 import { Command, CommanderError, Option } from 'commander';
-import { isAcrTrustError, usageError } from '../errors.js';
+import { isAcrTrustError, usageError, type AcrTrustError } from '../errors.js';
+import { bugReport, explainStray } from './failures.js';
 
 /** --workdir, --yes and --no-color, accepted by every command. */
 function common(cmd: Command): Command {
@@ -107,6 +111,7 @@ export function buildProgram(): Command {
     .option('--learners <n>', 'with --scenario classroom: how many learners to seed, 1–500 (default 30)')
     .addOption(new Option('--speed <speed>', 'instant (tests) or realistic (demos)').choices(['instant', 'realistic']))
     .option('--faults <spec>', 'inject faults, e.g. "429=0.2,500=0.1,drop=0.05,latency=20,seed=7,routes=registries.*"')
+    .option('--cloud <name>', "the Azure cloud a new sim stands for: AzureCloud, AzureChinaCloud, AzureUSGovernment or one registered in the Azure CLI (its registries' login-server suffix, its token audience); default: the sim's own (AcrTrustSim)")
     .action(async (opts) => (await import('./commands/sim.js')).serve(opts));
   sim
     .command('show')
@@ -137,6 +142,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   keepGoingWhenThePipeCloses();
+  endStrayFailuresPlainly();
   const program = buildProgram();
   try {
     checkCommand(program, argv.slice(2));
@@ -160,6 +166,22 @@ function keepGoingWhenThePipeCloses(): void {
       stream.write = (() => true) as typeof stream.write;
     });
   }
+}
+
+/**
+ * An error nobody awaited (a rejection in a background task of a library, an 'error' event without
+ * a listener) would make Node print its stack and exit: it ends the command as any other error
+ * does — its message, the exit code — at once (the state on disk is written whole or not at all).
+ */
+function endStrayFailuresPlainly(): void {
+  let ending = false;
+  const end = (e: unknown) => {
+    if (ending) return;
+    ending = true;
+    process.exit(exitCodeFor(e));
+  };
+  process.on('unhandledRejection', end);
+  process.on('uncaughtException', end);
 }
 
 /**
@@ -193,13 +215,13 @@ function exitCodeFor(e: unknown): number {
     // Commander has already printed help, the version or its own usage message.
     return e.exitCode === 0 ? 0 : 2;
   }
-  if (isAcrTrustError(e)) {
-    process.stderr.write(`acr-trust: ${e.message}\n`);
-    if (e.hint) process.stderr.write(`  ${e.hint}\n`);
-    if (e.options.link) process.stderr.write(`  see ${e.options.link}\n`);
-    return e.exitCode;
+  const known: AcrTrustError | undefined = isAcrTrustError(e) ? e : explainStray(e);
+  if (known) {
+    process.stderr.write(`acr-trust: ${known.message}\n`);
+    if (known.hint) process.stderr.write(`  ${known.hint}\n`);
+    if (known.options.link) process.stderr.write(`  see ${known.options.link}\n`);
+    return known.exitCode;
   }
-  const err = e as Error;
-  process.stderr.write(`acr-trust: unexpected error — this is a bug, please report it.\n${err?.stack ?? String(e)}\n`);
+  process.stderr.write(bugReport(e));
   return 1;
 }

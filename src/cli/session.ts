@@ -222,7 +222,7 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
     });
     const named = azureCloud.name === 'AzureCloud' ? 'Azure' : `Azure (${azureCloud.name})`;
     return {
-      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, loginServerSuffix: azureCloud.acrLoginServerSuffix }),
+      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, audience: azureCloud.tokenAudience, loginServerSuffix: azureCloud.acrLoginServerSuffix }),
       complete: (i) => completeAzureAnswers(az, i, requireGoal),
       defaultSubscription: defaultSubscriptionFromAzCli(),
       label: opts.endpoint ? `${named} at ${endpoint}` : named,

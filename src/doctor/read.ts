@@ -158,6 +158,23 @@ function sameName(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+/**
+ * The floor of a cold doctor (nothing cached) on one task without an agent pool whose newest run
+ * failed: ARM requests per route (the sim's route names, as `sim.requests[].name` records them) —
+ * the subscription, the registries (one list), the task (listDetails), its runs (one list), the
+ * role assignments of its identity (one list: every scope), and the failed run's log (its SAS link,
+ * then the blob). bench/doctor.js measures against it; test/doctor/runs.test.ts asserts it.
+ */
+export const DOCTOR_FLOOR: Readonly<Record<string, number>> = {
+  'subscriptions.get': 1,
+  'registries.list': 1,
+  'tasks.listDetails': 1,
+  'runs.list': 1,
+  'roleAssignments.list': 1,
+  'runs.getLogSasUrl': 1,
+  'logs.rawtext': 1,
+};
+
 /** The permission each read needs (Azure's action names; Reader holds all but `listDetails`). */
 export const PERMISSIONS = {
   registries: 'Microsoft.ContainerRegistry/registries/read',

@@ -233,7 +233,7 @@ export function resetLearner(state: CloudState, learner: string, now = Date.now(
     delete state.registries[k];
     delete state.runCounters[k];
   }
-  const fresh = buildRegistry({ subscriptionId: sub, resourceGroup: names.resourceGroup, name: names.registry, location: DEMO_LOCATION, sku: 'Premium', createdAt: new Date(now).toISOString() });
+  const fresh = buildRegistry({ subscriptionId: sub, resourceGroup: names.resourceGroup, name: names.registry, location: DEMO_LOCATION, sku: 'Premium', createdAt: new Date(now).toISOString(), ...(state.cloud ? { loginServerSuffix: state.cloud.acrLoginServerSuffix } : {}) });
   state.registries[key(fresh.id)] = fresh;
   state.resourceGroups[`${sub}/${names.resourceGroup}`.toLowerCase()] ??= { subscriptionId: sub, name: names.resourceGroup, location: DEMO_LOCATION };
   return removed;

@@ -20,7 +20,7 @@ import { authorizeRequest, callerContext, currentCaller, filterList, type Caller
 import { ARM_AUDIENCES, looksLikeJwt, roomIdentityOf, verifyAccessToken } from './room.js';
 import { certificateFilesFor, loadOrCreateCertificates, subjectAltNamesFor } from './cert.js';
 import type { RouteModule, SimContext } from './context.js';
-import { FaultInjector, armFault, isArmFault, parseFaultSpec, type FaultKind } from './faults.js';
+import { FaultInjector, armFault, isArmFault, isSignInFault, parseFaultSpec, signInFault, type FaultKind } from './faults.js';
 import { ArmError, checkApiVersion, foldSlashes, Router, type SimRequest, type SimResponse } from './http.js';
 import { authorizationRoutes } from './routes/authorization.js';
 import { sourceUploadRoutes } from './routes/source-upload.js';
@@ -39,6 +39,7 @@ import { taskRunsRoutes } from './routes/task-runs.js';
 import { checkLearners, checkScenario, defaultRoleDelayMs, seedScenario } from './scenarios.js';
 import { readStateFile, REQUEST_LOG_LIMIT, requestLogFileFor, writeRequestLog, writeStateFile, type RequestRecord } from './state-file.js';
 import type { CloudState, Operation, Speed } from './store.js';
+import { armAudiences, SIM_OWN_CLOUD, type CloudFacts } from '../model/clouds.js';
 
 export type { RequestRecord } from './state-file.js';
 
@@ -64,6 +65,12 @@ export interface StartSimOptions {
   seed?: number;
   /** With scenario `classroom`: how many learners to seed (default 30); must match an existing classroom cloud. */
   learners?: number;
+  /**
+   * The Azure cloud the sim stands for (`sim serve --cloud NAME`; facts from src/model/clouds.ts or
+   * a cloud registered in the Azure CLI): registries' login servers get its suffix and ARM accepts
+   * only tokens for its audiences. Kept in the state; must match an existing state's cloud.
+   */
+  cloud?: CloudFacts;
 }
 
 export interface RunningSim {
@@ -164,12 +171,13 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   // gets links that reach the sim from there. Anything else falls back to `origin`.
   const origins = new Set<string>();
   const audiences: string[] = [];
+  const directoryAudiences: string[] = [];
   // A classroom's live board (board/hub.ts): the page and its events, for the trainer.
   const board = state.room ? createBoardHub(() => state.room?.boardToken) : undefined;
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
     if (board?.serve(req, res)) return;
     const named = `https://${String(req.headers.host ?? '').toLowerCase()}`;
-    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, state, audiences, who: () => ({ callerId: currentCaller(state).principalId, tenantId: state.tenantId }) });
+    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, state, audiences, directoryAudiences, who: () => ({ callerId: currentCaller(state).principalId, tenantId: state.tenantId }) });
   });
   server.on('tlsClientError', () => {}); // a client that distrusts our CA just goes away
   await new Promise<void>((resolveListen, reject) => {
@@ -188,9 +196,13 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   const urlFor = (name: string) => `https://${isIP(name) === 6 ? `[${name}]` : name}:${port}`;
   const endpoints = sans.filter((n) => !n.startsWith('*.')).map(urlFor);
   for (const e of endpoints) origins.add(e.toLowerCase());
-  // The audiences a token may name: ARM's own, and the sim as the clients call it (the Azure SDK
-  // asks for `{endpoint}/.default`, az's Microsoft Graph for `{endpoint}/`).
-  audiences.push(...ARM_AUDIENCES, ...endpoints.flatMap((e) => [e, `${e}/`]));
+  // The audiences a token may name. The sim as the clients call it (`{endpoint}/.default`, and
+  // az's Microsoft Graph `{endpoint}/`) for Microsoft Graph; for ARM, a sim standing for a cloud
+  // takes that cloud's audiences only (ARM's 401 InvalidAuthenticationTokenAudience otherwise),
+  // the sim's own cloud ARM's public audiences and its own origins too.
+  const ownOrigins = endpoints.flatMap((e) => [e, `${e}/`]);
+  audiences.push(...(state.cloud ? armAudiences(state.cloud) : [...ARM_AUDIENCES, ...ownOrigins]));
+  directoryAudiences.push(...audiences, ...ownOrigins);
   origin = urlFor(host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host);
 
   let stopped: Promise<void> | undefined;
@@ -238,7 +250,21 @@ function checkHost(value: string): string {
 function loadOrSeed(stateFile: string | undefined, opts: StartSimOptions): { state: CloudState; created: boolean } {
   const speed = opts.speed ?? 'instant';
   const existing = stateFile ? readStateFile(stateFile) : undefined;
-  if (!existing) return { state: seedScenario(opts.scenario ?? 'default', speed, Date.now(), opts.learners === undefined ? {} : { learners: opts.learners }), created: true };
+  if (!existing) {
+    const state = seedScenario(opts.scenario ?? 'default', speed, Date.now(), opts.learners === undefined ? {} : { learners: opts.learners });
+    if (opts.cloud) {
+      // The cloud's registry suffix on every seeded registry (their names are the scenario's).
+      state.cloud = opts.cloud;
+      for (const r of Object.values(state.registries)) r.properties.loginServer = `${r.name.toLowerCase()}${opts.cloud.acrLoginServerSuffix}`;
+    }
+    return { state, created: true };
+  }
+  if (opts.cloud && (existing.cloud?.name ?? SIM_OWN_CLOUD).toLowerCase() !== opts.cloud.name.toLowerCase()) {
+    throw new AcrTrustError(`The sim state file ${stateFile} holds a cloud that stands for ${existing.cloud?.name ?? `${SIM_OWN_CLOUD} (no --cloud)`}, not ${opts.cloud.name}.`, {
+      exitCode: 2,
+      hint: `Drop --cloud to continue that cloud, or pass another --state to start a ${opts.cloud.name} one.`,
+    });
+  }
   if (opts.scenario && opts.scenario !== existing.scenario) {
     throw new AcrTrustError(`The sim state file ${stateFile} holds a '${existing.scenario}' cloud, not '${opts.scenario}'.`, {
       exitCode: 2,
@@ -310,8 +336,10 @@ interface Handling {
   faults?: FaultInjector;
   record: (r: RequestRecord) => void;
   state: CloudState;
-  /** The token audiences accepted (ARM's and the sim's own origins). */
+  /** The token audiences ARM routes accept (the cloud's; for the sim's own cloud also its origins). */
   audiences: string[];
+  /** The token audiences Microsoft Graph routes (`/v1.0/…`) accept: the sim's origins too. */
+  directoryAudiences: string[];
   /** Who the caller is (named in injected ARM errors). */
   who: () => { callerId: string; tenantId: string };
 }
@@ -322,13 +350,14 @@ interface Handling {
  * contract of single-user clouds (tests, the embedded sim) — and refused in a classroom, where
  * every identity must sign in.
  */
-async function authenticate(h: Handling, authorization: string): Promise<Caller> {
+async function authenticate(h: Handling, authorization: string, path: string): Promise<Caller & { audience?: string }> {
   const token = authorization.replace(/^Bearer\s+/i, '').trim();
   if (looksLikeJwt(token)) {
-    const claims = await verifyAccessToken(h.state, token, h.audiences, Date.now());
+    const directory = /^\/v1\.0(\/|$)/i.test(path);
+    const claims = await verifyAccessToken(h.state, token, directory ? h.directoryAudiences : h.audiences, Date.now());
     const known = claims.oid === h.state.caller.principalId || roomIdentityOf(h.state, claims.oid) !== undefined;
     if (!known) throw new ArmError(401, 'InvalidAuthenticationToken', 'The access token is invalid.', { 'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is invalid."' });
-    return { principalId: claims.oid, clientId: claims.appid };
+    return { principalId: claims.oid, clientId: claims.appid, audience: String(claims.aud) };
   }
   if (h.state.room) {
     throw new ArmError(401, 'InvalidAuthenticationToken', 'The access token is invalid.', { 'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The access token is invalid."' });
@@ -348,11 +377,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
   const apiVersion = query.get('api-version') ?? undefined;
   // The room learner who sent it (classroom), and ARM's error for a refusal: for the board.
   let learner: string | undefined;
+  // The verified token's audience (a signed-in client's), for the request log.
+  let audience: string | undefined;
   const log = (status: number, name: string, write: boolean, fault?: FaultKind, answer?: SimResponse) => {
     const err = status >= 400 ? (answer?.body as { error?: { code?: string; message?: string } } | undefined)?.error : undefined;
     h.record({
       at, method, path, ...(apiVersion ? { apiVersion } : {}), status, ms: Math.round((performance.now() - t0) * 100) / 100, name, write, ...(fault ? { fault } : {}),
       ...(learner ? { learner } : {}),
+      ...(audience ? { audience } : {}),
       ...(err?.code ? { error: `${err.code}: ${String(err.message ?? '').slice(0, 400)}` } : {}),
     });
   };
@@ -379,9 +411,12 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
         return;
       }
       if (decision?.kind) {
+        const context = { method, path, params, ...(apiVersion ? { apiVersion } : {}), ...h.who() };
         answer = isArmFault(decision.kind)
-          ? armFault(decision.kind, { method, path, params, ...(apiVersion ? { apiVersion } : {}), ...h.who() }).toResponse()
-          : faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
+          ? armFault(decision.kind, context).toResponse()
+          : isSignInFault(decision.kind)
+            ? signInFault(decision.kind, { ...context, body: rawBody, now: Date.now() })
+            : faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
         send(res, method, answer, req);
         log(answer.status, name, write, decision.kind);
         return;
@@ -392,7 +427,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
         }).toResponse();
       } else {
         // Sign-in and the run logs (whose SAS signature is their key) answer without a token.
-        const caller = unauthenticated ? { principalId: h.state.caller.principalId } : await authenticate(h, String(req.headers.authorization));
+        const signedIn = unauthenticated ? undefined : await authenticate(h, String(req.headers.authorization), path);
+        audience = signedIn?.audience;
+        const caller: Caller = signedIn ? { principalId: signedIn.principalId, ...(signedIn.clientId ? { clientId: signedIn.clientId } : {}) } : { principalId: h.state.caller.principalId };
         learner = roomIdentityOf(h.state, caller.principalId)?.learner;
         answer = await callerContext.run(caller, async () => {
           // The one access check for every route, before the route sees the request (ARM order:

@@ -46,6 +46,8 @@ export interface RequestRecord {
   learner?: string;
   /** For an answer of 400 or more: ARM's `code: message`. */
   error?: string;
+  /** The `aud` of the request's verified token (a signed-in client), e.g. https://management.core.windows.net/. */
+  audience?: string;
 }
 
 /** Requests a running sim keeps in memory. */

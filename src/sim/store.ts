@@ -124,6 +124,12 @@ export interface CloudState {
   room?: import('./room.js').RoomState;
   /** The private JWK (P-256) the sim signs access tokens with; created on first use. */
   signingKey?: JsonWebKey;
+  /**
+   * The Azure cloud this sim stands for (`sim serve --cloud NAME`): registries' login servers get
+   * its suffix, and ARM routes accept only tokens for its Resource Manager audiences. Absent: the
+   * sim's own cloud (AcrTrustSim) — the public suffix, the public audiences and the sim's own origins.
+   */
+  cloud?: import('../model/clouds.js').CloudFacts;
 }
 
 export function key(id: string): string {

@@ -13,6 +13,7 @@
  * acb. Source: Microsoft's "ACR Tasks reference: YAML" (run variables and aliases).
  */
 import { parse as parseYaml } from 'yaml';
+import { dockerfileBaseImages } from '../model/dockerfile.js';
 
 /** An image reference, normalised the way docker does (`hello` → `docker.io/library/hello:latest`). */
 export interface ImageRef {
@@ -310,8 +311,8 @@ export function buildOptions(args: string): { file?: string; context: string; bu
 }
 
 /**
- * The images a Dockerfile's FROM lines pull: global `ARG`s (defaults, overridden by build args)
- * substituted, earlier stages (`AS name`) and `scratch` skipped. Undefined when the source or the
+ * The images a Dockerfile's FROM lines pull (src/model/dockerfile.ts: Docker's substitution of
+ * global `ARG`s and build args; earlier stages and `scratch` skipped). Undefined when the source or the
  * Dockerfile is not known (a Git or remote context).
  */
 export function basesFromSource(source: Record<string, string> | undefined, context: string, file: string | undefined, buildArgs: Record<string, string>): ImageRef[] | undefined {
@@ -323,36 +324,7 @@ export function basesFromSource(source: Record<string, string> | undefined, cont
 }
 
 export function dockerfileBases(dockerfile: string, buildArgs: Record<string, string>): ImageRef[] {
-  const args: Record<string, string> = {};
-  const stages = new Set<string>();
-  const bases: ImageRef[] = [];
-  let seenFrom = false;
-  const lines = dockerfile.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
-  for (const raw of lines) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#')) continue;
-    const [instruction, ...rest] = line.split(/\s+/);
-    const op = instruction!.toUpperCase();
-    if (op === 'ARG' && !seenFrom) {
-      for (const decl of rest) {
-        const e = decl.indexOf('=');
-        const name = e < 0 ? decl : decl.slice(0, e);
-        const value = buildArgs[name] ?? (e < 0 ? undefined : decl.slice(e + 1).replace(/^["']|["']$/g, ''));
-        if (value !== undefined) args[name] = value;
-      }
-    } else if (op === 'FROM') {
-      seenFrom = true;
-      const words = rest.filter((w) => !w.startsWith('--'));
-      const image = (words[0] ?? '').replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string, b: string) => args[a ?? b] ?? '');
-      const alias = words[1]?.toUpperCase() === 'AS' ? words[2] : undefined;
-      if (image && image.toLowerCase() !== 'scratch' && !stages.has(image.toLowerCase())) {
-        const ref = parseImageRef(image);
-        if (!bases.some((b) => b.text === ref.text)) bases.push(ref);
-      }
-      if (alias) stages.add(alias.toLowerCase());
-    }
-  }
-  return bases;
+  return dockerfileBaseImages(dockerfile, buildArgs).map(parseImageRef);
 }
 
 /** `./a/../b/Dockerfile` → `b/Dockerfile`; `.` → ``. */

@@ -8,6 +8,7 @@ import { diagnoseRunLog, FINAL_RUN_STATUSES, type Registry, type Run, type RunLo
 import { decideAccess, explainRefusal, waitMayCure, type AccessVerdict, type RegistryFacts, type RunFacts } from '../../src/model/access.js';
 import { outputsOf, readTargetRegistry, readTask, type Ctx } from './context.js';
 import { loginServerFor } from '../world.js';
+import { findAssignment } from '../assign-role.js';
 
 export interface FinishedRun {
   run: Run;
@@ -41,22 +42,28 @@ export async function readRun(ctx: Ctx, runId: string): Promise<(FinishedRun & {
 }
 
 /**
- * Why a finished run no longer proves anything about today's setup: the target registry or the
- * task was changed after the run was created (ARM's `systemData.lastModifiedAt` against the run's
- * `createTime`, both Azure's own clock). Returns the change in words ("acrtrustdemo was changed at
- * …"), or undefined when the run is newer than both or Azure shows no times. Reads the registry
- * and the task (the read cache serves what this command already read).
+ * Why a finished run no longer proves anything about today's setup: the target registry, the task
+ * or the task identity's role assignment there was changed after the run was created (ARM's
+ * `systemData.lastModifiedAt` and the assignment's `createdOn` against the run's `createTime`, all
+ * Azure's own clock), or the assignment is gone (a deletion leaves no date). Returns the change in
+ * words ("registry acrtrustdemo was changed at …"), or undefined when the run is newer than all of
+ * them or Azure shows no times. Reads the registry, the task and its role assignments (the read
+ * cache serves what this command already read).
  */
 export async function changedSinceRun(ctx: Ctx, run: Run): Promise<string | undefined> {
   if (!run.createTime) return undefined;
   const created = Date.parse(run.createTime);
-  const [registry, task] = await Promise.all([readTargetRegistry(ctx), readTask(ctx)]);
+  const { answers: a } = ctx.world;
+  const [registry, task, role] = await Promise.all([readTargetRegistry(ctx), readTask(ctx), findAssignment(ctx)]);
   for (const [what, at] of [
-    [`registry ${ctx.world.answers.targetRegistry}`, registry?.lastModifiedAt],
-    [`task ${ctx.world.answers.task}`, task?.lastModifiedAt],
+    [`registry ${a.targetRegistry}`, registry?.lastModifiedAt],
+    [`task ${a.task}`, task?.lastModifiedAt],
+    ['blocked' in role ? undefined : `the ${a.role} assignment on ${a.targetRegistry}`, 'blocked' in role ? undefined : role.assignment?.createdOn],
   ] as const) {
-    if (at && Date.parse(at) > created) return `${what} was changed at ${at}, after run ${run.runId} was created`;
+    if (what && at && Date.parse(at) > created) return `${what} was changed at ${at}, after run ${run.runId} was created`;
   }
+  // A deleted assignment leaves no date behind: its absence is the change.
+  if (!('blocked' in role) && !role.assignment) return `the task's identity has no ${a.role} assignment on ${a.targetRegistry} now, so run ${run.runId} no longer shows what a run would do`;
   return undefined;
 }
 

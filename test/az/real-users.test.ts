@@ -183,6 +183,15 @@ describe.skipIf(!AZ)(`issue 13 with the Azure CLI against sim serve${AZ ? '' : `
       const closed = az('acr', 'task', 'run', '-n', 'from-base', '-r', REG, '-c', app);
       expect(closed.status).toBe(1);
       expect(closed.stdout).toContain('exchange API response code: 403 Forbidden');
+
+      // The same pull written the other ways Dockerfiles name a base: a `${VAR:-default}` default, a
+      // platform flag, a later stage built FROM the first, and the backtick escape directive.
+      writeFileSync(join(app, 'Dockerfile'), ['# escape=`', 'ARG REG', 'ARG TAG=1', `FROM --platform=$BUILDPLATFORM \${REG:-${BASE_SERVER}}/base:\${TAG} AS build`, 'RUN echo `', '  built', 'FROM build', ''].join('\n'));
+      azJson('acr', 'task', 'update', '-n', 'from-base', '-r', REG, '-f', 'build.yaml');
+      const defaulted = az('acr', 'task', 'run', '-n', 'from-base', '-r', REG, '-c', app);
+      expect(defaulted.status).toBe(1);
+      expect(defaulted.stdout).toContain('exchange API response code: 403 Forbidden');
+      expect(defaulted.stdout).not.toContain('Downloaded newer image');
     });
   });
 });

@@ -5,8 +5,8 @@
  *   environment, and the cloud (endpoint, subscription) comes from the CLI's configuration;
  * - `--use-device-code` shows one line with the URL and the code, and signs in (the sim serves the
  *   device-code flow and approves every code at once);
- * - each way sign-in fails that we can make happen for real says what it is and what to run: no
- *   az on PATH, az signed out.
+ * - no az on PATH, az signed out: each says what it is and what to run (the token endpoint's own
+ *   refusals — expired, wrong tenant, MFA — are in sign-in-failures.test.ts).
  */
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';

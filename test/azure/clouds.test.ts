@@ -26,19 +26,20 @@ function azShows(configDir: string) {
     name: c.name,
     resourceManager: c.endpoints.resourceManager.replace(/\/+$/, ''),
     authorityHost: c.endpoints.activeDirectory.replace(/\/+$/, ''),
+    tokenAudience: c.endpoints.activeDirectoryResourceId,
     acrLoginServerSuffix: c.suffixes.acrLoginServerEndpoint,
   };
 }
 
 describe('the Azure CLI\'s active cloud', () => {
   it.each([
-    ['AzureCloud', 'https://management.azure.com', 'https://login.microsoftonline.com', '.azurecr.io'],
-    ['AzureChinaCloud', 'https://management.chinacloudapi.cn', 'https://login.chinacloudapi.cn', '.azurecr.cn'],
-    ['AzureUSGovernment', 'https://management.usgovcloudapi.net', 'https://login.microsoftonline.us', '.azurecr.us'],
-  ])('%s after `az cloud set`: the endpoints az cloud show prints', (name, resourceManager, authorityHost, acrLoginServerSuffix) => {
+    ['AzureCloud', 'https://management.azure.com', 'https://login.microsoftonline.com', 'https://management.core.windows.net/', '.azurecr.io'],
+    ['AzureChinaCloud', 'https://management.chinacloudapi.cn', 'https://login.chinacloudapi.cn', 'https://management.core.chinacloudapi.cn/', '.azurecr.cn'],
+    ['AzureUSGovernment', 'https://management.usgovcloudapi.net', 'https://login.microsoftonline.us', 'https://management.core.usgovcloudapi.net/', '.azurecr.us'],
+  ])('%s after `az cloud set`: the endpoints az cloud show prints', (name, resourceManager, authorityHost, tokenAudience, acrLoginServerSuffix) => {
     const dir = tempDir('acr-trust-az-cloud-');
     az(dir, ['cloud', 'set', '--name', name]);
-    const expected = { name, resourceManager, authorityHost, acrLoginServerSuffix };
+    const expected = { name, resourceManager, authorityHost, tokenAudience, acrLoginServerSuffix };
     expect(azShows(dir)).toEqual(expected);
     expect(resolveCloud({}, dir)).toEqual(expected);
     // --cloud names one whatever is active; --endpoint replaces only Resource Manager.

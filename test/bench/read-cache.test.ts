@@ -1,12 +1,13 @@
 /**
  * The adapter's read cache (src/azure/read-cache.ts), and the adapter's round trips through it:
  * a resource is read once, our own write makes the next read fresh, and a read that does not yet
- * show the write (Azure settling) is never kept — so the engine's settle loop keeps reading.
+ * show the write (Azure settling) is never kept — so the engine's settle loop keeps reading. The
+ * task is read once per command, through listDetails, for getTask, getTaskDetails and getTaskJson.
  */
 import { describe, expect, it } from 'vitest';
 import { ReadCache } from '../../src/azure/read-cache.js';
 import { withSim } from '../helpers/sim.js';
-import { REGISTRY, RG, simCloud } from '../azure/sim-cloud.js';
+import { REGISTRY, RG, rejection, simCloud } from '../azure/sim-cloud.js';
 
 /** A fake resource behind a counter of wire reads. */
 function resource<T>(initial: T) {
@@ -151,4 +152,64 @@ describe('the adapter through the cache, on the sim', () => {
       expect([count(sim, 'runs.get'), count(sim, 'runs.getLogSasUrl'), count(sim, 'logs.rawtext')]).toEqual([1, 1, 1]);
     });
   });
+
+  it('reads the task once, through listDetails: the task, its credentials, its last change and its JSON from one request', () =>
+    withSim({}, async (sim) => {
+      const setup = simCloud(sim);
+      await setup.createTask(RG, REGISTRY, TASK, { location: 'eastus', taskYaml: YAML });
+      await setup.addTaskCredential(RG, REGISTRY, TASK, LOGIN_SERVER);
+      const since = sim.requests.length;
+      const cloud = simCloud(sim); // a new command: nothing cached
+      const task = await cloud.getTask(RG, REGISTRY, TASK);
+      // A GET shows the credential entry as null; the task read here shows it, and its last change.
+      expect(task?.customRegistries[LOGIN_SERVER]).toEqual({ identity: '[system]', hasUserName: false });
+      expect(task?.lastModifiedAt).toBe((Object.values(sim.state.tasks).find((t) => t.name === TASK) as any).systemData.lastModifiedAt);
+      expect(await cloud.getTaskDetails(RG, REGISTRY, TASK)).toEqual(task);
+      const json = await cloud.getTaskJson(RG, REGISTRY, TASK);
+      expect((json?.systemData as { lastModifiedAt?: string } | undefined)?.lastModifiedAt).toBe(task?.lastModifiedAt);
+      expect(json?.properties?.credentials?.customRegistries?.[LOGIN_SERVER]).toMatchObject({ identity: '[system]' });
+      await cloud.getTask(RG, REGISTRY, TASK);
+      expect(routes(sim, since)).toEqual({ 'tasks.listDetails': 1 });
+    }));
+
+  it('a write to the task makes the next read fresh, the JSON too, and that read is kept', () =>
+    withSim({}, async (sim) => {
+      const cloud = simCloud(sim);
+      await cloud.createTask(RG, REGISTRY, TASK, { location: 'eastus', taskYaml: YAML });
+      const before = await cloud.getTaskJson(RG, REGISTRY, TASK);
+      expect(before?.properties?.credentials?.customRegistries).toBeUndefined();
+      await cloud.addTaskCredential(RG, REGISTRY, TASK, LOGIN_SERVER);
+      const since = sim.requests.length;
+      expect((await cloud.getTaskJson(RG, REGISTRY, TASK))?.properties?.credentials?.customRegistries?.[LOGIN_SERVER]).toMatchObject({ identity: '[system]' });
+      expect((await cloud.getTask(RG, REGISTRY, TASK))?.customRegistries[LOGIN_SERVER]).toMatchObject({ identity: '[system]' });
+      expect(routes(sim, since)).toEqual({ 'tasks.listDetails': 1 });
+      await cloud.deleteTask(RG, REGISTRY, TASK);
+      expect(await cloud.getTask(RG, REGISTRY, TASK)).toBeUndefined();
+    }));
+
+  it('a caller without the listDetails action (Reader) reads the task with GET, after one refusal; the details stay refused', () =>
+    withSim({}, async (sim) => {
+      await simCloud(sim).createTask(RG, REGISTRY, TASK, { location: 'eastus', taskYaml: YAML });
+      Object.assign(sim.state.caller, { canWriteRoleAssignments: false, canWriteResources: false });
+      const since = sim.requests.length;
+      const cloud = simCloud(sim);
+      expect((await cloud.getTask(RG, REGISTRY, TASK))?.name).toBe(TASK);
+      expect(await cloud.getTask(RG, REGISTRY, 'no-such-task')).toBeUndefined();
+      expect(routes(sim, since)).toEqual({ 'tasks.listDetails': 1, 'tasks.get': 2 });
+      const e = await rejection(cloud.getTaskDetails(RG, REGISTRY, TASK));
+      expect(e).toMatchObject({ name: 'AcrTrustError', code: 'AuthorizationFailed' });
+      // ARM refuses before it looks: a task the GET did not find is refused too, not "missing".
+      expect(await rejection(cloud.getTaskJson(RG, REGISTRY, 'no-such-task'))).toMatchObject({ code: 'AuthorizationFailed' });
+    }));
 });
+
+const TASK = 'task-read-once';
+const YAML = 'version: v1.1.0\nsteps:\n  - cmd: mcr.microsoft.com/hello-world\n';
+const LOGIN_SERVER = 'acrtrustdemo.azurecr.io';
+
+/** The sim's requests from `since` on, counted per route. */
+function routes(sim: { requests: { name: string }[] }, since: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const q of sim.requests.slice(since)) out[q.name] = (out[q.name] ?? 0) + 1;
+  return out;
+}

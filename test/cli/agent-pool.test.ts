@@ -144,7 +144,7 @@ describe('the agent-pool path', () => {
           const cloud = JSON.parse(readFileSync(sim.stateFile, 'utf8'));
           expect(registryNamed(cloud, 'acrtrustdemo').properties).toMatchObject({ networkRuleBypassOptions: 'None', networkRuleBypassAllowedForTasks: false });
         },
-        { args: ['--scenario', 'private-endpoint', '--faults', `${code}=1,routes=registries.update`] },
+        ['--scenario', 'private-endpoint', '--faults', `${code}=1,routes=registries.update`],
       );
     },
     60_000,

@@ -160,11 +160,10 @@ export interface ServedSim {
 }
 
 /** Runs `fn` with a `sim serve` (instant) of its own, in another process, stopped afterwards. */
-export async function withServedSim(fn: (sim: ServedSim) => Promise<void>, opts: { args?: string[] } = {}): Promise<void> {
+export async function withServedSim(fn: (sim: ServedSim) => Promise<void>, serveArgs: string[] = []): Promise<void> {
   const dir = tempDir();
   const stateFile = join(dir, 'cloud.json');
-  // `args`: more `sim serve` options (a --scenario, --faults).
-  const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant', ...(opts.args ?? [])]);
+  const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant', ...serveArgs]);
   await server.afterLines(1);
   try {
     await fn({ dir, stateFile, ...JSON.parse(server.lines[0]!) });

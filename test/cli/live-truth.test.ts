@@ -140,6 +140,50 @@ describe('§2 a re-run checks every step live', () => {
       await flushed();
       const verify = requestsOf(stateFile).slice(beforeVerify).map((q) => `${q.method} ${q.path.split('?')[0]}`);
       expect([...paths].sort()).toEqual([...verify].sort());
+      // The task is read once, through listDetails: its credentials and its last change (for the
+      // runs' freshness) are in the one answer.
+      expect(verify.filter((p) => /\/tasks\/[^/]+/.test(p))).toEqual([expect.stringMatching(/^POST .*\/tasks\/[^/]+\/listDetails$/)]);
+    }));
+});
+
+describe('§2 a run proves the setup only while what it depended on is unchanged', () => {
+  it('the task’s role deleted behind its back: run-task no longer holds on the old run; re-running it names the missing role at once', () =>
+    withServedSim(async (served) => {
+      const { dir, endpoint, caCertFile } = served;
+      const wd = join(dir, 'wd');
+      const args = ['run', '--target', 'sim', '--endpoint', endpoint, '--ca', caCertFile, '--sim-speed', 'instant', '--goal', 'setup', '--yes', '--workdir', wd, '--json'];
+      expect(cli(args).status).toBe(0);
+
+      // Any ARM client, not the wizard: the task identity's AcrPush assignment is deleted.
+      const { registries, authorization } = armClients(served);
+      const task = await registries.tasks.get('acr-trust-demo', 'acrtrustdemo', 'acr-trust-task');
+      const registry = await registries.registries.get('acr-trust-demo', 'acrtrustdemo');
+      const assignments = [];
+      for await (const r of authorization.roleAssignments.listForScope(registry.id!, { filter: `principalId eq '${task.identity!.principalId}'` })) assignments.push(r);
+      expect(assignments).toHaveLength(1);
+      await authorization.roleAssignments.deleteById(assignments[0]!.id!);
+
+      const verify = cli(['verify', '--workdir', wd, '--json']);
+      expect(verify.status).toBe(3);
+      const checked = Object.fromEntries(jsonLines(verify.stdout).filter((e) => e.event === 'check').map((e) => [e.id, e.live]));
+      expect(checked['assign-role'].status).toBe('pending');
+      expect(checked['run-task']).toMatchObject({ status: 'pending', change: expect.stringContaining('no AcrPush assignment on acrtrustdemo now, so run ca1') });
+
+      // Only run-task: a new run, refused for the missing role — a cause waiting will not cure, so one run, not a retry loop.
+      const runOnly = cli(['run', '--yes', '--only', 'run-task', '--workdir', wd]);
+      expect(runOnly.status).not.toBe(0);
+      expectNoStack(runOnly);
+      expect(runOnly.stdout + runOnly.stderr).toMatch(/AcrPush/);
+      expect(runOnly.stdout + runOnly.stderr).not.toContain('may not be in effect yet');
+      const runs = [];
+      for await (const r of registries.runs.list('acr-trust-demo', 'acrtrustdemo')) runs.push(r);
+      expect(runs).toHaveLength(2);
+
+      // The full run repairs it: the role again, then a run newer than the assignment.
+      const repaired = cli(['run', '--yes', '--workdir', wd, '--json']);
+      expect(repaired.status, repaired.stderr).toBe(0);
+      const steps = Object.fromEntries(jsonLines(repaired.stdout).filter((e) => e.event === 'step').map((e) => [e.id, e.status]));
+      expect(steps).toMatchObject({ 'assign-role': 'applied', 'run-task': 'applied' });
     }));
 });
 

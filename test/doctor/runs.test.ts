@@ -7,6 +7,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { DOCTOR_FLOOR } from '../../src/doctor/read.js';
 import { rawRequest } from '../helpers/sim.js';
 import { CLOSED_WITH_BYPASS, RG, pushYaml, systemCredential, useDoctorBench } from './helpers.js';
 
@@ -69,15 +70,7 @@ describe('acr-trust doctor and the last runs', () => {
     expect(r.status).toBe(3);
     const byRoute: Record<string, number> = {};
     for (const q of bench.sim.requests.slice(since)) byRoute[q.name] = (byRoute[q.name] ?? 0) + 1;
-    expect(byRoute).toEqual({
-      'subscriptions.get': 1,
-      'registries.list': 1,
-      'tasks.listDetails': 1,
-      'runs.list': 1,
-      'roleAssignments.list': 1,
-      'runs.getLogSasUrl': 1,
-      'logs.rawtext': 1,
-    });
+    expect(byRoute).toEqual(DOCTOR_FLOOR);
     expect(r.accesses.map((a) => [a.kind, a.registry, a.verdict])).toEqual([
       ['pull', base.name, 'refused'],
       ['push', home.name, 'allowed'],

@@ -62,7 +62,7 @@ describe('the agent pool offered in a terminal', () => {
         expect(registryNamed(cloud, 'acrtrustdemo').properties).toMatchObject({ publicNetworkAccess: 'Disabled', networkRuleBypassOptions: 'None', networkRuleBypassAllowedForTasks: false });
         expect(Object.values(cloud.agentPools).map((p: any) => [p.name, p.properties.virtualNetworkSubnetResourceId])).toEqual([['acrtrustpool', demoSubnetId('endpoints')]]);
       },
-      { args: ['--scenario', 'private-endpoint', '--faults', `${code}=1,routes=registries.update`] },
+      ['--scenario', 'private-endpoint', '--faults', `${code}=1,routes=registries.update`],
     );
   }, 90_000);
 

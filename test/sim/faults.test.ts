@@ -28,6 +28,8 @@ describe('fault spec', () => {
     ['teapot=0.1', "unknown key 'teapot'"],
     ['429=0.1,429=0.2', "'429' is given twice"],
     ['routes=a b', 'route-name globs'],
+    ['AADSTS700082=1', 'AADSTS700082 is an answer of the sign-in\'s token endpoint: add routes=signin.token'],
+    ['AADSTS50076=1,routes=registries.*', 'add routes=signin.token'],
   ])('refuses %j with exit 2 and an example', (spec, what) => {
     try {
       parseFaultSpec(spec);
@@ -38,6 +40,12 @@ describe('fault spec', () => {
       expect(e.message).toContain(what);
       expect(e.hint).toContain('example: --faults');
     }
+  });
+
+  it('after=N answers the first N matched requests normally', () => {
+    const f = new FaultInjector(parseFaultSpec('AADSTS700082=1,after=2,routes=signin.token'));
+    expect([1, 2, 3, 4].map(() => f.decide('signin.token', true).kind)).toEqual([undefined, undefined, 'AADSTS700082', 'AADSTS700082']);
+    expect(f.decide('registries.get', false).kind).toBeUndefined();
   });
 
   it('is reproducible for a seed', () => {

@@ -9,11 +9,13 @@
  * write (checked against azure-cli 2.45) straight into its own AZURE_CONFIG_DIR — milliseconds
  * instead of three CLI starts — and never touches the user's ~/.azure:
  *
- * - `clouds.config`: a custom cloud whose Resource Manager is the sim, whose Active Directory is
- *   the sim's ADFS-style authority `<endpoint>/adfs` (MSAL then skips instance discovery at the
- *   public login host: nothing leaves loopback), whose Microsoft Graph is the sim (for
- *   `az role assignment create --assignee <objectId>` and `az ad sp show`), with the public ACR
- *   login-server suffix `.azurecr.io`;
+ * - `clouds.config`: the cloud the sim stands for (its `/metadata/endpoints`: `sim serve --cloud
+ *   AzureChinaCloud` … — the built-in cloud's section then overrides its endpoints, as `az cloud
+ *   update` writes it — or, without --cloud, a custom cloud AcrTrustSim) whose Resource Manager is
+ *   the sim, whose Active Directory is the sim's ADFS-style authority `<endpoint>/adfs` (MSAL then
+ *   skips instance discovery at the public login host: nothing leaves loopback), whose Microsoft
+ *   Graph is the sim (for `az role assignment create --assignee <objectId>` and `az ad sp show`),
+ *   with the cloud's ACR login-server suffix and Resource Manager token resource;
  * - `config`: that cloud active; telemetry, surveys and error recommendations off (they would
  *   call Microsoft); no token encryption (the plain files below on every platform);
  * - `azureProfile.json` + `service_principal_entries.json`: signed in as a service principal of
@@ -33,10 +35,11 @@ import { usageError } from '../../errors.js';
 import { readStateFile, type CloudState } from '../../sim/index.js';
 import { learnerFromState, readJoinFile, runningSimFor } from './room-join.js';
 import { DEFAULT_STATE_FILE } from './sim.js';
+import { knownCloud, PUBLIC_CLOUD, SIM_OWN_CLOUD } from '../../model/clouds.js';
 
 export const DEFAULT_AZ_DIR = './.acr-trust/azure-cli';
 /** The custom cloud's name in the CLI (`az cloud show`). */
-export const SIM_CLOUD_NAME = 'AcrTrustSim';
+export const SIM_CLOUD_NAME = SIM_OWN_CLOUD;
 /** The service principal the CLI signs in as. The sim accepts any id and secret. */
 export const SIM_CLIENT_ID = '5a1e7c3d-9b2f-4e6a-8c0d-1f3b5d7e9a2c';
 export const SIM_CLIENT_SECRET = 'acr-trust-sim-secret';
@@ -96,16 +99,17 @@ export async function azEnv(opts: AzEnvOptions): Promise<void> {
   const token = target.identity ? await signIn(target) : 'acr-trust-az-env';
   const subscriptions = await probe(target, token);
   if (subscriptions.length === 0) throw usageError(`The sim at ${target.endpoint} lists no subscription.`);
+  const cloud = await cloudOf(target);
 
-  const env = writeConfig(dir, target, subscriptions);
+  const env = writeConfig(dir, target, subscriptions, cloud);
   const who = target.identity ? (target.identity.learner ? `learner ${target.identity.learner}` : 'the trainer') : undefined;
   if (opts.json) {
-    process.stdout.write(`${JSON.stringify({ endpoint: target.endpoint, cloud: SIM_CLOUD_NAME, ...(who ? { signedInAs: who } : {}), env })}\n`);
+    process.stdout.write(`${JSON.stringify({ endpoint: target.endpoint, cloud: cloud.name, ...(who ? { signedInAs: who } : {}), env })}\n`);
     return;
   }
   const names = [...Object.keys(env), ...(target.identity ? ['AZURE_CLIENT_SECRET'] : [])].join(' ');
   const lines = [
-    `# acr-trust sim az-env: the Azure CLI (cloud ${SIM_CLOUD_NAME}) and Azure SDK sign-in in this shell now use the simulated Azure at ${target.endpoint}${who ? `, signed in as ${who}` : ''}`,
+    `# acr-trust sim az-env: the Azure CLI (cloud ${cloud.name}) and Azure SDK sign-in in this shell now use the simulated Azure at ${target.endpoint}${who ? `, signed in as ${who}` : ''}`,
     ...Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v!)}`),
     ...(target.identity ? [`export AZURE_CLIENT_SECRET="$(cat ${shellQuote(join(dir, CLIENT_SECRET_FILE))})"`] : []),
     `# undo: unset ${names}`,
@@ -278,7 +282,39 @@ function probe(target: SimTarget, token: string): Promise<SimSubscription[]> {
 // The CLI's files
 // ---------------------------------------------------------------------------------------------
 
-function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscription[]): AzEnv {
+/** The cloud a sim stands for, as az's configuration needs it. */
+interface SimCloudFacts {
+  name: string;
+  /** Resource Manager's token resource (`endpoint_active_directory_resource_id`). */
+  resourceId: string;
+  /** `.azurecr.io` */
+  acrLoginServerSuffix: string;
+}
+
+/**
+ * The cloud the sim stands for, from its `/metadata/endpoints` (as Resource Manager serves it):
+ * `name`, `authentication.audiences[0]`, `suffixes.acrLoginServer`. A sim that does not serve it
+ * stands for its own cloud, AcrTrustSim, with the public cloud's facts.
+ */
+function cloudOf(target: SimTarget): Promise<SimCloudFacts> {
+  const own: SimCloudFacts = { name: SIM_CLOUD_NAME, resourceId: PUBLIC_CLOUD.activeDirectoryResourceId, acrLoginServerSuffix: PUBLIC_CLOUD.acrLoginServerSuffix };
+  return new Promise((done) => {
+    const req = request(`${target.endpoint}/metadata/endpoints?api-version=2019-05-01`, { method: 'GET', ca: target.ca, timeout: 10_000 }, (res) => {
+      readJson(res, (body) => {
+        const name = body?.name;
+        const resourceId = body?.authentication?.audiences?.[0];
+        const suffix = body?.suffixes?.acrLoginServer;
+        if (res.statusCode !== 200 || typeof name !== 'string' || typeof resourceId !== 'string' || typeof suffix !== 'string') return done(own);
+        done({ name, resourceId, acrLoginServerSuffix: `.${suffix.replace(/^\./, '')}` });
+      });
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => done(own));
+    req.end();
+  });
+}
+
+function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscription[], cloud: SimCloudFacts): AzEnv {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const put = (name: string, text: string, mode = 0o600) => writeFileSync(join(dir, name), text, { mode });
   put(MARKER, 'Written by `acr-trust sim az-env`. Safe to delete; the folder is rewritten on the next az-env.\n', 0o644);
@@ -295,15 +331,16 @@ function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscript
   put(
     'clouds.config',
     ini({
-      [SIM_CLOUD_NAME]: {
+      [cloud.name]: {
         endpoint_resource_manager: `${ep}/`,
         endpoint_management: `${ep}/`,
         endpoint_active_directory: `${ep}/adfs`,
-        endpoint_active_directory_resource_id: 'https://management.core.windows.net/',
+        endpoint_active_directory_resource_id: cloud.resourceId,
         endpoint_active_directory_graph_resource_id: 'https://graph.windows.net/',
         endpoint_microsoft_graph_resource_id: `${ep}/`,
-        suffix_acr_login_server_endpoint: '.azurecr.io',
-        suffix_storage_endpoint: 'core.windows.net',
+        suffix_acr_login_server_endpoint: cloud.acrLoginServerSuffix,
+        // A built-in cloud keeps its own storage suffix; the sim's own cloud gets the public one.
+        ...(knownCloud(cloud.name) ? {} : { suffix_storage_endpoint: 'core.windows.net' }),
         subscription: sub.subscriptionId,
       },
     }),
@@ -311,7 +348,7 @@ function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscript
   put(
     'config',
     ini({
-      cloud: { name: SIM_CLOUD_NAME },
+      cloud: { name: cloud.name },
       core: {
         collect_telemetry: 'no',
         only_show_errors: 'true',
@@ -331,7 +368,7 @@ function writeConfig(dir: string, target: SimTarget, subscriptions: SimSubscript
       user: { name: clientId, type: 'servicePrincipal' },
       isDefault: s === sub,
       tenantId: 'adfs',
-      environmentName: SIM_CLOUD_NAME,
+      environmentName: cloud.name,
       homeTenantId: s.tenantId,
       managedByTenants: [],
     })),

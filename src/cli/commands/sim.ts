@@ -32,6 +32,8 @@ import { runView } from '../../sim/routes/runs.js';
 import { roomEndpoint, writeJoinFiles } from './room-join.js';
 import { startRoomBoard } from './room-board.js';
 import { taskInspectView } from '../../sim/routes/tasks.js';
+import { resolveCloud } from '../../azure/clouds.js';
+import type { CloudFacts } from '../../model/clouds.js';
 
 export const DEFAULT_STATE_FILE = './.acr-trust/sim-cloud.json';
 
@@ -47,6 +49,8 @@ export interface ServeOptions {
   faults?: string;
   /** With --scenario classroom: how many learners to seed. */
   learners?: string;
+  /** The Azure cloud the sim stands for (a name the Azure CLI knows). */
+  cloud?: string;
 }
 
 export interface ShowOptions {
@@ -84,11 +88,22 @@ function parseLearners(value: string | undefined, scenario: string | undefined):
   return Number(value);
 }
 
+/**
+ * --cloud NAME: the cloud's facts as the Azure CLI knows them (built in, or registered in
+ * $AZURE_CONFIG_DIR/clouds.config); exit 2 naming the clouds known here otherwise.
+ */
+function simCloud(name: string): CloudFacts {
+  const c = resolveCloud({ cloud: name });
+  return { name: c.name, resourceManager: c.resourceManager, authorityHost: c.authorityHost, activeDirectoryResourceId: c.tokenAudience, acrLoginServerSuffix: c.acrLoginServerSuffix };
+}
+
 export async function serve(opts: ServeOptions): Promise<void> {
   const port = parsePort(opts.port);
   const learners = parseLearners(opts.learners, opts.scenario);
   const stateFile = resolve(opts.state ?? DEFAULT_STATE_FILE);
+  const cloud = opts.cloud === undefined ? undefined : simCloud(opts.cloud);
   const sim = await startSim({
+    ...(cloud ? { cloud } : {}),
     stateFile,
     ...(port !== undefined ? { port } : {}),
     ...(opts.host !== undefined ? { host: opts.host } : {}),
@@ -109,7 +124,7 @@ export async function serve(opts: ServeOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  const announced: Record<string, unknown> = { endpoint: sim.endpoint, endpoints: sim.endpoints, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId };
+  const announced: Record<string, unknown> = { endpoint: sim.endpoint, endpoints: sim.endpoints, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId, tenantId: sim.tenantId, ...(sim.state.cloud ? { cloud: sim.state.cloud.name } : {}) };
   // A classroom: one join file per identity for the trainer to hand out, and the board's address
   // with its token (the trainer's only; printed here once, never logged).
   const joinDir = writeJoinFiles(stateFile, sim.state, sim.endpoint, sim.endpoints, sim.caCert);

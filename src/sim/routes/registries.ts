@@ -61,6 +61,8 @@ export function buildRegistry(init: {
   properties?: Record<string, unknown>;
   /** Who creates it (systemData.createdBy); seeded registries name the sim's demo user. */
   createdBy?: string;
+  /** The cloud's login-server suffix (default `.azurecr.io`). */
+  loginServerSuffix?: string;
 }): ArmResource {
   const by = init.createdBy ?? 'demo@sim.onmicrosoft.com';
   return {
@@ -72,7 +74,7 @@ export function buildRegistry(init: {
     sku: { name: init.sku, tier: init.sku },
     systemData: { createdBy: by, createdByType: 'User', createdAt: init.createdAt, lastModifiedBy: by, lastModifiedByType: 'User', lastModifiedAt: init.createdAt },
     properties: {
-      loginServer: `${init.name.toLowerCase()}.azurecr.io`,
+      loginServer: `${init.name.toLowerCase()}${init.loginServerSuffix ?? '.azurecr.io'}`,
       creationDate: init.createdAt,
       provisioningState: 'Succeeded',
       adminUserEnabled: false,
@@ -271,13 +273,13 @@ export const registriesRoutes: RouteModule = (router, sim) => {
     }
     // Login servers are global: a name taken anywhere is taken. UNCERTAIN: the service's exact code.
     const elsewhere = Object.values(sim.state.registries).find((r) => r.name.toLowerCase() === name.toLowerCase() && r !== existing);
-    if (elsewhere) throw new ArmError(409, 'AlreadyInUse', `The registry DNS name ${name.toLowerCase()}.azurecr.io is already in use. You can check if the name is already claimed using following API: https://docs.microsoft.com/en-us/rest/api/containerregistry/registries/checknameavailability`);
+    if (elsewhere) throw new ArmError(409, 'AlreadyInUse', `The registry DNS name ${name.toLowerCase()}${sim.state.cloud?.acrLoginServerSuffix ?? '.azurecr.io'} is already in use. You can check if the name is already claimed using following API: https://docs.microsoft.com/en-us/rest/api/containerregistry/registries/checknameavailability`);
 
     const props = writableProperties(req.body, v);
     // A PUT over an existing registry (az resource update) keeps what it does not mention.
     const next: ArmResource = existing
       ? { ...existing, sku: { name: sku, tier: sku }, tags: req.body?.tags ?? existing.tags, properties: { ...existing.properties, ...props } }
-      : buildRegistry({ subscriptionId: rg.subscriptionId, resourceGroup: rg.name, name, location, sku, createdAt: new Date(sim.now()).toISOString(), tags: req.body?.tags, properties: props, createdBy: callerName(sim) });
+      : buildRegistry({ subscriptionId: rg.subscriptionId, resourceGroup: rg.name, name, location, sku, createdAt: new Date(sim.now()).toISOString(), tags: req.body?.tags, properties: props, createdBy: callerName(sim), ...(sim.state.cloud ? { loginServerSuffix: sim.state.cloud.acrLoginServerSuffix } : {}) });
     next.systemData = stampSystemData(sim, existing?.systemData);
     const violation = skuViolation(sku, next.properties);
     if (registryCreatePattern(v) === 'sync') {

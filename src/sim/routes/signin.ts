@@ -17,9 +17,30 @@ import type { RouteModule } from '../context.js';
 import { randomUUID } from 'node:crypto';
 import type { SimRequest, SimResponse } from '../http.js';
 import { ARM_AUDIENCES, identityFor, issueAccessToken, signingKeyOf } from '../room.js';
+import { armAudiences, PUBLIC_CLOUD, SIM_OWN_CLOUD } from '../../model/clouds.js';
 
 
 export const signInRoutes: RouteModule = (router, sim) => {
+  // The cloud's metadata, as Resource Manager serves it (`GET {arm}/metadata/endpoints`, what
+  // `az cloud register --endpoint-resource-manager` reads: azure-cli cloud.py's ARM-to-CLI
+  // mapping of `name`, `resourceManager`, `authentication.loginEndpoint/audiences`,
+  // `suffixes.acrLoginServer`): which cloud this sim stands for, its endpoints at the sim itself.
+  // `sim az-env` reads it to register that cloud in the Azure CLI.
+  router.on('GET', '/metadata/endpoints', { name: 'metadata.endpoints', auth: false }, (req) => {
+    const cloud = sim.state.cloud ?? { ...PUBLIC_CLOUD, name: SIM_OWN_CLOUD };
+    return {
+      status: 200,
+      body: {
+        name: cloud.name,
+        resourceManager: `${req.origin}/`,
+        graphEndpoint: `${req.origin}/`,
+        microsoftGraphResourceId: `${req.origin}/`,
+        authentication: { loginEndpoint: `${req.origin}/adfs`, audiences: armAudiences(cloud).filter((a) => a.endsWith('/')), tenant: 'adfs', identityProvider: 'ADFS' },
+        suffixes: { acrLoginServer: cloud.acrLoginServerSuffix.replace(/^\./, ''), storage: 'core.windows.net' },
+      },
+    };
+  });
+
   const openidConfiguration = (req: SimRequest): SimResponse => ({
     status: 200,
     body: {
