@@ -8,10 +8,10 @@
  *   node bench/access.js      prints {"decideAccessUs":…,"plannedRunUsPerAccess":…}
  */
 import { pathToFileURL } from 'node:url';
-import { decideAccess } from '../dist/src/model/access.js';
-import { planRun, registryFacts, roleAssignmentFacts, runFacts } from '../dist/src/sim/rules.js';
+import { decideAccess, registryFactsFromWire } from '../dist/src/model/access.js';
+import { planRun, roleAssignmentFacts, runFacts } from '../dist/src/sim/rules.js';
 import { seedScenario } from '../dist/src/sim/scenarios.js';
-import { programForYaml } from '../dist/src/sim/task-yaml.js';
+import { programForYaml } from '../dist/src/model/task-yaml.js';
 import { ROLE_GUIDS } from '../dist/src/model/roles.js';
 
 const T0 = Date.parse('2025-07-01T10:00:00Z');
@@ -46,7 +46,7 @@ function perCall(fn, n) {
 export function benchAccess() {
   const { state, registry, subject } = cloud();
   const input = {
-    registry: registryFacts(registry),
+    registry: registryFactsFromWire(registry),
     run: runFacts(subject),
     roleAssignments: roleAssignmentFacts(state),
     request: { access: 'push', loginServer: registry.properties.loginServer, repository: 'app', at: T0 },

@@ -4,10 +4,10 @@
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
-import { hasSystemIdentity, LEGACY_REGISTRY_ROLES, permits, ruleById, type Registry, type Task } from '../src/azure/index.js';
+import { hasSystemIdentity, permits, ruleById, type Registry, type Task } from '../src/azure/index.js';
 import { onAgentPool, type World } from './world.js';
 import { notPremium } from './agent-pool.js';
-import { outputsOf, readTask, registryMissing, sh, type Ctx, type StepOutputs, type TaskBefore } from './lib/context.js';
+import { isAbacRegistry, outputsOf, readTask, registryMissing, roleFor, targetIsHome, type Ctx, type StepOutputs, type TaskBefore } from './lib/context.js';
 import { networkDiff, networkSettingsOf, patchTarget } from './lib/registry-network.js';
 import { TASK_FILE_HINT, taskFileProblem } from './lib/task-yaml.js';
 
@@ -21,7 +21,9 @@ export const preflight: Step<World> = {
     'settings and running the task need write permissions on the registries (Contributor); assigning a role needs ' +
     'Microsoft.Authorization/roleAssignments/write (Owner or User Access Administrator); only a task\'s ' +
     'system-assigned identity may bypass the network rules (user-assigned identities are not trusted); and a registry in ' +
-    'ABAC mode (roleAssignmentMode AbacRepositoryPermissions) ignores AcrPush/AcrPull. Trusted services do not apply to ' +
+    'ABAC mode (roleAssignmentMode AbacRepositoryPermissions) ignores AcrPush/AcrPull and gives a task no implicit access ' +
+    'to its own registry — there the workflow assigns the matching Container Registry Repository role and, where the task\'s ' +
+    'own registry is the target, gives the task a source registry identity. Trusted services do not apply to ' +
     'a registry restricted by service endpoints (VNet rules) — those rules cannot be read or written at the API version ' +
     'this tool uses, so check them yourself in the portal. The target registry\'s network settings are recorded here, once, ' +
     'so that reset can restore them exactly.',
@@ -70,14 +72,6 @@ export const preflight: Step<World> = {
     // The agent-pool path: the pool belongs to the task's registry, which must be Premium too.
     if (onAgentPool(ctx.world) && registry.sku !== 'Premium') return notPremium(registry);
 
-    if (target.roleAssignmentMode === 'AbacRepositoryPermissions' && LEGACY_REGISTRY_ROLES.includes(a.role)) {
-      return blocked(
-        'AbacRegistry',
-        `Registry ${target.name} uses ABAC repository permissions, which ignore ${a.role}: the task would be refused even with the role assigned.`,
-        `Choose a repository role: \`--role ${sh('Container Registry Repository Writer')}\` (push) or \`--role ${sh('Container Registry Repository Reader')}\` (pull).`,
-      );
-    }
-
     // Every write the workflow makes, checked here so that a caller without one of them is refused
     // before anything changes (not halfway, by Azure): the task and its runs live in the task's
     // registry, the network settings and the role assignment are on the target.
@@ -113,12 +107,21 @@ export const preflight: Step<World> = {
     const taskFile = !task && a.taskFile ? taskFileProblem(a.taskFile) : undefined;
     if (taskFile) return blocked('TaskFileInvalid', taskFile, TASK_FILE_HINT);
 
-    const outputs = { ...preflightOutputs(ctx, registry, target), taskBefore: await taskBefore(ctx, task) };
-    const mode = target.roleAssignmentMode === 'AbacRepositoryPermissions' ? 'ABAC repository permissions' : 'RBAC registry permissions';
+    const abac = isAbacRegistry(target);
+    const outputs = {
+      ...preflightOutputs(ctx, registry, target),
+      taskBefore: await taskBefore(ctx, task, abac && targetIsHome(a)),
+      ...(target.roleAssignmentMode ? { roleAssignmentMode: target.roleAssignmentMode } : {}),
+    };
+    const mode = abac ? 'ABAC repository permissions' : 'RBAC registry permissions';
     const names = target === registry ? `registry ${target.name}` : `registries ${registry.name} and ${target.name}`;
+    const role = roleFor(a.role, abac);
+    const abacNote = abac
+      ? ` (it ignores AcrPush and AcrPull: the task gets ${role}${role !== a.role ? ` instead of ${a.role}` : ''}${targetIsHome(a) ? ', and its own registry through its source registry identity [system]' : ''})`
+      : '';
     return {
       status: 'done',
-      evidence: `${names} found; ${target.name} is Premium with ${mode}; you may assign roles on it`,
+      evidence: `${names} found; ${target.name} is Premium with ${mode}${abacNote}; you may assign roles on it`,
       outputs,
     };
   },
@@ -149,11 +152,17 @@ export const preflight: Step<World> = {
 /**
  * The task as it was before the workflow changed anything, taken only the first time (like the
  * network settings): its identity, login mode and every custom registry credential, read with
- * listDetails (a GET may hide the entries as null) — one request, once per workflow.
+ * listDetails (a GET may hide the entries as null) — one request, once per workflow. With
+ * `sourceIdentity` (an ABAC target that is the task's own registry, where add-credential sets it)
+ * also its `credentials.sourceRegistry.identity`, read at api-version 2025-03-01-preview; a record
+ * taken earlier without it gets it as long as add-credential has not changed the task yet.
  */
-async function taskBefore(ctx: Ctx, task: Task | undefined): Promise<TaskBefore> {
+async function taskBefore(ctx: Ctx, task: Task | undefined, sourceIdentity: boolean): Promise<TaskBefore> {
   const recorded = outputsOf(ctx, 'preflight').taskBefore;
-  if (recorded) return recorded;
+  if (recorded) {
+    const missing = recorded.exists && sourceIdentity && recorded.sourceRegistryIdentity === undefined && !outputsOf(ctx, 'add-credential').sourceIdentitySet;
+    return missing ? { ...recorded, sourceRegistryIdentity: await readSourceIdentity(ctx) } : recorded;
+  }
   if (!task) return { exists: false };
   const { answers: a, cloud } = ctx.world;
   const details = Object.values(task.customRegistries).some((e) => e === null) ? ((await cloud.getTaskDetails(a.resourceGroup, a.registry, a.task)) ?? task) : task;
@@ -164,7 +173,14 @@ async function taskBefore(ctx: Ctx, task: Task | undefined): Promise<TaskBefore>
     identityType: task.identityType,
     ...(task.sourceRegistryLoginMode ? { sourceRegistryLoginMode: task.sourceRegistryLoginMode } : {}),
     customRegistries,
+    ...(sourceIdentity ? { sourceRegistryIdentity: await readSourceIdentity(ctx) } : {}),
   };
+}
+
+/** The task's source registry identity now (null: none). */
+async function readSourceIdentity(ctx: Ctx): Promise<string | null> {
+  const { answers: a, cloud } = ctx.world;
+  return (await cloud.getTaskSourceIdentity(a.resourceGroup, a.registry, a.task))?.identity ?? null;
 }
 
 /**

@@ -82,4 +82,22 @@ export interface World {
   timing: Timing;
   /** The cloud's registry login-server suffix (default `.azurecr.io`; `.azurecr.cn`, `.azurecr.us` in the sovereign clouds). */
   loginServerSuffix?: string;
+  /**
+   * The target registry's `roleAssignmentMode` when known without asking the cloud (what preflight
+   * recorded in the workdir): `export` writes the ABAC registry's lines with it. Only for az lines;
+   * every step reads the live registry itself.
+   */
+  targetRoleAssignmentMode?: string;
+}
+
+/** The repository roles ("Container Registry Repository …"), which only ABAC registries honour. */
+export function isRepositoryRole(role: string): boolean {
+  return role.startsWith('Container Registry Repository ');
+}
+
+/** Whether az lines are to be written for an ABAC target: the recorded mode says so, or the answer
+ *  is a repository role (which only an ABAC registry honours). */
+export function abacForAz(w: Pick<World, 'answers' | 'targetRoleAssignmentMode'>): boolean | undefined {
+  if (w.targetRoleAssignmentMode) return w.targetRoleAssignmentMode === 'AbacRepositoryPermissions';
+  return isRepositoryRole(w.answers.role) ? true : undefined;
 }

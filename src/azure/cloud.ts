@@ -51,6 +51,16 @@ import type {
 
 export const AZURE_ENDPOINT = 'https://management.azure.com';
 
+/**
+ * The registries/tasks api-version that defines `credentials.sourceRegistry.identity`: Azure/
+ * azure-rest-api-specs `RegistryTasks/preview/2025-03-01-preview` (examples/ManagedIdentity/
+ * TasksUpdate_WithLoginIdentity.json, commit c8b49682: a PATCH of `{"sourceRegistry": {"identity":
+ * "[system]"}}`, answered with it). @azure/arm-containerregistry 11.0.0 sends tasks at
+ * 2019-06-01-preview, whose SourceRegistryCredentials has only `loginMode` (its serializer drops
+ * the rest), so these requests go through the client's own pipeline with this version instead.
+ */
+export const TASK_SOURCE_IDENTITY_API_VERSION = '2025-03-01-preview';
+
 export interface ConnectOptions {
   subscriptionId: string;
   credential: TokenCredential;
@@ -113,6 +123,19 @@ export interface Cloud {
    */
   restoreTask(resourceGroup: string, registry: string, task: string, before: { identityType?: TaskIdentityType; loginMode?: string }): Promise<Task>;
   addTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string, identity?: string): Promise<Task>;
+  /**
+   * The task's `credentials.sourceRegistry.identity` — the identity its runs use for the task's own
+   * registry (`[system]` or a client id) — read at api-version TASK_SOURCE_IDENTITY_API_VERSION
+   * (the SDK's task model does not carry it). `{}` when the task has none; undefined when the task
+   * does not exist. Never cached: one GET per call.
+   */
+  getTaskSourceIdentity(resourceGroup: string, registry: string, task: string): Promise<{ identity?: string } | undefined>;
+  /**
+   * Sets (or, with null, removes) the task's `credentials.sourceRegistry.identity` with a PATCH at
+   * TASK_SOURCE_IDENTITY_API_VERSION; the rest of the task (its login mode, custom registries) is
+   * left as it is. Returns the identity the task shows afterwards (read back at that version).
+   */
+  setTaskSourceIdentity(resourceGroup: string, registry: string, task: string, identity: string | null): Promise<string | undefined>;
   removeTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string): Promise<Task>;
   /** Deletes the task; no error when it does not exist. */
   deleteTask(resourceGroup: string, registry: string, task: string): Promise<void>;
@@ -401,13 +424,15 @@ class ArmCloud implements Cloud {
     return once.details ? once : this.readTaskDetails(resourceGroup, registry, task);
   }
 
-  /** One POST listDetails: the domain view and ARM's JSON (secret values removed); neither for a 404. */
+  /**
+   * One POST listDetails at TASK_SOURCE_IDENTITY_API_VERSION (the SDK's 2019-06-01-preview does not
+   * show `credentials.sourceRegistry.identity`, which decides a task's access to an ABAC registry of
+   * its own): the domain view and ARM's JSON (secret values removed); neither for a 404.
+   */
   private async readTaskDetails(resourceGroup: string, registry: string, task: string): Promise<TaskRead> {
-    let text: string | null | undefined;
-    const sdk = await this.read(`read the details of task ${task} in registry ${registry}`, async () =>
-      (await this.acr()).tasks.getDetails(resourceGroup, registry, task, { onResponse: (raw) => (text = raw.bodyAsText) }),
-    );
-    return sdk ? { task: toTask(sdk), json: withoutSecrets(text ? JSON.parse(text) : {}), details: true } : { details: true };
+    const r = await this.taskRequest(`read the details of task ${task} in registry ${registry}`, 'POST', resourceGroup, registry, task, undefined, '/listDetails');
+    if (r.status === 404 || !r.body) return { details: true };
+    return { task: taskFromWire(r.body), json: withoutSecrets(r.body) as ArmJson, details: true };
   }
 
   async createTask(resourceGroup: string, registry: string, task: string, spec: TaskSpec): Promise<Task> {
@@ -499,6 +524,61 @@ class ArmCloud implements Cloud {
       () => this.call(doing, async () => toTask(await (await this.acr()).tasks.beginUpdateAndWait(resourceGroup, registry, task, body, this.lro))),
       { [key]: (r?: TaskRead) => shows(r?.task) },
     );
+  }
+
+  async getTaskSourceIdentity(resourceGroup: string, registry: string, task: string): Promise<{ identity?: string } | undefined> {
+    const doing = `read the source registry identity of task ${task} in registry ${registry}`;
+    const r = await this.taskRequest(doing, 'GET', resourceGroup, registry, task);
+    if (r.status === 404) return undefined;
+    return sourceIdentityOf(r.body);
+  }
+
+  async setTaskSourceIdentity(resourceGroup: string, registry: string, task: string, identity: string | null): Promise<string | undefined> {
+    const doing = identity === null ? `remove the source registry identity of task ${task}` : `set the source registry identity of task ${task} to ${identity}`;
+    const body = { properties: { credentials: { sourceRegistry: { identity } } } };
+    // The task's other reads (GET, listDetails) are cached under its key: a write forgets them.
+    const r = await this.cache.write([keys.task(resourceGroup, registry, task)], () => this.taskRequest(doing, 'PATCH', resourceGroup, registry, task, body));
+    if (r.status === 404) throw new AcrTrustError(`Could not ${doing}: the task does not exist.`, { code: 'ResourceNotFound', statusCode: 404 });
+    // 200/201 carry the task; 202 (accepted, still updating): read it until it shows the change.
+    if (r.status !== 202) return sourceIdentityOf(r.body).identity;
+    const wanted = identity ?? undefined;
+    for (let i = 0; i < 30; i++) {
+      await new Promise((done) => setTimeout(done, this.opts.pollIntervalMs ?? 2_000));
+      const now = (await this.getTaskSourceIdentity(resourceGroup, registry, task))?.identity;
+      if (now === wanted) return now;
+    }
+    return (await this.getTaskSourceIdentity(resourceGroup, registry, task))?.identity;
+  }
+
+  /**
+   * One request on a task at TASK_SOURCE_IDENTITY_API_VERSION through the registry client's own
+   * pipeline (its credential, retries, proxy and trusted CA). 404 is returned; any other failure
+   * becomes an AcrTrustError with ARM's code, as for the SDK's own calls.
+   */
+  private async taskRequest(doing: string, method: 'GET' | 'PATCH' | 'POST', resourceGroup: string, registry: string, task: string, body?: unknown, action = ''): Promise<{ status: number; body: any }> {
+    const client = await this.acr();
+    const { createPipelineRequest } = await import('@azure/core-rest-pipeline');
+    const seg = encodeURIComponent;
+    const url = `${this.endpoint}/subscriptions/${seg(this.subscriptionId)}/resourceGroups/${seg(resourceGroup)}/providers/Microsoft.ContainerRegistry/registries/${seg(registry)}/tasks/${seg(task)}${action}?api-version=${TASK_SOURCE_IDENTITY_API_VERSION}`;
+    const request = createPipelineRequest({ url, method, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    request.headers.set('Accept', 'application/json');
+    if (body !== undefined) request.headers.set('Content-Type', 'application/json');
+    let response;
+    try {
+      response = await client.sendRequest(request);
+    } catch (e) {
+      throw toAcrTrustError(e, doing);
+    }
+    let parsed: any;
+    try {
+      parsed = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    if (response.status === 404 || (response.status >= 200 && response.status < 300)) return { status: response.status, body: parsed };
+    const error = parsed?.error ?? {};
+    const failure = Object.assign(new Error(String(error.message ?? `HTTP ${response.status}`)), { code: error.code, statusCode: response.status });
+    throw toAcrTrustError(failure, doing);
   }
 
   async deleteTask(resourceGroup: string, registry: string, task: string): Promise<void> {
@@ -845,6 +925,12 @@ function identityAndLoginModeSet(t?: Task): boolean {
   return t !== undefined && (t.identityType === 'SystemAssigned' || t.identityType === 'SystemAssigned, UserAssigned') && t.sourceRegistryLoginMode === 'None';
 }
 
+/** `credentials.sourceRegistry.identity` of a task as ARM answered it (`{}` when it has none). */
+function sourceIdentityOf(task: any): { identity?: string } {
+  const identity = task?.properties?.credentials?.sourceRegistry?.identity;
+  return typeof identity === 'string' && identity !== '' ? { identity } : {};
+}
+
 /** A task's credential entry for a login server (case-insensitive); null when GET blanked it. */
 function credentialEntry(t: Task, loginServer: string): Task['customRegistries'][string] | undefined {
   const k = Object.keys(t.customRegistries).find((s) => s.toLowerCase() === loginServer.toLowerCase());
@@ -923,6 +1009,32 @@ function toAgentPool(p: SdkAgentPool): AgentPool {
     os: p.os,
     ...(p.virtualNetworkSubnetResourceId ? { subnetId: p.virtualNetworkSubnetResourceId } : {}),
     provisioningState: p.provisioningState,
+  };
+}
+
+/** A task as ARM's JSON has it (properties nested; any api-version) → the domain view, as toTask. */
+function taskFromWire(t: any): Task {
+  const p = t?.properties ?? {};
+  const customRegistries: Task['customRegistries'] = {};
+  for (const [server, cred] of Object.entries<any>(p.credentials?.customRegistries ?? {})) {
+    customRegistries[server] = cred ? { identity: cred.identity ?? undefined, hasUserName: cred.userName !== undefined && cred.userName !== null } : null;
+  }
+  const source = p.credentials?.sourceRegistry;
+  const modified = t?.systemData?.lastModifiedAt;
+  return {
+    id: t?.id ?? '',
+    name: t?.name ?? '',
+    location: t?.location,
+    identityType: (t?.identity?.type as TaskIdentityType | undefined) ?? 'None',
+    principalId: t?.identity?.principalId,
+    userAssignedIdentities: Object.keys(t?.identity?.userAssignedIdentities ?? {}),
+    sourceRegistryLoginMode: source?.loginMode ?? undefined,
+    ...(typeof source?.identity === 'string' && source.identity !== '' ? { sourceRegistryIdentity: source.identity } : {}),
+    customRegistries,
+    ...(typeof p.agentPoolName === 'string' && p.agentPoolName !== '' ? { agentPoolName: p.agentPoolName } : {}),
+    stepType: p.step?.type,
+    status: p.status,
+    ...(modified && !Number.isNaN(Date.parse(modified)) ? { lastModifiedAt: new Date(modified).toISOString() } : {}),
   };
 }
 

@@ -237,7 +237,7 @@ export const errorRules: readonly ErrorRule[] = [
     source: 'run-log',
     pattern: /when specifying push, at least one credential is required/i,
     message: 'the run pushes but has no credential at all for its registry: an ABAC registry gives tasks and quick builds no implicit access',
-    hint: 'Give the run a source identity: `az acr build/run … --source-acr-auth-id [caller]`, or for a task `az acr task update -n <task> -r <registry> --source-acr-auth-id [system]` — and assign that identity a Container Registry Repository role (Writer to push).',
+    hint: 'Give the run a source identity: `az acr build/run … --source-acr-auth-id \'[caller]\'`, or for a task `az acr task update -n <task> -r <registry> --source-acr-auth-id \'[system]\'` — and assign that identity a Container Registry Repository role (Writer to push).',
     link: `${DOCS}/container-registry-tasks-authentication-managed-identity`,
   },
   {
@@ -266,7 +266,7 @@ export const errorRules: readonly ErrorRule[] = [
     pattern: /unauthorized: authentication required/i,
     context: (lines, i) => loggedIntoServerOf(lines, i),
     message: "the task's identity logged in to the registry but may not push or pull there: its role is missing, not in effect yet, or one the registry ignores (AcrPush on an ABAC registry)",
-    hint: 'A new role assignment can take minutes to apply; run the task again. Otherwise check the role: `az role assignment list --assignee <principal> --scope <registry id>`.',
+    hint: 'A new role assignment can take minutes to apply; run the task again. Otherwise check the role: `az role assignment list --assignee <principal> --scope <registry id>` — on a registry with ABAC repository permissions only the Container Registry Repository roles count (Writer to push, Reader to pull).',
     link: `${DOCS}/container-registry-tasks-authentication-managed-identity`,
   },
   {
@@ -275,7 +275,7 @@ export const errorRules: readonly ErrorRule[] = [
     source: 'run-log',
     pattern: /unauthorized: authentication required/i,
     message: 'the task reached the registry without a credential for it',
-    hint: 'Add the identity credential to the task: `az acr task credential add -n <task> -r <registry> --login-server <registry>.azurecr.io --use-identity \'[system]\'`.',
+    hint: 'Add the identity credential to the task: `az acr task credential add -n <task> -r <registry> --login-server <registry>.azurecr.io --use-identity \'[system]\'`; for the task\'s own registry when it uses ABAC repository permissions (no implicit access for tasks), give the task a source registry identity instead: `az acr task update -n <task> -r <registry> --source-acr-auth-id \'[system]\'`.',
     link: `${DOCS}/container-registry-tasks-authentication-managed-identity`,
   },
 
@@ -287,14 +287,6 @@ export const errorRules: readonly ErrorRule[] = [
     message: 'network rules and disabling public access need the Premium SKU',
     hint: 'Upgrade the registry: `az acr update -n <registry> --sku Premium`.',
     link: `${DOCS}/container-registry-skus`,
-  },
-  {
-    id: 'AbacRegistry',
-    kind: 'authorization',
-    source: 'acr-trust',
-    message: 'the registry uses ABAC repository permissions, which ignore AcrPull and AcrPush',
-    hint: 'Assign a repository role instead: `--role "Container Registry Repository Writer"`.',
-    link: `${DOCS}/container-registry-rbac-abac-repository-permissions`,
   },
   {
     id: 'UserAssignedIdentityOnly',

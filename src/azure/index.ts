@@ -2,7 +2,7 @@
  * The only folder that imports `@azure/*`. Steps and the CLI use what this module exports:
  * `connect` and its `Cloud` verbs, the credentials, the domain types, and the error-rule table.
  */
-export { connect, withoutSecrets, AZURE_ENDPOINT, type Cloud, type ConnectOptions } from './cloud.js';
+export { connect, withoutSecrets, AZURE_ENDPOINT, TASK_SOURCE_IDENTITY_API_VERSION, type Cloud, type ConnectOptions } from './cloud.js';
 export { KNOWN_CLOUDS, PUBLIC_CLOUD, activeCloudName, azureConfigDir, cloudNamed, resolveCloud, type AzureCloudEndpoints } from './clouds.js';
 export { azureCredential, clientSecretCredential, simCredential, defaultSubscriptionFromAzCli, type AzureCredentialOptions, type TokenCredential } from './credentials.js';
 export {
@@ -21,6 +21,7 @@ export {
   BUILT_IN_ROLE_GUIDS,
   LEGACY_REGISTRY_ROLES,
   roleAssignmentName,
+  roleDefinitionIdFor,
   roleGuid,
   sameId,
   parseResourceId,

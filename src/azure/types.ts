@@ -53,7 +53,14 @@ export interface Registry extends NetworkSettings {
   loginServer: string;
   /** Basic | Standard | Premium | Classic */
   sku: string;
-  /** `AbacRepositoryPermissions` registries ignore AcrPull/AcrPush. Absent means legacy RBAC. */
+  /**
+   * `AbacRepositoryPermissions` registries ignore AcrPull/AcrPush and give tasks no implicit access
+   * to themselves; `LegacyRegistryPermissions` (the default). Absent means legacy RBAC. Defined from
+   * registries api-version 2025-03-01-preview (Azure/azure-rest-api-specs Registry/preview/
+   * 2025-03-01-preview/examples/RegistryCreateAbac.json, commit d0af1d31) and in the stable
+   * 2025-11-01 (examples/RegistryCreateAbac.json there) that @azure/arm-containerregistry 11.0.0
+   * sends, so the SDK's own registry read carries it.
+   */
   roleAssignmentMode?: string;
   /** When ARM last saw the registry changed (`systemData.lastModifiedAt`, ISO 8601); absent when not shown. */
   lastModifiedAt?: string;

@@ -282,7 +282,7 @@ function roomSim(az: AzureAdapter, inputs: Inputs, room: JoinFile, defaults: Def
   const speed = inputs.simSpeed as SimSpeed | undefined;
   const credential = az.clientSecretCredential({ authorityHost: room.endpoint, clientId: room.clientId, clientSecret: room.clientSecret, ca: room.ca });
   return {
-    cloud: (subscriptionId) => az.connect({ subscriptionId, credential, endpoint: room.endpoint, ca: room.ca, pollIntervalMs: speed === 'instant' ? 10 : undefined }),
+    cloud: (subscriptionId) => az.connect({ subscriptionId, credential, endpoint: room.endpoint, ca: room.ca, ...(room.tokenAudience ? { audience: room.tokenAudience } : {}), pollIntervalMs: speed === 'instant' ? 10 : undefined }),
     complete: (i) => completeAnswers(i, defaults),
     defaultSubscription: room.subscriptionId,
     speed,

@@ -6,7 +6,7 @@
  *
  * Accesses, in the runner's order (Azure/acr-builder): the token exchange of every identity
  * credential (before any step), then the task's steps — read the way the sim's runner reads them
- * (`src/sim/task-yaml.ts`): every push, and every pull of an image the run did not build (a `cmd`
+ * (`src/model/task-yaml.ts`): every push, and every pull of an image the run did not build (a `cmd`
  * step's image, a build's base image when the task names it).
  *
  * The model says *what* the registry refuses (network, credential, role …); the doctor says *why*
@@ -34,7 +34,7 @@ import {
   type RunFacts,
 } from '../model/access.js';
 import { roleGuid } from '../model/roles.js';
-import { collectValues, programForStep } from '../sim/task-yaml.js';
+import { collectValues, programForStep } from '../model/task-yaml.js';
 import type { DoctorReading, LastRun } from './read.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -144,18 +144,13 @@ export interface DiagnoseOptions {
 // ARM JSON → the model's facts
 // ---------------------------------------------------------------------------------------------
 
-/** A registry as ARM returns it, as the model's facts (the model's translation: the sim's too). */
-export function registryFacts(r: ArmJson): RegistryFacts {
-  return registryFactsFromWire(r as Parameters<typeof registryFactsFromWire>[0]);
-}
-
 export function runFactsOf(reading: DoctorReading, kind: RunFacts['kind'] = 'task-run'): RunFacts {
   const t = reading.task;
   const p = t.properties ?? {};
   const pool = typeof p.agentPoolName === 'string' && p.agentPoolName ? p.agentPoolName : undefined;
   return {
     kind,
-    homeLoginServer: registryFacts(reading.home).loginServer,
+    homeLoginServer: registryFactsFromWire(reading.home).loginServer,
     identity: t.identity ?? null,
     credentials: p.credentials ?? null,
     status: p.status,
@@ -178,7 +173,7 @@ export function runFactsOf(reading: DoctorReading, kind: RunFacts['kind'] = 'tas
 
 /** The registry accesses the task's step makes, in order (pushes; pulls of images not built earlier). */
 export function taskAccesses(reading: DoctorReading): { accesses: Access[]; error?: string } {
-  const home = registryFacts(reading.home);
+  const home = registryFactsFromWire(reading.home);
   if (reading.quickRun) {
     const repository = reading.quickRun.outputRepository ?? 'its images';
     return { accesses: [{ kind: 'push', loginServer: home.loginServer, repository, label: `push ${home.loginServer}/${repository}` }] };
@@ -227,11 +222,11 @@ export function taskAccesses(reading: DoctorReading): { accesses: Access[]; erro
 // ---------------------------------------------------------------------------------------------
 
 export function diagnose(reading: DoctorReading, opts: DiagnoseOptions): Diagnosis {
-  const registries = reading.registries.map((r) => ({ json: r, facts: registryFacts(r) }));
+  const registries = reading.registries.map((r) => ({ json: r, facts: registryFactsFromWire(r) }));
   const byServer = (server: string) => registries.find((r) => r.facts.loginServer.toLowerCase() === server.toLowerCase());
   const run = runFactsOf(reading, reading.quickRun ? 'quick-run' : 'task-run');
   const roles = reading.roleAssignments.map(roleAssignmentFactFromWire);
-  const home = registryFacts(reading.home);
+  const home = registryFactsFromWire(reading.home);
   const decision = { roleDelayMs: opts.roleDelayMs, bypassModel: opts.bypassModel ?? 'both' };
   const ctx: Ctx = { reading, run, roles, byServer, registries: registries.map((r) => r.facts), opts };
 
@@ -324,7 +319,7 @@ function result(ctx: Ctx, access: Access, registry: ArmJson | undefined, verdict
   const base = { access, registry: registry?.name, credential: describeCredential(verdict.credential), evidence: verdict.evidence };
   if (verdict.allowed) {
     const findings: Finding[] = [];
-    const facts = registry ? registryFacts(registry) : undefined;
+    const facts = registry ? registryFactsFromWire(registry) : undefined;
     if (registry && facts?.sku && facts.sku !== 'Premium' && !ctx.opts.targetRegistry) findings.push(notPremium(registry, facts, false));
     return { ...base, verdict: 'allowed', path: verdict.path, findings };
   }
@@ -411,15 +406,19 @@ function explain(ctx: Ctx, v: Refusal, access: Access | undefined): Finding[] {
       return out;
     }
     case 'no-credential': {
-      const homeFacts = registryFacts(home);
+      const homeFacts = registryFactsFromWire(home);
       if (server.toLowerCase() === homeFacts.loginServer.toLowerCase() && isAbac(homeFacts) && !run.credentials?.sourceRegistry?.identity) {
         return [
           {
             cause: 'abac-no-source-identity',
             words: `${home.name} uses ABAC repository permissions, where a task gets no implicit access to its own registry; the task has no source registry identity (credentials.sourceRegistry.identity).`,
             evidence: [...evidence, 'credentials.sourceRegistry.identity not set'],
-            az: [`az acr task update -n ${t.name} -r ${home.name} --source-acr-auth-id [system]`],
-            step: 'assign-role',
+            // Quoted: an unquoted [system] is a shell glob. Debian's az 2.45 lacks the flag (the
+            // wizard's add-credential step prints the az rest equivalent).
+            az: [`az acr task update -n ${t.name} -r ${home.name} --source-acr-auth-id '[system]'`],
+            // The wizard's add-credential step sets the source identity where the target is the
+            // task's own ABAC registry (and assign-role gives the repository role).
+            step: 'add-credential',
             stepAnswers: { targetRegistry: home.name, role: access?.kind === 'push' ? 'Container Registry Repository Writer' : 'Container Registry Repository Reader' },
           },
         ];
@@ -499,7 +498,7 @@ function wrongLoginServer(ctx: Ctx, wrong: string, right: string, evidence: stri
 
 function roleFinding(ctx: Ctx, v: Refusal, access: Access, registry: ArmJson | undefined, evidence: string[]): Finding {
   const principal = 'principalId' in v.credential ? v.credential.principalId ?? '' : '';
-  const facts = registry ? registryFacts(registry) : undefined;
+  const facts = registry ? registryFactsFromWire(registry) : undefined;
   const regName = registry?.name ?? access.loginServer;
   const abac = facts ? isAbac(facts) : false;
   const wanted = abac ? (access.kind === 'push' ? 'Container Registry Repository Writer' : 'Container Registry Repository Reader') : access.kind === 'push' ? 'AcrPush' : 'AcrPull';

@@ -322,7 +322,7 @@ class Engine<W> {
         const evidence = dryRun && pendingBefore ? `${c.reason} (may clear once the changes above are made)` : c.reason;
         return finish('blocked', evidence, { problem });
       }
-      if (dryRun) return finish('would-change', c.confirm ? `${c.change} — ${c.confirm}` : c.change, { az: step.az(this.world) });
+      if (dryRun) return finish('would-change', c.confirm ? `${c.change} — ${c.confirm}` : c.change, { az: c.az ?? step.az(this.world) });
       const beforeApply = this.opts.beforeApply;
       if (c.confirm) ctx.detail(c.confirm);
       if (beforeApply && !(await this.abortable(beforeApply(step, c.change, c.confirm)))) {

@@ -16,8 +16,10 @@ export type CheckResult =
   | { status: 'done'; evidence: string; outputs?: Outputs }
   /** Not yet: `change` says what `apply` would do ("set publicNetworkAccess to Disabled").
    *  `confirm`: the change alters something the user already had (their own task): what it
-   *  changes on it and why, said before it happens — in a terminal a question (default no). */
-  | { status: 'pending'; change: string; outputs?: Outputs; confirm?: string }
+   *  changes on it and why, said before it happens — in a terminal a question (default no).
+   *  `az`: the az lines for this very change when the live state decides them (a dry run shows
+   *  these instead of the step's `az(world)`). */
+  | { status: 'pending'; change: string; outputs?: Outputs; confirm?: string; az?: string[] }
   /** Cannot proceed: `reason` is what is wrong, `hint` what to do; `code` keeps ARM's code, `link`
    *  points at the documentation. */
   | { status: 'blocked'; reason: string; hint: string; code?: string; link?: string; outputs?: Outputs };

@@ -62,12 +62,12 @@ export interface RegistryFacts {
  * `properties.privateEndpointConnections[].properties.privateEndpoint.subnetId` (or `.subnet.id`),
  * where a caller that looked the endpoints up puts them (ARM keeps the subnet on the endpoint).
  */
-export function registryFactsFromWire(r: { id: string; name?: string; sku?: { name?: string } | null; properties?: Record<string, any> | null }): RegistryFacts {
+export function registryFactsFromWire(r: { id: string; name?: string; sku?: unknown; properties?: Record<string, any> | null }): RegistryFacts {
   const p = r.properties ?? {};
   return {
     id: r.id,
     loginServer: String(p.loginServer ?? `${String(r.name ?? '').toLowerCase()}.azurecr.io`),
-    sku: r.sku?.name,
+    sku: (r.sku as { name?: string } | null | undefined)?.name,
     publicNetworkAccess: p.publicNetworkAccess,
     networkRuleSet: p.networkRuleSet,
     networkRuleBypassOptions: p.networkRuleBypassOptions,
@@ -665,6 +665,9 @@ export interface ExplainNames {
   task?: string;
   /** The task's registry (for az acr task commands). */
   taskRegistry?: string;
+  /** The refused registry is the task's own and uses ABAC repository permissions: the task's
+   *  credential for it is its source registry identity (`--source-acr-auth-id`), not a custom entry. */
+  ownAbacRegistry?: boolean;
 }
 
 /** A refusal in the user's terms: what is wrong, and the command that fixes it. */
@@ -707,6 +710,12 @@ export function explainRefusal(verdict: Extract<AccessVerdict, { allowed: false 
       };
     }
     case 'no-credential':
+      if (n.ownAbacRegistry) {
+        return {
+          what: `the task reaches its own registry ${n.loginServer} without any credential: ${n.registry} uses ABAC repository permissions, which give a task no implicit access to its own registry, and the task has no source registry identity (credentials.sourceRegistry.identity)`,
+          fix: `az acr task update -n ${task} -r ${taskRegistry} --source-acr-auth-id '[system]' (az rest --method patch on the task at api-version 2025-03-01-preview with {"properties":{"credentials":{"sourceRegistry":{"identity":"[system]"}}}} where az has no --source-acr-auth-id), and a Container Registry Repository role for the task's identity`,
+        };
+      }
       return {
         what: `the task reaches ${n.loginServer} without any credential for it`,
         fix: `az acr task credential add -n ${task} -r ${taskRegistry} --login-server ${n.loginServer} --use-identity '[system]'`,

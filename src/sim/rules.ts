@@ -45,7 +45,7 @@ import {
 } from '../model/access.js';
 import { DOCKER_RUN_ERROR, PUSH_STEP_ERROR, RUN_ERROR_MESSAGE, UNAUTHORIZED, DENIED, goLogTime, line } from './run-log.js';
 import type { ArmResource, CloudState, Speed } from './store.js';
-import { withTag, type ImageRef, type ProgramResult, type TaskStep } from './task-yaml.js';
+import { withTag, type ImageRef, type ProgramResult, type TaskStep } from '../model/task-yaml.js';
 
 export { AGENT_IP, isAcrHost };
 
@@ -56,12 +56,6 @@ export { AGENT_IP, isAcrHost };
 export function registryByLoginServer(state: CloudState, server: string): ArmResource | undefined {
   const s = server.toLowerCase();
   return Object.values(state.registries).find((r) => String(r.properties?.loginServer ?? '').toLowerCase() === s);
-}
-
-/** A registry resource (wire shape) as the model's `RegistryFacts` (the model's own translation,
- *  shared with doctor). The sim keeps an endpoint's subnet on the connection itself. */
-export function registryFacts(registry: ArmResource): RegistryFacts {
-  return registryFactsFromWire(registry);
 }
 
 /** The role assignments of the cloud as the model's facts. */
@@ -119,7 +113,7 @@ export function decisionScope(state: CloudState, subject: RunSubject): DecisionS
       const s = server.toLowerCase();
       if (!cache.has(s)) {
         const r = registryByLoginServer(state, s);
-        cache.set(s, r ? registryFacts(r) : undefined);
+        cache.set(s, r ? registryFactsFromWire(r) : undefined);
       }
       return cache.get(s);
     },
@@ -129,7 +123,7 @@ export function decisionScope(state: CloudState, subject: RunSubject): DecisionS
 /** What `principalId` may do on `registry`'s data plane at sim time `at`: `effective` counts the
  *  role assignments in effect then, `pending` those that exist but have not taken effect yet. */
 export function permissionsAt(state: CloudState, principalId: string, registry: ArmResource, at: number): { effective: { pull: boolean; push: boolean }; pending: { pull: boolean; push: boolean } } {
-  const facts = registryFacts(registry);
+  const facts = registryFactsFromWire(registry);
   const roles = roleAssignmentFacts(state);
   const effective = { pull: false, push: false };
   const pending = { pull: false, push: false };

@@ -4,7 +4,7 @@
  */
 import type { CheckResult, StepContext } from '../../src/engine/step.js';
 import { ruleById, type NetworkSettings, type Registry, type Task, type TaskIdentityType } from '../../src/azure/index.js';
-import type { World } from '../world.js';
+import type { Answers, RoleName, World } from '../world.js';
 
 export type Ctx = StepContext<World>;
 export type Blocked = Extract<CheckResult, { status: 'blocked' }>;
@@ -21,10 +21,28 @@ export interface StepOutputs {
     original: NetworkSettings;
     /** The task as it was before acr-trust changed anything (read once, the first time). */
     taskBefore: TaskBefore;
+    /** The target registry's `roleAssignmentMode` as preflight read it (`AbacRepositoryPermissions`,
+     *  `LegacyRegistryPermissions`; absent when the registry did not say: legacy). */
+    roleAssignmentMode?: string;
   };
   'create-task': { taskId: string; principalId: string; /** acr-trust created the task (so `undo` may delete it). */ created?: boolean };
-  'assign-role': { roleAssignmentId: string; /** acr-trust created the assignment (so `undo` may delete it). */ created?: boolean };
-  'add-credential': { loginServer: string; /** acr-trust added the entry (so `undo` may remove it). */ added?: boolean };
+  'assign-role': {
+    roleAssignmentId: string;
+    /** acr-trust created the assignment (so `undo` may delete it). */
+    created?: boolean;
+    /** The role assigned: the answer's, or its repository equivalent on an ABAC registry (see `roleFor`). */
+    role?: string;
+  };
+  'add-credential': {
+    loginServer: string;
+    /** acr-trust added the entry (so `undo` may remove it). */
+    added?: boolean;
+    /** acr-trust set the task's `credentials.sourceRegistry.identity` to [system] (an ABAC target that is
+     *  the task's own registry), so `undo` puts back `sourceIdentityBefore`. */
+    sourceIdentitySet?: boolean;
+    /** The source identity the task had just before acr-trust set it; null: none. */
+    sourceIdentityBefore?: string | null;
+  };
   'agent-pool': {
     /** The pool the task was put on. */
     pool: string;
@@ -59,6 +77,10 @@ export type TaskBefore =
       /** `credentials.sourceRegistry.loginMode`; undefined when the task had none (Azure's default applies). */
       sourceRegistryLoginMode?: string;
       customRegistries: Record<string, { identity?: string; hasUserName: boolean }>;
+      /** `credentials.sourceRegistry.identity` (api-version 2025-03-01-preview): read only where the
+       *  workflow may set it — an ABAC target that is the task's own registry; null: the task had none;
+       *  absent: not read. */
+      sourceRegistryIdentity?: string | null;
     };
 
 /** What a step recorded earlier (any field may be missing: a step may never have run). */
@@ -74,6 +96,36 @@ export async function readTargetRegistry(ctx: Ctx): Promise<Registry | undefined
 export async function readTask(ctx: Ctx): Promise<Task | undefined> {
   const { answers, cloud } = ctx.world;
   return cloud.getTask(answers.resourceGroup, answers.registry, answers.task);
+}
+
+/** The target is the task's own registry (registry names are case-insensitive). */
+export function targetIsHome(a: Pick<Answers, 'registry' | 'targetRegistry'>): boolean {
+  return a.registry.toLowerCase() === a.targetRegistry.toLowerCase();
+}
+
+/** A registry with ABAC repository permissions (`roleAssignmentMode = AbacRepositoryPermissions`). */
+export function isAbacRegistry(r: Pick<Registry, 'roleAssignmentMode'> | undefined): boolean {
+  return r?.roleAssignmentMode === 'AbacRepositoryPermissions';
+}
+
+/**
+ * The role assign-role gives: the answer, except that on an ABAC registry the legacy registry roles
+ * become their repository equivalents — AcrPush → Container Registry Repository Writer, AcrPull →
+ * Container Registry Repository Reader — because ABAC registries do not honour AcrPull, AcrPush or
+ * AcrDelete (Microsoft Learn, "Azure ABAC repository permissions": "Legacy ACR roles such as
+ * AcrPull, AcrPush, and AcrDelete are not honored in ABAC-enabled registries"; role GUIDs from the
+ * built-in roles table: Reader b93aa761-…, Writer 2a1e307c-…).
+ */
+export function roleFor(role: RoleName, abac: boolean): RoleName {
+  if (!abac) return role;
+  if (role === 'AcrPush') return 'Container Registry Repository Writer';
+  if (role === 'AcrPull') return 'Container Registry Repository Reader';
+  return role;
+}
+
+/** The system identity in a credential (`[system]`; `system` is accepted as the CLI accepts it). */
+export function isSystemIdentity(identity: string | undefined | null): boolean {
+  return typeof identity === 'string' && /^\[?system\]?$/i.test(identity);
 }
 
 /** Whether acr-trust created the task (then `reset` deletes it); otherwise it is the user's own. */

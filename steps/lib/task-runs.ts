@@ -155,7 +155,13 @@ export async function judgeLive(ctx: Ctx): Promise<LiveJudgement | undefined> {
   if (verdict.allowed || waitMayCure(verdict.cause)) return { verdict };
   return {
     verdict,
-    explanation: explainRefusal(verdict, { registry: target.name, loginServer: target.loginServer, task: a.task, taskRegistry: a.registry }),
+    explanation: explainRefusal(verdict, {
+      registry: target.name,
+      loginServer: target.loginServer,
+      task: a.task,
+      taskRegistry: a.registry,
+      ownAbacRegistry: a.registry.toLowerCase() === a.targetRegistry.toLowerCase() && target.roleAssignmentMode === 'AbacRepositoryPermissions',
+    }),
   };
 }
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { usageError } from '../../src/errors.js';
 import { yaml } from '../../src/files.js';
+import { taskDocumentProblem } from '../../src/model/task-yaml.js';
 
 export const BUILT_IN_TASK_FILE = 'acr-trust-task.yaml';
 const SAMPLE_CONTEXT = 'https://github.com/Azure-Samples/acr-build-helloworld-node.git#main';
@@ -38,7 +39,8 @@ export function taskYaml(targetLoginServer: string, taskFile?: string): string {
  * Why a task file cannot be a task, or undefined when it can: it must be readable, parse as YAML
  * once ACR's run variables (`{{.Run.ID}}` …) are set aside, and hold a non-empty `steps` list whose
  * entries each name exactly one of build, push or cmd — what ACR's runner checks when the task
- * runs. Checked before anything changes, so a broken file costs no cloud change.
+ * runs (the model's rule: src/model/task-yaml.ts taskDocumentProblem). Checked before anything
+ * changes, so a broken file costs no cloud change.
  */
 export function taskFileProblem(taskFile: string): string | undefined {
   let text: string;
@@ -54,13 +56,8 @@ export function taskFileProblem(taskFile: string): string | undefined {
   } catch (e) {
     return `The task file ${taskFile} is not valid YAML: ${(e as Error).message.split('\n')[0]}`;
   }
-  const steps = (doc as { steps?: unknown } | null)?.steps;
-  if (!doc || typeof doc !== 'object' || Array.isArray(doc) || !Array.isArray(steps) || steps.length === 0) {
-    return `The task file ${taskFile} is not an ACR task: it needs a non-empty \`steps:\` list.`;
-  }
-  for (const [i, step] of steps.entries()) {
-    const kinds = step && typeof step === 'object' ? ['build', 'push', 'cmd'].filter((k) => k in step) : [];
-    if (kinds.length !== 1) return `The task file ${taskFile} is not an ACR task: step ${i + 1} must have exactly one of build, push or cmd.`;
-  }
+  const problem = taskDocumentProblem(doc);
+  if (problem && 'steps' in problem) return `The task file ${taskFile} is not an ACR task: it needs a non-empty \`steps:\` list.`;
+  if (problem) return `The task file ${taskFile} is not an ACR task: step ${problem.step + 1} must have exactly one of build, push or cmd.`;
   return undefined;
 }

@@ -71,7 +71,7 @@ describe('toAcrTrustError', () => {
       expect(r.message.length, r.id).toBeGreaterThan(10);
       expect(r.hint.length, r.id).toBeGreaterThan(10);
     }
-    for (const id of ['PrincipalNotFound', 'RoleAssignmentExists', 'DisablingPublicNetworkAccessNotSupported', 'RoleAssignmentWriteDenied', 'ResourceNotFound', 'ResourceGroupNotFound', 'SubscriptionNotFound', 'FirewallDenied', 'TokenExchangeRefused', 'CredentialMissing', 'AbacRegistry']) {
+    for (const id of ['PrincipalNotFound', 'RoleAssignmentExists', 'DisablingPublicNetworkAccessNotSupported', 'RoleAssignmentWriteDenied', 'ResourceNotFound', 'ResourceGroupNotFound', 'SubscriptionNotFound', 'FirewallDenied', 'TokenExchangeRefused', 'CredentialMissing', 'SourceIdentityMissing']) {
       expect(ruleById(id), id).toBeDefined();
     }
   });

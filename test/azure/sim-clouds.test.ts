@@ -12,6 +12,8 @@
  * - with `--cloud NAME` while az's active cloud is another: the same cloud, the same audience;
  * - with another cloud than the sim's (`--cloud OTHER --endpoint <sim>`): exit 1, one clear message
  *   naming the cloud mix-up and `--cloud`, ARM's code kept, no stack, nothing changed.
+ * And a training room standing for a cloud: its join files carry the cloud's token audience, so a
+ * learner's wizard (--join), az (`sim az-env --join`) and the board all sign in for it.
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -150,4 +152,61 @@ describe('each Azure cloud against a sim that stands for it', () => {
       await server.exit;
     }
   }, 180_000);
+});
+
+describe('a training room that stands for a cloud', () => {
+  it('learners sign in for the cloud\'s audience: the wizard with --join, and az through sim az-env --join', async () => {
+    const dir = tempDir('acr-trust-clouds-');
+    const stateFile = join(dir, 'room.json');
+    const server = startCli(['sim', 'serve', '--state', stateFile, '--speed', 'instant', '--scenario', 'classroom', '--learners', '2', '--cloud', 'AzureChinaCloud']);
+    try {
+      await server.afterLines(1);
+      const served = JSON.parse(server.lines[0]!) as { joinDir: string; cloud: string };
+      expect(served.cloud).toBe('AzureChinaCloud');
+      const joinFile = join(served.joinDir, 'learner01.json');
+      const r = await cliAsync(['run', '--join', joinFile, '--goal', 'setup', '--yes', '--workdir', join(dir, 'wd'), '--json']);
+      expect(r.status, r.stderr).toBe(0);
+      expect(jsonLines(r.stdout).at(-1)).toMatchObject({ event: 'summary', outcome: 'complete' });
+      expect(r.stdout).toContain('.azurecr.cn');
+      expect(r.stdout).not.toContain('.azurecr.io');
+
+      const prepared = await cliAsync(['sim', 'az-env', '--join', joinFile, '--dir', join(dir, 'az'), '--json']);
+      expect(prepared.status, prepared.stderr).toBe(0);
+      const env = JSON.parse(prepared.stdout).env as Record<string, string>;
+      const registry = JSON.parse(az(env.AZURE_CONFIG_DIR!, ['acr', 'show', '--name', 'acrtrustlearner01', '--resource-group', 'learner01', '-o', 'json'], { REQUESTS_CA_BUNDLE: env.REQUESTS_CA_BUNDLE! }));
+      expect(registry.loginServer).toBe('acrtrustlearner01.azurecr.cn');
+
+      const log = await requestLog(stateFile);
+      const signedIn = log.filter((x) => x.audience !== undefined);
+      expect(signedIn.length).toBeGreaterThan(5);
+      expect(new Set(signedIn.map((x) => x.audience))).toEqual(new Set(['https://management.core.chinacloudapi.cn/']));
+      expect(log.filter((x) => x.status === 401)).toEqual([]);
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exit;
+    }
+  }, 180_000);
+});
+
+describe('sim serve --cloud: bad input', () => {
+  it('an unknown cloud, and a state file kept for another cloud, are exit 2 with what to do', async () => {
+    const dir = tempDir('acr-trust-clouds-');
+    const unknown = await cliAsync(['sim', 'serve', '--state', join(dir, 'a.json'), '--cloud', 'Nowhere'], { env: { AZURE_CONFIG_DIR: join(dir, 'az') } });
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('--cloud Nowhere: no such Azure cloud.');
+    expect(unknown.stderr).toContain('Clouds known here: AzureCloud, AzureChinaCloud, AzureUSGovernment.');
+    expectNoStack(unknown);
+
+    // A cloud seeded for China stays China: another --cloud on the same state is refused.
+    const stateFile = join(dir, 'b.json');
+    const first = startCli(['sim', 'serve', '--state', stateFile, '--cloud', 'AzureChinaCloud']);
+    await first.afterLines(1);
+    first.child.kill('SIGTERM');
+    await first.exit;
+    const other = await cliAsync(['sim', 'serve', '--state', stateFile, '--cloud', 'AzureUSGovernment']);
+    expect(other.status).toBe(2);
+    expect(other.stderr).toContain(`holds a cloud that stands for AzureChinaCloud, not AzureUSGovernment.`);
+    expect(other.stderr).toContain('Drop --cloud to continue that cloud, or pass another --state');
+    expectNoStack(other);
+  }, 60_000);
 });

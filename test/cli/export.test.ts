@@ -97,6 +97,42 @@ describe('acr-trust export', () => {
   });
 });
 
+describe('acr-trust export for a registry with ABAC repository permissions', () => {
+  it('as the workdir recorded it: the repository role for AcrPush, and the source registry identity for the task\'s own registry, with the az rest call for az 2.45', () => {
+    const text = script(answersFor(), undefined, 'AbacRepositoryPermissions');
+    const role = section(text, 'assign-role');
+    expect(role[0]).toBe("# Registry acrtrustdemo uses ABAC repository permissions, which ignore AcrPush: the task's identity gets 'Container Registry Repository Writer' (the same rights on its repositories) instead");
+    expect(role).toContain(`az role assignment create --assignee-object-id "$principal" --assignee-principal-type ServicePrincipal --role 'Container Registry Repository Writer' --scope "$(az acr show -n acrtrustdemo --query id -o tsv)"`);
+    expect(role.at(-1)).toContain(`'roleDefinitionId': '${roleDefinitionId(SUB, ROLE_GUIDS.RepositoryWriter)}'`);
+    const credential = section(text, 'add-credential');
+    expect(credential).toContain("az acr task update -n acr-trust-task -r acrtrustdemo --source-acr-auth-id '[system]'");
+    expect(credential.join('\n')).not.toContain('az acr task credential add');
+    const rest = credential.at(-1)!;
+    expect(rest).toBe(`# az rest --method patch --url "$(az acr task show -n acr-trust-task -r acrtrustdemo --query id -o tsv)?api-version=2025-03-01-preview" --body "{'properties': {'credentials': {'sourceRegistry': {'identity': '[system]'}}}}"`);
+    const dir = tempDir();
+    writeFileSync(join(dir, 'script.sh'), text);
+    writeFileSync(join(dir, 'fallback.sh'), rest.slice(2));
+    expect(() => execFileSync('/bin/sh', ['-n', join(dir, 'script.sh')])).not.toThrow();
+    expect(() => execFileSync('/bin/sh', ['-n', join(dir, 'fallback.sh')])).not.toThrow();
+  });
+
+  it('a cross-registry target keeps its customRegistries credential; the role is still the repository one', () => {
+    const text = script(answersFor({ registry: 'acrbuild', targetRegistry: 'acrtrustdemo' }), undefined, 'AbacRepositoryPermissions');
+    expect(section(text, 'add-credential')).toEqual(["az acr task credential add -n acr-trust-task -r acrbuild --login-server acrtrustdemo.azurecr.io --use-identity '[system]'"]);
+    expect(section(text, 'assign-role').join('\n')).toContain("--role 'Container Registry Repository Writer'");
+  });
+
+  it('without a workdir (mode unknown): the legacy lines, each with a comment saying what acr-trust does on an ABAC registry', () => {
+    const text = script(answersFor());
+    expect(section(text, 'assign-role').at(-1)).toBe("# On a registry with ABAC repository permissions (roleAssignmentMode AbacRepositoryPermissions) AcrPush does nothing: acr-trust assigns 'Container Registry Repository Writer' there instead");
+    expect(section(text, 'add-credential')[1]).toMatch(/^# If acrtrustdemo uses ABAC repository permissions .*--source-acr-auth-id '\[system\]'/);
+    // A legacy registry recorded: no such comments.
+    const legacy = script(answersFor(), undefined, 'LegacyRegistryPermissions');
+    expect(section(legacy, 'add-credential')).toEqual(["az acr task credential add -n acr-trust-task -r acrtrustdemo --login-server acrtrustdemo.azurecr.io --use-identity '[system]'"]);
+    expect(section(legacy, 'assign-role').join('\n')).not.toContain('ABAC');
+  });
+});
+
 describe('--explain shows the notes as comments', () => {
   const world: World = { answers: workflowAnswers(answersFor()), cloud: {} as World['cloud'], timing: timings.instant };
 

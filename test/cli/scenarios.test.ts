@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROLE_GUIDS } from '../../src/model/roles.js';
 import { seedScenario } from '../../src/sim/scenarios.js';
 import { cli, expectNoStack, networkSettings, registryNamed, simCloud, simRequests, tempDir } from './helpers.js';
 
@@ -23,14 +24,20 @@ describe('sim scenarios', () => {
     expect(simCloud(wd).tasks).toEqual({}); // nothing was changed
   });
 
-  it('abac: stops at preflight naming the repository roles; with one of them the run completes', () => {
+  it('abac: the run completes with the repository role for AcrPush and the task\'s source registry identity, each said why', () => {
     const { wd, r } = runScenario('abac');
-    expect(r.status).toBe(1);
+    expect(r.status, r.stderr).toBe(0);
     expectNoStack(r);
-    expect(r.stderr).toContain('ABAC');
-    expect(r.stderr).toContain('Container Registry Repository Writer');
-    const fixed = cli(['run', '--target', 'sim', '--yes', '--workdir', wd, '--role', 'Container Registry Repository Writer']);
-    expect(fixed.status, fixed.stderr).toBe(0);
+    expect(r.stdout).toMatch(/acrtrustdemo is Premium with ABAC repository permissions \(it ignores AcrPush and AcrPull: the task gets Container Registry Repository Writer instead of AcrPush, and its own registry through its source registry identity \[system\]\)/);
+    expect(r.stdout).toContain('Container Registry Repository Writer (not AcrPush: registry acrtrustdemo uses ABAC repository permissions, which ignore it)');
+    expect(r.stdout).toContain('logs in to its own registry acrtrustdemo.azurecr.io with its source registry identity [system]');
+    const cloud = simCloud(wd);
+    const [task] = Object.values<any>(cloud.tasks);
+    // The source identity, and no custom entry for the task's own registry beside it.
+    expect(task.properties.credentials).toEqual({ sourceRegistry: { loginMode: 'None', identity: '[system]' } });
+    const writer = ROLE_GUIDS.RepositoryWriter;
+    const granted = Object.values<any>(cloud.roleAssignments).filter((a) => a.properties.principalId === task.identity.principalId);
+    expect(granted.map((a) => a.properties.roleDefinitionId.split('/').pop())).toEqual([writer]);
   });
 
   it('no-role-write: stops at preflight saying which permission is missing and whom to ask', () => {

@@ -190,7 +190,9 @@ describe('acr-trust doctor: causes of a refused access, each told apart', () => 
     expect(a.accesses[0].findings[0].fix.acrTrust).toMatch(/--role 'Container Registry Repository Writer'/);
     expect(b.status).toBe(3);
     expect(b.accesses[0].cause).toBe('abac-no-source-identity');
-    expect(b.accesses[0].findings[0].fix.az[0]).toMatch(/--source-acr-auth-id \[system\]/);
+    expect(b.accesses[0].findings[0].fix.az[0]).toMatch(/--source-acr-auth-id '\[system\]'/);
+    // The wizard's step that sets it: add-credential on the task's own (ABAC) registry.
+    expect(b.accesses[0].findings[0].fix.acrTrust).toMatch(/--only add-credential .*--role 'Container Registry Repository Writer'/);
   });
 
   it('a Basic registry as the target: no network rules at all (exit 3, Premium named)', async () => {

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diagnoseRunLog, errorRules, roleAssignmentName, ruleById, toAcrTrustError, type ErrorRule } from '../../src/azure/index.js';
 import { startSim, type RunningSim } from '../../src/sim/index.js';
+import { ROLE_GUIDS } from '../../src/model/roles.js';
 import { seedScenario } from '../../src/sim/scenarios.js';
 import { REGISTRY, RG, rejection, simCloud } from '../azure/sim-cloud.js';
 import { cliAsync, expectNoStack, jsonLines, networkSettings, registryNamed, simCloud as workdirCloud, simRequests, tempDir, type Result } from '../cli/helpers.js';
@@ -320,10 +321,18 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
     expect(res.stdout).not.toContain('running again');
   });
 
-  it('RoleNotInEffect, on an ABAC registry: AcrPush past preflight is ignored there', async () => {
+  it('RoleNotInEffect, on an ABAC registry: AcrPush (put in place of the repository role behind the workflow) is ignored there', async () => {
     const r = rule('RoleNotInEffect');
-    const res = await run(join(tempDir(), 'wd'), ['--sim-scenario', 'abac', '--from', 'create-task']);
+    const wd = join(tempDir(), 'wd');
+    expect((await run(wd, ['--sim-scenario', 'abac', '--until', 'add-credential'])).status).toBe(0);
+    editCloud(wd, (cloud) => {
+      for (const a of Object.values<any>(cloud.roleAssignments)) {
+        a.properties.roleDefinitionId = a.properties.roleDefinitionId.replace(ROLE_GUIDS.RepositoryWriter, ROLE_GUIDS.AcrPush);
+      }
+    });
+    const res = await run(wd, ['--only', 'run-task']);
     expectStopped(res, 'run-task', 'failed', `Failed: ${r.message}. The log says: unauthorized: authentication required`, r.hint, r.link);
+    expect(res.stderr).toContain('an ABAC registry honours only the Container Registry Repository roles');
   });
 
   it('CredentialMissing: a run without the credential on an open registry', async () => {
@@ -340,10 +349,21 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
     expectStopped(res, 'preflight', 'blocked', 'Registry acrtrustdemo is Basic: network rules and disabling public access need the Premium SKU.', 'az acr update -n acrtrustdemo --sku Premium', r.link);
   });
 
-  it('AbacRegistry: AcrPush on a registry with ABAC repository permissions', async () => {
-    const r = rule('AbacRegistry');
-    const res = await run(join(tempDir(), 'wd'), ['--sim-scenario', 'abac']);
-    expectStopped(res, 'preflight', 'blocked', 'Registry acrtrustdemo uses ABAC repository permissions, which ignore AcrPush', "--role 'Container Registry Repository Writer'", r.link);
+  it('CredentialMissing on an ABAC registry: the task has no source registry identity for its own registry (add-credential skipped)', async () => {
+    const r = rule('CredentialMissing');
+    const wd = join(tempDir(), 'wd');
+    const res = await run(wd, ['--sim-scenario', 'abac', '--until', 'assign-role'], ['--only', 'run-task']);
+    // The log's line and rule, then the cause the live settings show: the source identity, named.
+    expectStopped(
+      res,
+      'run-task',
+      'failed',
+      `Run ca1 Failed: ${r.message}. The log says: unauthorized: authentication required, visit https://aka.ms/acr/authorization for more information. — the settings show why: the task reaches its own registry acrtrustdemo.azurecr.io without any credential: acrtrustdemo uses ABAC repository permissions, which give a task no implicit access to its own registry, and the task has no source registry identity (credentials.sourceRegistry.identity); waiting will not change that`,
+      "Fix: az acr task update -n acr-trust-task -r acrtrustdemo --source-acr-auth-id '[system]'",
+      r.link,
+    );
+    // Not retried: one run only.
+    expect(Object.keys(workdirCloud(wd).runs ?? {})).toHaveLength(1);
   });
 
   it('UserAssignedIdentityOnly: the task has only a user-assigned identity', async () => {

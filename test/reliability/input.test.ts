@@ -19,7 +19,7 @@ const SUB = '6b1f3a52-2c4e-4d7a-9e0b-5f8c1d2a3b4c';
 
 // ---- baselines: workdirs to copy, so every case starts from the same saved state and cloud -------
 
-type Base = 'progress' | 'fresh' | 'basic-sku' | 'abac' | 'no-role-write' | 'read-only' | 'user-assigned-task' | 'none';
+type Base = 'progress' | 'fresh' | 'basic-sku' | 'no-role-write' | 'read-only' | 'user-assigned-task' | 'none';
 const bases = {} as Record<Exclude<Base, 'none'>, string>;
 
 async function makeBases(): Promise<void> {
@@ -33,20 +33,18 @@ async function makeBases(): Promise<void> {
     // Only the cloud stays: a workdir whose workflow has not started.
     for (const f of ['state.json', 'answers.yaml', 'report.md']) rmSync(join(wd, f), { force: true });
   };
-  const [progress, fresh, basic, abac, noRole, readOnly] = await Promise.all([
+  const [progress, fresh, basic, noRole, readOnly] = await Promise.all([
     run('progress', ['--until', 'create-task']),
     run('fresh', ['--until', 'preflight']),
     run('basic-sku', ['--sim-scenario', 'basic-sku', '--until', 'preflight']),
-    run('abac', ['--sim-scenario', 'abac', '--until', 'preflight']),
     run('no-role-write', ['--sim-scenario', 'no-role-write', '--until', 'preflight']),
     run('read-only', ['--sim-scenario', 'read-only', '--until', 'preflight']),
   ]);
   if (progress.r.status !== 0 || fresh.r.status !== 0) throw new Error(`baseline runs failed: ${progress.r.stderr}${fresh.r.stderr}`);
-  for (const b of [fresh, basic, abac, noRole, readOnly]) forget(b.wd);
+  for (const b of [fresh, basic, noRole, readOnly]) forget(b.wd);
   bases.progress = progress.wd;
   bases.fresh = fresh.wd;
   bases['basic-sku'] = basic.wd;
-  bases.abac = abac.wd;
   bases['no-role-write'] = noRole.wd;
   bases['read-only'] = readOnly.wd;
 
@@ -203,7 +201,6 @@ const catalogue: BadInput[] = [
   { what: 'a resource group that does not exist', base: 'fresh', args: run('--resource-group', 'no-such-group'), exit: 1, message: /Resource group no-such-group was not found in subscription/, fix: /az group list/ },
   { what: 'a subscription that does not exist', base: 'fresh', args: run('--subscription', '00000000-1111-2222-3333-444444444444'), exit: 1, message: /Subscription 00000000-1111-2222-3333-444444444444 was not found, or you have no access to it/, fix: /az account list/ },
   { what: 'a registry that is not Premium', base: 'basic-sku', args: run(), exit: 1, message: /Registry acrtrustdemo is Basic: network rules and disabling public access need the Premium SKU/, fix: /az acr update -n acrtrustdemo --sku Premium/ },
-  { what: 'an ABAC registry with AcrPush', base: 'abac', args: run('--role', 'AcrPush'), exit: 1, message: /uses ABAC repository permissions, which ignore AcrPush/, fix: /--role 'Container Registry Repository Writer'/ },
   { what: 'no permission to assign roles', base: 'no-role-write', args: run(), exit: 1, message: /You may not create role assignments on registry acrtrustdemo/, fix: /Owner, User Access Administrator/ },
   { what: 'only Reader on the registry', base: 'read-only', args: run(), exit: 1, message: /You may not change registry acrtrustdemo: your roles do not grant Microsoft.ContainerRegistry\/registries\/tasks\/write/, fix: /Ask for Contributor/ },
   { what: 'only Reader, starting past preflight', base: 'read-only', args: run('--from', 'create-task'), exit: 1, message: /Could not create task acr-trust-task .*AuthorizationFailed/, fix: /./ },

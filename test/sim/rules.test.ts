@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ROLE_GUIDS, roleDefinitionId } from '../../src/model/roles.js';
-import { credentialFor as modelCredentialFor, ipv4InRange, reachability as modelReachability, tasksMayBypass as modelTasksMayBypass } from '../../src/model/access.js';
-import { AGENT_IP, decideAccess, permissionsAt, planRun, registryByLoginServer, registryFacts, runFacts, type RunSubject } from '../../src/sim/rules.js';
+import { credentialFor as modelCredentialFor, ipv4InRange, reachability as modelReachability, registryFactsFromWire, tasksMayBypass as modelTasksMayBypass } from '../../src/model/access.js';
+import { AGENT_IP, decideAccess, permissionsAt, planRun, registryByLoginServer, runFacts, type RunSubject } from '../../src/sim/rules.js';
 import { DEMO_RESOURCE_GROUP, SIM_SUBSCRIPTION_ID, seedScenario } from '../../src/sim/scenarios.js';
 import type { ArmResource, CloudState, Speed } from '../../src/sim/store.js';
 import {
@@ -16,7 +16,7 @@ import {
   programForStep,
   programForYaml,
   type RunVariables,
-} from '../../src/sim/task-yaml.js';
+} from '../../src/model/task-yaml.js';
 
 const T0 = Date.parse('2025-07-01T10:00:00Z');
 const HOME = 'acrtrustdemo.azurecr.io';
@@ -81,8 +81,8 @@ function plan(state: CloudState, s: RunSubject, yaml = BUILD_AND_PUSH, opts: { s
 }
 
 // The model's functions over the sim's wire resources.
-const reachability = (r: ArmResource, agentIp?: string) => modelReachability(registryFacts(r), { agentIp });
-const tasksMayBypass = (r: ArmResource) => modelTasksMayBypass(registryFacts(r));
+const reachability = (r: ArmResource, agentIp?: string) => modelReachability(registryFactsFromWire(r), { agentIp });
+const tasksMayBypass = (r: ArmResource) => modelTasksMayBypass(registryFactsFromWire(r));
 const credentialFor = (s: RunSubject, server: string) => modelCredentialFor(runFacts(s), server, s.home.properties.roleAssignmentMode === 'AbacRepositoryPermissions');
 
 const text = (p: ReturnType<typeof plan>) => p.log.map((l) => l.line).join('\n');

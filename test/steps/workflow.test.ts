@@ -218,7 +218,6 @@ describe('the workflow', () => {
 describe('preflight blocks with the reason and the remedy', () => {
   const cases = [
     ['basic-sku', {}, 'SkuNotPremium', /--sku Premium/],
-    ['abac', {}, 'AbacRegistry', /Container Registry Repository Writer/],
     ['no-role-write', {}, 'AuthorizationFailed', /Owner.*User Access Administrator/],
     ['read-only', {}, 'AuthorizationFailed', /Contributor.*Owner/],
     ['default', { registry: 'nosuchregistry', targetRegistry: 'nosuchregistry' }, 'ResourceNotFound', /az acr list/],

@@ -96,10 +96,11 @@ export async function azEnv(opts: AzEnvOptions): Promise<void> {
   const dir = resolve(opts.dir ?? DEFAULT_AZ_DIR);
   checkDir(dir);
   requireAz();
-  const token = target.identity ? await signIn(target) : 'acr-trust-az-env';
+  // The cloud first: a room identity's token is asked for its Resource Manager audience.
+  const cloud = await cloudOf(target);
+  const token = target.identity ? await signIn(target, cloud.resourceId) : 'acr-trust-az-env';
   const subscriptions = await probe(target, token);
   if (subscriptions.length === 0) throw usageError(`The sim at ${target.endpoint} lists no subscription.`);
-  const cloud = await cloudOf(target);
 
   const env = writeConfig(dir, target, subscriptions, cloud);
   const who = target.identity ? (target.identity.learner ? `learner ${target.identity.learner}` : 'the trainer') : undefined;
@@ -170,9 +171,9 @@ function readJson(res: import('node:http').IncomingMessage, then: (body: any) =>
 }
 
 /** Client credentials at the sim's token endpoint: a room identity's token, or exit 2 saying why not. */
-function signIn(target: SimTarget): Promise<string> {
+function signIn(target: SimTarget, resource: string): Promise<string> {
   const id = target.identity!;
-  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: id.clientId, client_secret: id.clientSecret, scope: 'https://management.core.windows.net//.default' }).toString();
+  const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: id.clientId, client_secret: id.clientSecret, scope: `${resource}/.default` }).toString();
   return new Promise((done, reject) => {
     const req = request(`${target.endpoint}/adfs/oauth2/token`, { method: 'POST', ca: target.ca, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(form) }, timeout: 10_000 }, (res) => {
       readJson(res, (body) => {

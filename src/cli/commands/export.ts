@@ -1,7 +1,9 @@
 /**
  * `acr-trust export`: a shell script of the az commands equivalent to the workflow, for the answers
- * recorded in the workdir (or given as flags). It connects to nothing.
+ * recorded in the workdir (or given as flags). It connects to nothing: what it knows of the cloud
+ * (an ABAC target registry) is what the workdir's preflight recorded.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { timings, workflow, type World } from '../../../steps/index.js';
 import { completeAnswers, readInputs, simDefaults, workflowAnswers, type ResolvedAnswers } from '../../engine/answers.js';
 import { boundCloud, workdirPaths } from '../../engine/workdir.js';
@@ -27,15 +29,37 @@ export async function exportScript(opts: CommonOptions & AnswerFlags): Promise<v
       : completeAnswers(inputs, { subscription: inputs.subscription ?? (await import('../../azure/credentials.js')).defaultSubscriptionFromAzCli() });
   // On Azure, the lines are for the cloud the run uses: --cloud, the workdir's, or the Azure CLI's active one.
   const cloud = answers.target === 'azure' ? (await import('../../azure/clouds.js')).resolveCloud({ cloud: use.cloud }) : undefined;
-  process.stdout.write(script(answers, cloud));
+  process.stdout.write(script(answers, cloud, recordedMode(paths.state, answers.targetRegistry)));
+}
+
+/**
+ * The target registry's `roleAssignmentMode` as the workdir's preflight recorded it (for the ABAC
+ * registry's lines), when it recorded it for this very target; undefined otherwise. Read-only.
+ */
+function recordedMode(stateFile: string, targetRegistry: string): string | undefined {
+  if (!existsSync(stateFile)) return undefined;
+  try {
+    const outputs = JSON.parse(readFileSync(stateFile, 'utf8'))?.steps?.preflight?.outputs;
+    const id = typeof outputs?.targetRegistryId === 'string' ? outputs.targetRegistryId : '';
+    if (id.split('/').pop()?.toLowerCase() !== targetRegistry.toLowerCase()) return undefined;
+    return typeof outputs.roleAssignmentMode === 'string' ? outputs.roleAssignmentMode : undefined;
+  } catch {
+    return undefined; // an unreadable state is `run`'s to report; the script is still written from the answers
+  }
 }
 
 /**
  * The script: a header naming the answers, then each step's az lines under its title. `cloud`: the
  * Azure cloud they are for (login servers with its suffix; `az cloud set` first outside AzureCloud).
  */
-export function script(answers: ResolvedAnswers, cloud?: { name: string; acrLoginServerSuffix: string }): string {
-  const world: World = { answers: workflowAnswers(answers), cloud: offline(), timing: timings.azure, ...(cloud ? { loginServerSuffix: cloud.acrLoginServerSuffix } : {}) };
+export function script(answers: ResolvedAnswers, cloud?: { name: string; acrLoginServerSuffix: string }, targetRoleAssignmentMode?: string): string {
+  const world: World = {
+    answers: workflowAnswers(answers),
+    cloud: offline(),
+    timing: timings.azure,
+    ...(cloud ? { loginServerSuffix: cloud.acrLoginServerSuffix } : {}),
+    ...(targetRoleAssignmentMode ? { targetRoleAssignmentMode } : {}),
+  };
   const a = world.answers;
   const lines = [
     '#!/bin/sh',

@@ -44,7 +44,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   const credential = clientSecretCredential({ authorityHost: sim.endpoint, clientId: trainer.clientId, clientSecret: trainer.secret, ca: sim.caCert });
   // One adapter (one TLS connection) without its read cache: every check of the board must read
   // the cloud as it is now, not as an earlier check saw it.
-  const shared = connect({ subscriptionId: sim.subscriptionId, credential, endpoint: sim.endpoint, ca: sim.caCert, pollIntervalMs: 10, readCacheMs: 0 });
+  const shared = connect({ subscriptionId: sim.subscriptionId, credential, endpoint: sim.endpoint, ca: sim.caCert, ...(sim.state.cloud ? { audience: sim.state.cloud.activeDirectoryResourceId } : {}), pollIntervalMs: 10, readCacheMs: 0 });
   const freshCloud = () => shared;
   const scratch = mkdtempSync(join(tmpdir(), 'acr-trust-board-'));
   const steps = workflow.map((s) => ({ id: s.id, title: s.title }));

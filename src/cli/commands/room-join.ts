@@ -32,6 +32,8 @@ export interface JoinFile {
   clientSecret: string;
   resourceGroup?: string;
   registry?: string;
+  /** The resource tokens are asked for, when the room's sim stands for a cloud (`sim serve --cloud`): its Resource Manager audience. */
+  tokenAudience?: string;
 }
 
 /** The folder of a room's join files: `room.join/` beside `room.json`. */
@@ -65,6 +67,7 @@ export function writeJoinFiles(stateFile: string, state: CloudState, endpoint: s
       clientId: id.clientId,
       clientSecret: id.secret,
       ...(names ? { resourceGroup: names.resourceGroup, registry: names.registry } : {}),
+      ...(state.cloud ? { tokenAudience: state.cloud.activeDirectoryResourceId } : {}),
     };
     writeFileAtomic(join(dir, id.learner ? `learner${id.learner}.json` : 'trainer.json'), `${JSON.stringify(file, null, 1)}\n`);
   }

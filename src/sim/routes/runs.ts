@@ -30,7 +30,7 @@ import type { ArmResource, RunRecord } from '../store.js';
 import { key } from '../store.js';
 import { customEntries, sourceLoginMode } from '../../model/access.js';
 import { planRun, runFacts, type RunSubject } from '../rules.js';
-import { collectValues, programForDockerBuild, programForStep, type ProgramResult, type RunVariables } from '../task-yaml.js';
+import { collectValues, programForDockerBuild, programForStep, type ProgramResult, type RunVariables } from '../../model/task-yaml.js';
 import { page } from './common.js';
 import { uploadedFiles } from './source-upload.js';
 import { agentPoolOf } from './agent-pools.js';

@@ -245,7 +245,18 @@ function mergeProperties(current: Record<string, any>, update: any): Record<stri
   if (u.trigger) p.trigger = mergeTrigger(p.trigger, u.trigger);
   if (u.credentials) {
     const credentials: Record<string, any> = { ...(p.credentials ?? {}) };
-    if (u.credentials.sourceRegistry !== undefined) credentials.sourceRegistry = u.credentials.sourceRegistry;
+    // sourceRegistry merges field by field, as the rest of a PATCH does: a PATCH of `identity` alone
+    // (api-version 2025-03-01-preview) keeps the login mode, one of `loginMode` alone (an older
+    // version, which has no identity) keeps the identity; a null field removes it.
+    if (u.credentials.sourceRegistry === null) delete credentials.sourceRegistry;
+    else if (u.credentials.sourceRegistry !== undefined) {
+      const merged: Record<string, any> = { ...(credentials.sourceRegistry ?? {}) };
+      for (const [field, value] of Object.entries(u.credentials.sourceRegistry as Record<string, unknown>)) {
+        if (value === null) delete merged[field];
+        else if (value !== undefined) merged[field] = value;
+      }
+      credentials.sourceRegistry = merged;
+    }
     if (u.credentials.customRegistries !== undefined) {
       const map: Record<string, any> = { ...(credentials.customRegistries ?? {}) };
       for (const [server, entry] of Object.entries(u.credentials.customRegistries ?? {})) {

@@ -1,8 +1,9 @@
 /**
- * What a task's step will do to registries: the sim reads the step the way ACR's runner (acb)
- * would — render the run variables, parse the YAML — and reduces it to a short program of
- * build / push / cmd steps naming the images involved. The run decision (`rules.ts`) then decides
- * each registry access those steps make.
+ * What a task's step will do to registries, read the way ACR's runner (acb) reads it — render the
+ * run variables, parse the YAML — and reduced to a short program of build / push / cmd steps
+ * naming the images involved. Shared model: the sim's run decision (src/sim/rules.ts) and the
+ * doctor (src/doctor/diagnose.ts) decide each registry access those steps make; the wizard checks
+ * a user's task file with the same rule of shape (`taskDocumentProblem`, steps/lib/task-yaml.ts).
  *
  * Only what decides registry access is modelled. acb features that do not touch a registry
  * (`when`, `env`, `volumes`, `secrets`, `detach`, retries …) are accepted and ignored.
@@ -12,8 +13,8 @@
  * `{{.Values.x}}`). A value Go's template engine cannot find prints as `<no value>`, as it does in
  * acb. Source: Microsoft's "ACR Tasks reference: YAML" (run variables and aliases).
  */
-import { parse as parseYaml } from 'yaml';
-import { dockerfileBaseImages } from '../model/dockerfile.js';
+import { yaml } from '../files.js';
+import { dockerfileBaseImages } from './dockerfile.js';
 
 /** An image reference, normalised the way docker does (`hello` → `docker.io/library/hello:latest`). */
 export interface ImageRef {
@@ -116,6 +117,23 @@ export function programForDockerBuild(imageNames: string[], push: boolean, vars:
   return { ok: true, program: { aliases: false, steps, ...(push && tags.length > 0 ? { pushNeedsCredential: true } : {}) } };
 }
 
+/** The kinds a task step names (acb's: build, push, cmd); a valid step names exactly one. */
+export function stepKinds(step: unknown): ('build' | 'push' | 'cmd')[] {
+  return step && typeof step === 'object' ? (['build', 'push', 'cmd'] as const).filter((k) => (step as Record<string, unknown>)[k] !== undefined) : [];
+}
+
+/**
+ * What acb requires of a task document once rendered and parsed: a mapping with a non-empty
+ * `steps` list whose entries each name exactly one of build, push or cmd. Undefined when it holds;
+ * `{ steps: 'missing' }`, or `{ step }` (0-based) for the first step that does not.
+ */
+export function taskDocumentProblem(doc: unknown): { steps: 'missing' } | { step: number } | undefined {
+  const steps = doc && typeof doc === 'object' && !Array.isArray(doc) ? (doc as { steps?: unknown }).steps : undefined;
+  if (!Array.isArray(steps) || steps.length === 0) return { steps: 'missing' };
+  const bad = steps.findIndex((s) => stepKinds(s).length !== 1);
+  return bad < 0 ? undefined : { step: bad };
+}
+
 /** Parses task YAML (acb's `version`/`steps` format) into a program. */
 export function programForYaml(yamlText: string, vars: RunVariables): ProgramResult {
   const version = /^\s*version\s*:\s*['"]?([^'"\s#]+)/m.exec(yamlText)?.[1];
@@ -124,22 +142,19 @@ export function programForYaml(yamlText: string, vars: RunVariables): ProgramRes
 
   let doc: any;
   try {
-    doc = parseYaml(rendered);
+    doc = yaml().parse(rendered);
   } catch (e) {
     return { ok: false, error: `failed to deserialize task and validate: ${firstLine((e as Error).message)}` };
   }
-  if (!doc || typeof doc !== 'object' || !Array.isArray(doc.steps) || doc.steps.length === 0) {
-    return { ok: false, error: 'failed to deserialize task and validate: the task must contain at least one step' };
-  }
+  const problem = taskDocumentProblem(doc);
+  if (problem && 'steps' in problem) return { ok: false, error: 'failed to deserialize task and validate: the task must contain at least one step' };
+  if (problem) return { ok: false, error: `failed to deserialize task and validate: step ${problem.step} must contain exactly one of build, push or cmd` };
 
   const steps: TaskStep[] = [];
   for (const [i, raw] of (doc.steps as unknown[]).entries()) {
     const s = (raw ?? {}) as Record<string, unknown>;
     const id = typeof s.id === 'string' && s.id ? s.id : `acb_step_${i}`;
-    const kinds = (['build', 'push', 'cmd'] as const).filter((k) => s[k] !== undefined);
-    if (kinds.length !== 1) {
-      return { ok: false, error: `failed to deserialize task and validate: step ${i} must contain exactly one of build, push or cmd` };
-    }
+    const kinds = stepKinds(s);
     if (kinds[0] === 'build') {
       const args = String(s.build);
       const { file, context, buildArgs } = buildOptions(args);
@@ -167,7 +182,7 @@ export function collectValues(step: any, overrides?: { name?: string; value?: st
   const encoded = decodeBase64(step?.encodedValuesContent);
   if (encoded) {
     try {
-      const doc = parseYaml(encoded);
+      const doc = yaml().parse(encoded);
       if (doc && typeof doc === 'object') for (const [k, v] of Object.entries(doc)) values[k] = String(v);
     } catch {
       // A broken values file renders as missing values, which is what acb's template engine shows.
