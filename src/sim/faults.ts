@@ -25,6 +25,7 @@
  */
 import { AcrTrustError } from '../errors.js';
 import { ArmError } from './http.js';
+import { requestedAudience } from './room.js';
 
 /** A transport fault, an ARM error code from ARM_FAULTS, or a sign-in error from SIGNIN_FAULTS. */
 export type FaultKind = '429' | '500' | '503' | 'drop' | ArmFaultCode | SignInFaultCode;
@@ -155,9 +156,7 @@ export function isSignInFault(kind: string | undefined): kind is SignInFaultCode
 /** The answer to a token request a sign-in fault hits: who and what the form names. */
 export function signInFault(code: SignInFaultCode, c: FaultContext): SignInError {
   const form = new URLSearchParams(c.body ?? '');
-  const scope = (form.get('scope') ?? '').split(/\s+/).find((x) => x.endsWith('/.default'));
-  const resource = scope ? scope.slice(0, -'.default'.length).replace(/\/\/$/, '/') : (form.get('resource') ?? 'https://management.core.windows.net/');
-  return SIGNIN_FAULTS[code]({ now: c.now ?? Date.now(), tenant: c.params.tenant ?? c.tenantId, clientId: form.get('client_id') ?? '', resource });
+  return SIGNIN_FAULTS[code]({ now: c.now ?? Date.now(), tenant: c.params.tenant ?? c.tenantId, clientId: form.get('client_id') ?? '', resource: requestedAudience(form) });
 }
 
 /** The answer to a request an ARM fault hits. */

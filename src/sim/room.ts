@@ -109,6 +109,16 @@ export function issuerFor(tenantId: string): string {
 /** The audiences ARM accepts (its own) — the sim adds the origins it is reached by. */
 export const ARM_AUDIENCES = ['https://management.core.windows.net/', 'https://management.core.windows.net', 'https://management.azure.com/', 'https://management.azure.com'];
 
+/**
+ * The resource a token request asks for, which becomes the token's `aud`: v2's scope
+ * (`{resource}/.default`; az's `https://management.core.windows.net//.default` keeps one slash)
+ * or v1's `resource` parameter; ARM's own when neither is given.
+ */
+export function requestedAudience(form: URLSearchParams): string {
+  const scope = (form.get('scope') ?? '').split(/\s+/).find((x) => x.endsWith('/.default'));
+  return scope ? scope.slice(0, -'.default'.length).replace(/\/\/$/, '/') : (form.get('resource') ?? ARM_AUDIENCES[0]!);
+}
+
 export interface TokenClaims {
   oid: string;
   appid: string;

@@ -16,7 +16,7 @@
 import type { RouteModule } from '../context.js';
 import { randomUUID } from 'node:crypto';
 import type { SimRequest, SimResponse } from '../http.js';
-import { ARM_AUDIENCES, identityFor, issueAccessToken, signingKeyOf } from '../room.js';
+import { identityFor, issueAccessToken, requestedAudience, signingKeyOf } from '../room.js';
 import { armAudiences, PUBLIC_CLOUD, SIM_OWN_CLOUD } from '../../model/clouds.js';
 
 
@@ -104,9 +104,7 @@ export const signInRoutes: RouteModule = (router, sim) => {
       }
       principalId = identity.principalId;
     }
-    // The resource: v2's scope (`{resource}/.default`) or v1's resource parameter.
-    const scope = (form.get('scope') ?? '').split(/\s+/).find((x) => x.endsWith('/.default'));
-    const audience = scope ? scope.slice(0, -'.default'.length).replace(/\/\/$/, '/') : (form.get('resource') ?? ARM_AUDIENCES[0]!);
+    const audience = requestedAudience(form);
     const { token, expiresIn } = await issueAccessToken(sim.state, { principalId, clientId: clientId || 'sim-client', audience, now: sim.now() });
     sim.changed(); // the signing key, when this token made it
     return { status: 200, body: { token_type: 'Bearer', access_token: token, expires_in: expiresIn, ext_expires_in: expiresIn } };
