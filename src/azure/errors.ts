@@ -231,7 +231,9 @@ export const errorRules: readonly ErrorRule[] = [
   },
   {
     // acb's build command refuses to start a pushing build with no registry credential at all —
-    // on an ABAC registry a quick build or task without a source identity (Azure/azure-cli-extensions#9724).
+    // on an ABAC registry a quick build or task without a source identity (Azure/azure-cli-extensions#9724;
+    // microsoft/GitHub-Copilot-for-Azure#1106: `az acr build` on an ABAC registry without
+    // --source-acr-auth-id fails with this line).
     id: 'SourceIdentityMissing',
     kind: 'credential',
     source: 'run-log',

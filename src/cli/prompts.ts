@@ -192,8 +192,8 @@ export async function askAnswers(partial: Inputs, deps: AskDeps): Promise<Inputs
 }
 
 const ROLE_NOTES: Record<RoleName, (abac: boolean) => string> = {
-  AcrPush: (abac) => `pull and push — the article's choice${abac ? '. This registry uses ABAC repository permissions and ignores it.' : ''}`,
-  AcrPull: (abac) => `pull only${abac ? '. This registry uses ABAC repository permissions and ignores it.' : ''}`,
+  AcrPush: (abac) => `pull and push — the article's choice${abac ? '. This registry uses ABAC repository permissions and ignores it: acr-trust assigns Container Registry Repository Writer instead.' : ''}`,
+  AcrPull: (abac) => `pull only${abac ? '. This registry uses ABAC repository permissions and ignores it: acr-trust assigns Container Registry Repository Reader instead.' : ''}`,
   'Container Registry Repository Writer': () => 'pull and push, for registries with ABAC repository permissions',
   'Container Registry Repository Reader': () => 'pull only, for registries with ABAC repository permissions',
 };

@@ -40,6 +40,21 @@ describe('sim scenarios', () => {
     expect(granted.map((a) => a.properties.roleDefinitionId.split('/').pop())).toEqual([writer]);
   });
 
+  it('abac without the source identity: doctor names credentials.sourceRegistry.identity, and its --fix (the wizard\'s add-credential) sets it', () => {
+    const { wd, r } = runScenario('abac', ['--until', 'assign-role']);
+    expect(r.status, r.stderr).toBe(0);
+    const broken = cli(['doctor', '--workdir', wd, '--yes']);
+    expect(broken.status, broken.stderr).toBe(3);
+    expect(broken.stdout).toContain('the task has no source registry identity (credentials.sourceRegistry.identity)');
+    expect(broken.stdout).toContain("az acr task update -n acr-trust-task -r acrtrustdemo --source-acr-auth-id '[system]'");
+    expect(broken.stdout).toContain('acr-trust run --only add-credential');
+    const fixed = cli(['doctor', '--workdir', wd, '--yes', '--fix']);
+    expect(fixed.status, fixed.stderr + fixed.stdout).toBe(0);
+    expect(fixed.stdout).toContain('Healthy: every access the task makes is allowed.');
+    const [task] = Object.values<any>(simCloud(wd).tasks);
+    expect(task.properties.credentials.sourceRegistry).toEqual({ loginMode: 'None', identity: '[system]' });
+  });
+
   it('no-role-write: stops at preflight saying which permission is missing and whom to ask', () => {
     const { r } = runScenario('no-role-write');
     expect(r.status).toBe(1);

@@ -164,6 +164,19 @@ describe('tasks', () => {
     expect((await rawRequest(ctx.sim, 'GET', `${path}?api-version=2018-02-01-preview`)).body.error.code).toBe('InvalidApiVersionParameter');
   });
 
+  it('merges credentials.sourceRegistry field by field: a PATCH of the identity keeps the login mode, one of the login mode keeps the identity, null removes a field', async () => {
+    const path = `/subscriptions/${ctx.sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${REG}/tasks/source-task`;
+    const body = { location: 'eastus', identity: { type: 'SystemAssigned' }, properties: { platform: { os: 'linux' }, step: { type: 'EncodedTask', encodedTaskContent: Buffer.from('steps: []').toString('base64') }, credentials: { sourceRegistry: { loginMode: 'None' } } } };
+    expect((await rawRequest(ctx.sim, 'PUT', `${path}?api-version=2019-06-01-preview`, { body })).status).toBe(200);
+    const patch = async (v: string, sourceRegistry: unknown) => (await rawRequest(ctx.sim, 'PATCH', `${path}?api-version=${v}`, { body: { properties: { credentials: { sourceRegistry } } } })).body.properties.credentials?.sourceRegistry;
+    // What `az acr task update --source-acr-auth-id '[system]'` (and acr-trust's add-credential) sends.
+    expect(await patch('2025-03-01-preview', { identity: '[system]' })).toEqual({ loginMode: 'None', identity: '[system]' });
+    // An older client that knows only the login mode (reset's restoreTask, az 2.45) leaves the identity alone.
+    await patch('2019-06-01-preview', { loginMode: 'Default' });
+    expect((await rawRequest(ctx.sim, 'GET', `${path}?api-version=2025-03-01-preview`)).body.properties.credentials.sourceRegistry).toEqual({ loginMode: 'Default', identity: '[system]' });
+    expect(await patch('2025-03-01-preview', { identity: null })).toEqual({ loginMode: 'Default' });
+  });
+
   it('answers each task api-version with what it defines', async () => {
     const path = `/subscriptions/${ctx.sim.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ContainerRegistry/registries/${REG}/tasks/versioned`;
     const body = { location: 'eastus', identity: { type: 'SystemAssigned' }, properties: { platform: { os: 'linux' }, step: { type: 'EncodedTask', encodedTaskContent: Buffer.from('steps: []').toString('base64') } } };
