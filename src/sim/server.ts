@@ -464,8 +464,14 @@ async function answerRequest(input: Incoming, readBodyOf: () => Promise<Buffer>,
       return out;
     }
     if (!inProcess && !unauthenticated && !/^Bearer\s+\S+/i.test(String(input.headers.authorization ?? ''))) {
+      // ARM names the tenant of a subscription it knows in the challenge's authorization_uri (how
+      // a client finds which tenant to sign in to: shawntabrizi.com, "Secret APIs in Azure Active
+      // Directory and Azure Resource Manager").
+      const sub = /^\/subscriptions\/([^/]+)/i.exec(path)?.[1]?.toLowerCase();
+      const known = sub !== undefined && h.state.subscriptions.some((x) => x.subscriptionId.toLowerCase() === sub);
+      const authority = `${h.state.cloud?.authorityHost ?? 'https://login.windows.net'}/${known ? h.state.tenantId : ''}`;
       out.answer = new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {
-        'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
+        'WWW-Authenticate': `Bearer authorization_uri="${authority}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`,
       }).toResponse();
       return out;
     }
