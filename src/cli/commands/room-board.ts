@@ -42,7 +42,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   const room = sim.state.room;
   const learners = sim.state.learners;
   if (!room || !learners || !sim.board) return undefined;
-  const [{ connect, diagnoseRunLog, simCredential }, { checkSteps }, { StateStore }, { workflow, timings }] = await Promise.all([
+  const [{ connect, diagnoseRunLog, simCredential }, { applicableSteps, checkSteps }, { StateStore }, { workflow, timings }] = await Promise.all([
     import('../../azure/index.js'),
     import('../../engine/runner.js'),
     import('../../engine/state.js'),
@@ -65,7 +65,12 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   });
   const freshCloud = () => shared;
   const scratch = mkdtempSync(join(tmpdir(), 'acr-trust-board-'));
-  const steps = workflow.map((s) => ({ id: s.id, title: s.title }));
+  // The columns: the steps of the learners' path (the bypass: the room's answers name no agent
+  // pool), as `status` and `verify` check them (applicableSteps).
+  const answersOf = (resourceGroup: string, registry: string, task: string) => ({ subscription: sim.subscriptionId, resourceGroup, registry, targetRegistry: registry, task, role: 'AcrPush' as const });
+  const pathSteps = (world: unknown) => applicableSteps(workflow, world as never).applies;
+  const first = learnerNames(1, learners);
+  const steps = pathSteps({ answers: answersOf(first.resourceGroup, first.registry, 'acr-trust-task'), cloud: shared, timing: timings.instant }).map((s) => ({ id: s.id, title: s.title }));
 
   const ids = room.identities.filter((i) => i.learner).map((i) => i.learner!);
   const rows = new Map<string, BoardRow>();
@@ -87,7 +92,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     const task = taskOf(resourceGroup);
     const cloud = freshCloud();
     const world = {
-      answers: { subscription: sim.subscriptionId, resourceGroup, registry, targetRegistry: registry, task, role: 'AcrPush' as const },
+      answers: answersOf(resourceGroup, registry, task),
       cloud,
       timing: timings.instant,
     };
@@ -101,12 +106,13 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     if (firstOk) store.record('run-task', { runId: firstOk.runId });
     const after = firstOk ? ofTask.filter((r) => String(r.createTime) > String(firstOk.createTime)) : [];
     if (after.length) store.record('confirm-denied', { runId: after[after.length - 1]!.runId });
-    const checks = (await checkSteps(workflow, world as never, store, { emit: () => {} })) ?? [];
+    const path = pathSteps(world);
+    const checks = (await checkSteps(path, world as never, store, { emit: () => {} })) ?? [];
     const done = new Set(checks.filter((c) => c.live.status === 'done').map((c) => c.id));
     let earlierOpen = false;
     const cells = checks.map((c, i) => {
       const live = c.live as { status: string; evidence?: string; change?: string; reason?: string; problem?: { message?: string } };
-      const supersededBy = workflow[i]!.supersededBy;
+      const supersededBy = path[i]!.supersededBy;
       if (live.status !== 'done' && supersededBy && done.has(supersededBy)) return { step: c.id, status: 'reversed' as const, text: `reversed on purpose by ${supersededBy}` };
       const text = live.evidence ?? live.change ?? live.reason ?? live.problem?.message ?? live.status;
       let status = (['done', 'pending', 'blocked'].includes(live.status) ? live.status : 'error') as BoardRow['cells'][number]['status'];
