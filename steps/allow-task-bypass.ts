@@ -3,8 +3,9 @@
  * second switch that Microsoft added after the article was written.
  */
 import { setsRegistryProperty } from './lib/registry-network.js';
+import { bypassSwitch } from './lib/agent-pool.js';
 
-export const allowTaskBypass = setsRegistryProperty(
+export const allowTaskBypass = bypassSwitch(setsRegistryProperty(
   {
     id: 'allow-task-bypass',
     title: 'Allow ACR Tasks to bypass the target registry\'s network rules (the 2025 task bypass policy)',
@@ -24,4 +25,4 @@ export const allowTaskBypass = setsRegistryProperty(
   },
   'networkRuleBypassAllowedForTasks',
   true,
-);
+));

@@ -3,8 +3,9 @@
  * network rules.
  */
 import { setsRegistryProperty } from './lib/registry-network.js';
+import { bypassSwitch } from './lib/agent-pool.js';
 
-export const allowTrustedServices = setsRegistryProperty(
+export const allowTrustedServices = bypassSwitch(setsRegistryProperty(
   {
     id: 'allow-trusted-services',
     title: 'Allow trusted Microsoft services to bypass the target registry\'s network rules',
@@ -24,4 +25,4 @@ export const allowTrustedServices = setsRegistryProperty(
   },
   'networkRuleBypassOptions',
   'AzureServices',
-);
+));

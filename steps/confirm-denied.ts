@@ -6,9 +6,11 @@ import { AcrTrustError } from '../src/errors.js';
 import type { World } from './world.js';
 import { reachability } from '../src/model/access.js';
 import { outputsOf, readTargetRegistry, type Ctx } from './lib/context.js';
+import { NEGATIVE_TEST_NOT_ON_POOL_PATH } from './lib/agent-pool.js';
 import { changedSinceRun, followRun, readRun, registryFacts, runAndFollow, runFailedError, type FinishedRun } from './lib/task-runs.js';
 
 export const confirmDenied: Step<World> = {
+  skipReason: NEGATIVE_TEST_NOT_ON_POOL_PATH,
   id: 'confirm-denied',
   title: 'Run the task again: without trusted services the registry should refuse it',
 

@@ -8,6 +8,7 @@ import { preflight } from './preflight.js';
 import { createTask } from './create-task.js';
 import { assignRole } from './assign-role.js';
 import { addCredential } from './add-credential.js';
+import { agentPool } from './agent-pool.js';
 import { allowTrustedServices } from './allow-trusted-services.js';
 import { allowTaskBypass } from './allow-task-bypass.js';
 import { disablePublicAccess } from './disable-public-access.js';
@@ -20,6 +21,7 @@ export const workflow: readonly Step<World>[] = [
   createTask,
   assignRole,
   addCredential,
+  agentPool,
   allowTrustedServices,
   allowTaskBypass,
   disablePublicAccess,
@@ -38,4 +40,4 @@ export function stepById(id: string): Step<World> | undefined {
 export const stepIds: readonly string[] = workflow.map((s) => s.id);
 
 export type { World, Answers, RoleName, Timing } from './world.js';
-export { loginServerFor, timings } from './world.js';
+export { loginServerFor, onAgentPool, timings } from './world.js';

@@ -5,7 +5,8 @@
 import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
 import { hasSystemIdentity, permits, ruleById, type Registry, type Task } from '../src/azure/index.js';
-import type { World } from './world.js';
+import { onAgentPool, type World } from './world.js';
+import { notPremium } from './agent-pool.js';
 import { isAbacRegistry, outputsOf, readTask, registryMissing, roleFor, targetIsHome, type Ctx, type StepOutputs, type TaskBefore } from './lib/context.js';
 import { networkDiff, networkSettingsOf, patchTarget } from './lib/registry-network.js';
 import { TASK_FILE_HINT, taskFileProblem } from './lib/task-yaml.js';
@@ -68,13 +69,16 @@ export const preflight: Step<World> = {
       );
     }
 
+    // The agent-pool path: the pool belongs to the task's registry, which must be Premium too.
+    if (onAgentPool(ctx.world) && registry.sku !== 'Premium') return notPremium(registry);
+
     // Every write the workflow makes, checked here so that a caller without one of them is refused
     // before anything changes (not halfway, by Azure): the task and its runs live in the task's
     // registry, the network settings and the role assignment are on the target.
     const permissions = await cloud.callerPermissions(target.id);
     const home = target === registry ? permissions : await cloud.callerPermissions(registry.id);
     const missing = [
-      ...HOME_ACTIONS.filter((action) => !permits(home.permissions, action)),
+      ...[...HOME_ACTIONS, ...(onAgentPool(ctx.world) ? [AGENT_POOL_WRITE] : [])].filter((action) => !permits(home.permissions, action)),
       ...TARGET_ACTIONS.filter((action) => !permits(permissions.permissions, action)),
     ].filter((action, i, all) => all.indexOf(action) === i);
     if (missing.length > 0) {
@@ -207,6 +211,8 @@ export function userAssignedOnly(ctx: Ctx): CheckResult {
  *  registry (its network settings); the role assignment is checked on its own. */
 const HOME_ACTIONS = ['Microsoft.ContainerRegistry/registries/tasks/write', 'Microsoft.ContainerRegistry/registries/scheduleRun/action'];
 const TARGET_ACTIONS = ['Microsoft.ContainerRegistry/registries/write'];
+/** The agent-pool path creates the pool in the task's registry. */
+const AGENT_POOL_WRITE = 'Microsoft.ContainerRegistry/registries/agentPools/write';
 const ROLE_ASSIGNMENT_WRITE = 'Microsoft.Authorization/roleAssignments/write';
 
 /** A refusal, with the documentation link of its rule in the error table (`rule` when it is not named like the code). */

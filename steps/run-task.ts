@@ -2,13 +2,13 @@
  * Step 8 — run-task: the task runs and reaches the closed registry through the bypass.
  */
 import type { CheckResult, Step } from '../src/engine/step.js';
-import type { World } from './world.js';
-import { outputsOf } from './lib/context.js';
+import { onAgentPool, type World } from './world.js';
+import { outputsOf, readTargetRegistry, type Ctx } from './lib/context.js';
 import { changedSinceRun, configurationError, followRun, judgeLive, readRun, runFailedError, runAndFollow, type FinishedRun } from './lib/task-runs.js';
 
 export const runTask: Step<World> = {
   id: 'run-task',
-  title: 'Run the task: the closed registry should let it in through the bypass',
+  title: 'Run the task: the closed registry should let it in (through the bypass, or an agent pool\'s network)',
 
   why:
     'With public access disabled, the run can reach the target registry only through the bypass. If the registry and ' +
@@ -35,7 +35,7 @@ export const runTask: Step<World> = {
       // trusted services turned back on by `--goal setup`): otherwise the task runs again.
       const changed = await changedSinceRun(ctx, seen.run);
       if (changed) return { status: 'pending', change: `run task ${ctx.world.answers.task} again (${changed})` };
-      return { status: 'done', evidence: `run ${runId} Succeeded`, outputs: { runId, status: 'Succeeded' } };
+      return { status: 'done', evidence: `run ${runId} Succeeded${await pathEvidence(ctx)}`, outputs: { runId, status: 'Succeeded' } };
     }
     if (!seen.finished) return { status: 'pending', change: `follow run ${runId} (${seen.run.status})` };
     const why = seen.diagnosis ? `: ${seen.diagnosis.rule.message}` : '';
@@ -75,3 +75,18 @@ export const runTask: Step<World> = {
     }
   },
 };
+
+/**
+ * On the agent-pool path, what the success proves: with the task bypass off the task cannot have
+ * come in through the bypass (under either reading of the two switches), so the pool's network let
+ * it in. With the switch on (the user's own setting) the success does not tell the paths apart.
+ */
+async function pathEvidence(ctx: Ctx): Promise<string> {
+  if (!onAgentPool(ctx.world)) return '';
+  const pool = ctx.world.answers.agentPool!;
+  const target = await readTargetRegistry(ctx);
+  if (target && !target.networkRuleBypassAllowedForTasks) {
+    return ` on agent pool ${pool} with the task bypass off (networkRuleBypassAllowedForTasks = false, trusted services ${target.networkRuleBypassOptions === 'AzureServices' ? 'allowed' : 'not allowed'}): the private network let it in`;
+  }
+  return ` on agent pool ${pool} — but the task bypass is on as well (networkRuleBypassAllowedForTasks = true), so this run does not show which way it came in`;
+}

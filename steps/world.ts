@@ -25,6 +25,21 @@ export interface Answers {
   role: RoleName;
   /** The user's own task YAML file instead of the built-in one. */
   taskFile?: string;
+  /**
+   * How the task reaches the closed registry. Unset: through the bypass (the article's way, the
+   * two switches). Set: the name of a dedicated agent pool of the task's registry, joined to a
+   * subnet whose network reaches the target registry's private endpoint — no bypass at all.
+   */
+  agentPool?: string;
+  /** The pool's subnet (ARM id); needed to create the pool, read from it when it exists. */
+  agentPoolSubnet?: string;
+  /** The pool's tier (S1, S2, S3, I6; default S1). */
+  agentPoolTier?: string;
+}
+
+/** Whether the world takes the agent-pool path (a dedicated pool in the registry's network) instead of the bypass. */
+export function onAgentPool(w: Pick<World, 'answers'>): boolean {
+  return w.answers.agentPool !== undefined;
 }
 
 /** A registry's login server in the world's cloud: `myregistry.azurecr.io` (`.azurecr.cn` in Azure China …). */

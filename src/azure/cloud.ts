@@ -5,6 +5,7 @@
  */
 import type { ContainerRegistryManagementClient } from '@azure/arm-containerregistry';
 import type {
+  AgentPool as SdkAgentPool,
   CustomRegistryCredentials,
   Registry as SdkRegistry,
   RegistryUpdateParameters,
@@ -32,6 +33,8 @@ import { ReadCache } from './read-cache.js';
 import { loadAuthorization, loadContainerRegistry, loadResources, loadSubscriptions, preloadSdk } from './sdk.js';
 import { FINAL_RUN_STATUSES } from './types.js';
 import type {
+  AgentPool,
+  AgentPoolSpec,
   ArmJson,
   CallerPermissions,
   NetworkPatch,
@@ -136,6 +139,27 @@ export interface Cloud {
   removeTaskCredential(resourceGroup: string, registry: string, task: string, loginServer: string): Promise<Task>;
   /** Deletes the task; no error when it does not exist. */
   deleteTask(resourceGroup: string, registry: string, task: string): Promise<void>;
+  /**
+   * Sets the task's `agentPoolName` (`az acr task update --agent-pool NAME`): its runs go to that
+   * dedicated pool; `undefined` sends null, back to the shared agents. Waits; returns the task.
+   */
+  setTaskAgentPool(resourceGroup: string, registry: string, task: string, pool: string | undefined): Promise<Task>;
+
+  getAgentPool(resourceGroup: string, registry: string, pool: string): Promise<AgentPool | undefined>;
+  /**
+   * Creates a dedicated agent pool (`az acr agentpool create`), a long-running operation (minutes on
+   * Azure), and waits for it. Refused by ARM for a registry that is not Premium.
+   */
+  createAgentPool(resourceGroup: string, registry: string, pool: string, spec: AgentPoolSpec): Promise<AgentPool>;
+  /** Deletes the pool and waits; no error when it does not exist. */
+  deleteAgentPool(resourceGroup: string, registry: string, pool: string): Promise<void>;
+  /**
+   * The subnets (ARM ids) of the registry's approved private endpoints: what a pool's network must
+   * reach. ARM's registry answer names each endpoint (`privateEndpointConnections[].properties.
+   * privateEndpoint.id`); the endpoint resource (`Microsoft.Network/privateEndpoints`, read by id)
+   * names its subnet (`properties.subnet.id`). An endpoint that cannot be read is left out.
+   */
+  privateEndpointSubnets(resourceGroup: string, registry: string): Promise<string[]>;
 
   /** The full role definition id of a role by name (built-in table first, then the API). */
   roleDefinitionId(roleName: string): Promise<string>;
@@ -573,6 +597,63 @@ class ArmCloud implements Cloud {
     );
   }
 
+  async setTaskAgentPool(resourceGroup: string, registry: string, task: string, pool: string | undefined): Promise<Task> {
+    // null removes the property (ARM's merge); the SDK serialises null as is.
+    const agentPoolName = (pool ?? null) as unknown as string;
+    return this.updateTask(
+      pool ? `run task ${task} on agent pool ${pool}` : `put task ${task} back on the shared agents`,
+      resourceGroup,
+      registry,
+      task,
+      { agentPoolName },
+      (t) => t !== undefined && (t.agentPoolName ?? '').toLowerCase() === (pool ?? '').toLowerCase(),
+    );
+  }
+
+  // ---- agent pools --------------------------------------------------------------------------------
+
+  async getAgentPool(resourceGroup: string, registry: string, pool: string): Promise<AgentPool | undefined> {
+    return this.cached(keys.agentPool(resourceGroup, registry, pool), `read agent pool ${pool} in registry ${registry}`, async () => toAgentPool(await (await this.acr()).agentPools.get(resourceGroup, registry, pool)));
+  }
+
+  async createAgentPool(resourceGroup: string, registry: string, pool: string, spec: AgentPoolSpec): Promise<AgentPool> {
+    const body: SdkAgentPool = { location: spec.location, tier: spec.tier, count: spec.count ?? 1, os: 'Linux', virtualNetworkSubnetResourceId: spec.subnetId };
+    const key = keys.agentPool(resourceGroup, registry, pool);
+    return this.cache.write(
+      [key],
+      () => this.call(`create agent pool ${pool} in registry ${registry}`, async () => toAgentPool(await (await this.acr()).agentPools.beginCreateAndWait(resourceGroup, registry, pool, body, this.lro))),
+      { [key]: (p?: AgentPool) => p !== undefined && p.provisioningState === 'Succeeded' },
+    );
+  }
+
+  async deleteAgentPool(resourceGroup: string, registry: string, pool: string): Promise<void> {
+    const key = keys.agentPool(resourceGroup, registry, pool);
+    await this.cache.write(
+      [key],
+      () => this.read(`delete agent pool ${pool} in registry ${registry}`, async () => (await this.acr()).agentPools.beginDeleteAndWait(resourceGroup, registry, pool, this.lro)),
+      { [key]: (p?: AgentPool) => p === undefined },
+    );
+  }
+
+  async privateEndpointSubnets(resourceGroup: string, registry: string): Promise<string[]> {
+    const bodies = await this.wire(`read registry ${registry}'s private endpoint connections`, async (onResponse) => (await this.acr()).registries.get(resourceGroup, registry, { onResponse }));
+    const connections: any[] = bodies?.[0]?.properties?.privateEndpointConnections ?? [];
+    const subnets: string[] = [];
+    for (const c of connections) {
+      const p = c?.properties ?? {};
+      if (p.privateLinkServiceConnectionState?.status !== 'Approved') continue;
+      const endpoint = p.privateEndpoint ?? {};
+      // Where a reader already put the subnet on the connection (the simulated Azure does), it is used.
+      let subnet: unknown = endpoint.subnetId ?? endpoint.subnet?.id;
+      if (!subnet && typeof endpoint.id === 'string') {
+        const read = await this.read(`read private endpoint ${endpoint.id}`, async () => (await this.resources()).resources.getById(endpoint.id, PRIVATE_ENDPOINT_API_VERSION)).catch(() => undefined);
+        subnet = (read?.properties as { subnet?: { id?: string } } | undefined)?.subnet?.id;
+      }
+      if (typeof subnet === 'string' && subnet && !subnets.some((s) => s.toLowerCase() === subnet.toLowerCase())) subnets.push(subnet);
+    }
+    return subnets;
+  }
+
   // ---- role assignments ---------------------------------------------------------------------------
 
   async roleDefinitionId(roleName: string): Promise<string> {
@@ -813,6 +894,9 @@ function tlsOptionsFor(ca: string): { ca: string } {
   return options;
 }
 
+/** Microsoft.Network's api-version for reading a private endpoint by id (its `properties.subnet.id`). */
+const PRIVATE_ENDPOINT_API_VERSION = '2023-09-01';
+
 /** A task read as the cache holds it: the domain view and, read through listDetails, ARM's JSON (both absent: no such task). */
 interface TaskRead {
   task?: Task;
@@ -823,6 +907,7 @@ interface TaskRead {
 
 /** Cache keys: one per resource (ARM names are case-insensitive). */
 const keys = {
+  agentPool: (rg: string, registry: string, pool: string) => `agentPool:${rg}/${registry}/${pool}`.toLowerCase(),
   resourceGroup: (rg: string) => `resourceGroup:${rg.toLowerCase()}`,
   registry: (rg: string, name: string) => `registry:${rg}/${name}`.toLowerCase(),
   task: (rg: string, registry: string, task: string) => `task:${rg}/${registry}/${task}`.toLowerCase(),
@@ -914,9 +999,23 @@ function toTask(t: SdkTask): Task {
     sourceRegistryLoginMode: t.credentials?.sourceRegistry?.loginMode,
     ...((t.credentials?.sourceRegistry as { identity?: string } | undefined)?.identity ? { sourceRegistryIdentity: (t.credentials!.sourceRegistry as { identity: string }).identity } : {}),
     customRegistries,
+    ...(t.agentPoolName ? { agentPoolName: t.agentPoolName } : {}),
     stepType: t.step?.type,
     status: t.status,
     ...(t.systemData?.lastModifiedAt ? { lastModifiedAt: t.systemData.lastModifiedAt.toISOString() } : {}),
+  };
+}
+
+function toAgentPool(p: SdkAgentPool): AgentPool {
+  return {
+    id: p.id ?? '',
+    name: p.name ?? '',
+    location: p.location,
+    tier: p.tier,
+    count: p.count,
+    os: p.os,
+    ...(p.virtualNetworkSubnetResourceId ? { subnetId: p.virtualNetworkSubnetResourceId } : {}),
+    provisioningState: p.provisioningState,
   };
 }
 
@@ -939,6 +1038,7 @@ function taskFromWire(t: any): Task {
     sourceRegistryLoginMode: source?.loginMode ?? undefined,
     ...(typeof source?.identity === 'string' && source.identity !== '' ? { sourceRegistryIdentity: source.identity } : {}),
     customRegistries,
+    ...(typeof p.agentPoolName === 'string' && p.agentPoolName !== '' ? { agentPoolName: p.agentPoolName } : {}),
     stepType: p.step?.type,
     status: p.status,
     ...(modified && !Number.isNaN(Date.parse(modified)) ? { lastModifiedAt: new Date(modified).toISOString() } : {}),

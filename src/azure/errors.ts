@@ -131,7 +131,7 @@ export const errorRules: readonly ErrorRule[] = [
     source: 'arm',
     codes: ['RequestDisallowedByPolicy'],
     message: 'an Azure Policy assignment denies this change (the policy is named in the message)',
-    hint: 'Ask the policy owner for an exemption for this registry (`az policy exemption create`), or use an alternative the policy allows: a dedicated agent pool in the registry\'s network needs no bypass (`az acr agentpool create … --subnet-id …`).',
+    hint: 'Ask the policy owner for an exemption for this registry (`az policy exemption create`), or use an alternative the policy allows.',
     link: 'https://learn.microsoft.com/azure/governance/policy/troubleshoot/general#scenario-request-disallowed-by-policy',
   },
   {

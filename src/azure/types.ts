@@ -88,6 +88,8 @@ export interface Task {
    * `getTaskDetails`); otherwise `identity` is `[system]` or a client id.
    */
   customRegistries: Record<string, { identity?: string; hasUserName: boolean } | null>;
+  /** The dedicated agent pool the task runs on (`agentPoolName`); absent: the shared agents. */
+  agentPoolName?: string;
   /** EncodedTask | FileTask | Docker */
   stepType?: string;
   status?: string;
@@ -97,6 +99,36 @@ export interface Task {
 
 export function hasSystemIdentity(task: Task): boolean {
   return task.identityType === 'SystemAssigned' || task.identityType === 'SystemAssigned, UserAssigned';
+}
+
+/**
+ * A dedicated agent pool of a registry (`Microsoft.ContainerRegistry/registries/agentPools`): VMs
+ * that run the registry's tasks, optionally joined to a subnet of the user's virtual network.
+ */
+export interface AgentPool {
+  id: string;
+  name: string;
+  location: string;
+  /** S1, S2, S3 (standard) or I6 (isolated). */
+  tier?: string;
+  /** How many instances are allocated (billing follows the allocation). */
+  count?: number;
+  os?: string;
+  /** The subnet's ARM id, when the pool is joined to one. */
+  subnetId?: string;
+  /** Creating | Updating | Succeeded | Failed | Canceled | Deleting */
+  provisioningState?: string;
+}
+
+/** What `createAgentPool` needs. */
+export interface AgentPoolSpec {
+  /** The registry's location (a pool lives where its registry does). */
+  location: string;
+  tier: string;
+  /** The subnet's ARM id. */
+  subnetId: string;
+  /** Instances (default 1). */
+  count?: number;
 }
 
 /** What `createTask` needs. */

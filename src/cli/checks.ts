@@ -6,7 +6,7 @@
  */
 import { workflow } from '../../steps/index.js';
 import { GOAL_LAST_STEP } from '../engine/answers.js';
-import { checkSteps } from '../engine/runner.js';
+import { applicableSteps, checkSteps } from '../engine/runner.js';
 import { AcrTrustError } from '../errors.js';
 import { onInterrupt } from './interrupt.js';
 import { answerFlags, commandLine, type AnswerFlags } from './options.js';
@@ -23,7 +23,8 @@ export async function liveChecks(command: 'status' | 'verify', opts: CommonOptio
     render.emit(startEvent(command, session));
     // A setup ends at run-task: the negative test's steps are not part of it.
     const last = GOAL_LAST_STEP[session.answers.goal ?? 'demo'];
-    const steps = workflow.slice(0, workflow.findIndex((s) => s.id === last) + 1);
+    // Steps of the other path (bypass or agent pool) are not checked: they are listed as not applying.
+    const { applies: steps, notApplying } = applicableSteps(workflow.slice(0, workflow.findIndex((s) => s.id === last) + 1), session.world);
     const checks = await checkSteps(steps, session.world, session.store, { emit: render.emit, signal: interrupt.signal, explain: session.explain });
     if (!checks) throw new AcrTrustError(`interrupted — nothing was changed; run \`${commandLine()}\` again.`, { exitCode: 130 });
     const done = new Set(checks.filter((c) => c.live.status === 'done').map((c) => c.id));
@@ -40,7 +41,7 @@ export async function liveChecks(command: 'status' | 'verify', opts: CommonOptio
     });
     for (const r of reports) render.emit({ type: 'check', ...r });
     const failing = reports.filter((r) => !r.holds).map((r) => r.id);
-    render.emit({ type: 'checks-summary', command, holding: reports.length - failing.length, total: reports.length, failing });
+    render.emit({ type: 'checks-summary', command, holding: reports.length - failing.length, total: reports.length, failing, ...(notApplying.length ? { notApplying } : {}) });
     return reports;
   } finally {
     interrupt.dispose();

@@ -15,13 +15,16 @@ export interface AnswerFlags {
   task?: string;
   role?: string;
   taskFile?: string;
+  agentPool?: string;
+  agentPoolSubnet?: string;
+  agentPoolTier?: string;
   simScenario?: string;
   simSpeed?: string;
 }
 
 export function answerFlags(o: AnswerFlags): Inputs {
-  const { target, goal, subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, simScenario, simSpeed } = o;
-  const all: Inputs = { target, goal, subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, simScenario, simSpeed };
+  const { target, goal, subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, agentPool, agentPoolSubnet, agentPoolTier, simScenario, simSpeed } = o;
+  const all: Inputs = { target, goal, subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, agentPool, agentPoolSubnet, agentPoolTier, simScenario, simSpeed };
   return Object.fromEntries(Object.entries(all).filter(([, v]) => v !== undefined));
 }
 

@@ -335,3 +335,77 @@ function liveReason(validate: (v: string) => true | string): (value: string, sta
     return verdict === true ? value : `${value}   ✗ ${verdict}`;
   };
 }
+
+/**
+ * Before a bypass switch is turned on (interactive mode): what the bypass opens, in one sentence,
+ * and whether to go ahead. Default yes (it is the article's way); no stops the run there and the
+ * agent pool is offered instead.
+ */
+export async function confirmBypass(step: Pick<Step<unknown>, 'id' | 'title'>, change: string, opens: string, ask: Asker = askInTerminal()): Promise<boolean> {
+  const message = (width: number) =>
+    [...wrap(`${step.id} is about to ${change}.`, width - 2), ...wrap(opens, width, '  What it opens: ', '    '), 'Turn the bypass on?'].join('\n');
+  return cancellable(() => ask((ctx) => confirm({ message: message(columnsOf(ctx)), default: true }, ctx)));
+}
+
+/** What the wizard knows when it offers the agent pool. */
+export interface AgentPoolOffer {
+  /** Why the bypass cannot be used (a refusal, or the user declined it), one sentence. */
+  why: string;
+  /** The trade-off of a pool (cost, Premium, regions, network), a paragraph. */
+  tradeOff: string;
+  /** The subnets of the target registry's approved private endpoints (their networks reach it). */
+  endpointSubnets: string[];
+  /** The pool name to suggest. */
+  defaultName: string;
+  /** An existing pool of that name: its subnet is used as it is. */
+  existing?: (name: string) => Promise<{ subnetId?: string } | undefined>;
+}
+
+/**
+ * When the bypass cannot be used: offers a dedicated agent pool instead (default no: a pool is
+ * billed per instance hour), then asks its name and subnet — picked among the subnets of the
+ * registry's private endpoints when acr-trust can read them, or typed (a subnet resource id).
+ * Returns the answers to switch to the agent-pool path, or undefined when the user stays.
+ */
+export async function offerAgentPool(offer: AgentPoolOffer, ask: Asker = askInTerminal()): Promise<{ agentPool: string; agentPoolSubnet?: string } | undefined> {
+  return cancellable(async () => {
+    const message = (width: number) =>
+      [
+        ...wrap(offer.why, width - 2),
+        ...wrap(offer.tradeOff, width, '  ', '  '),
+        'Run the task on a dedicated agent pool instead of the bypass?',
+      ].join('\n');
+    if (!(await ask((ctx) => confirm({ message: message(columnsOf(ctx)), default: false }, ctx)))) return undefined;
+    const validName = ruleOf('agentPool');
+    const agentPool = await ask((ctx) => input({ message: 'Agent pool name (created in the task\'s registry if it does not exist)', default: offer.defaultName, validate: validName, transformer: liveReason(validName) }, ctx));
+    const existing = await offer.existing?.(agentPool);
+    if (existing?.subnetId) return { agentPool };
+    const validSubnet = ruleOf('agentPoolSubnet');
+    const typed = () =>
+      ask((ctx) =>
+        input(
+          {
+            message: `Subnet for the pool (its resource id; its network must reach the registry's private endpoint${offer.endpointSubnets.length ? '' : ' — none found that acr-trust can read'})`,
+            validate: validSubnet,
+            transformer: liveReason(validSubnet),
+          },
+          ctx,
+        ),
+      );
+    if (offer.endpointSubnets.length === 0) return { agentPool, agentPoolSubnet: await typed() };
+    const OTHER = '\u0000other';
+    const picked = await ask((ctx) =>
+      select<string>(
+        {
+          message: 'Subnet for the pool (in the network of the registry\'s private endpoint)',
+          choices: [
+            ...offer.endpointSubnets.map((s) => ({ value: s, name: s, description: "the private endpoint's own subnet: its network reaches the registry" })),
+            { value: OTHER, name: 'Another subnet of that network (type its resource id)' },
+          ],
+        },
+        ctx,
+      ),
+    );
+    return { agentPool, agentPoolSubnet: picked === OTHER ? await typed() : picked };
+  });
+}

@@ -98,6 +98,7 @@ export function renderReport<W>(input: ReportInput<W>): string {
     ["task's registry", a.registry],
     ['target registry', a.targetRegistry],
     ['task', a.task],
+    ['way in', a.agentPool ? `dedicated agent pool ${a.agentPool} (${a.agentPoolTier ?? 'S1'}${a.agentPoolSubnet ? `, subnet ${a.agentPoolSubnet}` : ''}) — no bypass switch; the negative test does not apply` : 'the bypass (the article)'],
     ["role for the task's identity", a.role],
     ['task file', a.taskFile],
   ];

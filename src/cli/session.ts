@@ -503,6 +503,7 @@ export function startEvent(command: string, session: Session, dryRun?: boolean):
       task: a.task,
       role: a.role,
       taskFile: a.taskFile,
+      agentPool: a.agentPool && `${a.agentPool} (${a.agentPoolTier ?? 'S1'}${a.agentPoolSubnet ? `, subnet ${a.agentPoolSubnet}` : ''})`,
     },
     ...(dryRun ? { dryRun } : {}),
   };

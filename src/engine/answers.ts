@@ -20,7 +20,7 @@ import { writeFileAtomic, yaml } from '../files.js';
 export const ROLES: readonly RoleName[] = ['AcrPush', 'AcrPull', 'Container Registry Repository Writer', 'Container Registry Repository Reader'];
 export const TARGETS = ['sim', 'azure'] as const;
 export const SIM_SPEEDS = ['instant', 'realistic'] as const;
-export const SIM_SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only', 'task-switch-only', 'tasks-not-allowed'] as const;
+export const SIM_SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only', 'task-switch-only', 'tasks-not-allowed', 'private-endpoint'] as const;
 /**
  * What a run is for: `setup` walks the steps up to `run-task` and leaves the task reaching the
  * restricted registry through the bypass; `demo` is the article's whole workflow, ending with the
@@ -30,6 +30,14 @@ export const GOALS = ['setup', 'demo'] as const;
 /** The last step of each goal. */
 export const GOAL_LAST_STEP: Record<Goal, string> = { setup: 'run-task', demo: 'confirm-denied' };
 export const DEFAULT_TASK = 'acr-trust-task';
+/**
+ * Dedicated agent pool tiers (`az acr agentpool create --tier`): S1 2 vCPUs/3 GiB, S2 4/8, S3 8/16,
+ * I6 64/216 isolated (az acr agentpool create --help; learn.microsoft.com/azure/container-registry/tasks-agent-pools).
+ */
+export const AGENT_POOL_TIERS = ['S1', 'S2', 'S3', 'I6'] as const;
+export const DEFAULT_AGENT_POOL_TIER = 'S1';
+/** A subnet's ARM id: `/subscriptions/…/resourceGroups/…/providers/Microsoft.Network/virtualNetworks/V/subnets/S`. */
+export const SUBNET_ID = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i;
 export const DEFAULT_ROLE: RoleName = 'AcrPush';
 
 export type TargetKind = (typeof TARGETS)[number];
@@ -105,6 +113,23 @@ export const KEYS: Record<AnswerKey, KeySpec> = {
   },
   target: { flag: '--target', env: 'ACR_TRUST_TARGET', what: 'target', choices: TARGETS },
   goal: { flag: '--goal', env: 'ACR_TRUST_GOAL', what: 'goal', choices: GOALS },
+  agentPool: {
+    flag: '--agent-pool',
+    env: 'ACR_TRUST_AGENT_POOL',
+    what: 'agent pool name',
+    // The sim and ARM: 3–20 letters, digits or hyphens (arm-reference.md; src/sim/routes/agent-pools.ts).
+    invalid: (v) => (/^[a-zA-Z0-9-]{3,20}$/.test(v) ? undefined : 'ARM requires 3–20 letters, digits or hyphens, e.g. acrtrustpool'),
+  },
+  agentPoolSubnet: {
+    flag: '--agent-pool-subnet',
+    env: 'ACR_TRUST_AGENT_POOL_SUBNET',
+    what: 'agent pool subnet',
+    invalid: (v) =>
+      SUBNET_ID.test(v)
+        ? undefined
+        : "a subnet is given by its resource id, /subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Network/virtualNetworks/VNET/subnets/SUBNET (`az network vnet subnet show -g RG --vnet-name VNET -n SUBNET --query id -o tsv`)",
+  },
+  agentPoolTier: { flag: '--agent-pool-tier', env: 'ACR_TRUST_AGENT_POOL_TIER', what: 'agent pool tier', choices: AGENT_POOL_TIERS },
   simScenario: { flag: '--sim-scenario', env: 'ACR_TRUST_SIM_SCENARIO', what: 'sim scenario', choices: SIM_SCENARIOS },
   simSpeed: { flag: '--sim-speed', env: 'ACR_TRUST_SIM_SPEED', what: 'sim speed', choices: SIM_SPEEDS },
 };
@@ -273,6 +298,20 @@ export function completeAnswers(inputs: Inputs, defaults: Defaults, { requireGoa
     role: (inputs.role ?? DEFAULT_ROLE) as RoleName,
   };
   if (inputs.taskFile) answers.taskFile = inputs.taskFile;
+  // The way the task reaches the closed registry: the bypass (the article), or a dedicated agent pool.
+  if (inputs.agentPool) {
+    answers.agentPool = inputs.agentPool;
+    answers.agentPoolTier = inputs.agentPoolTier ?? DEFAULT_AGENT_POOL_TIER;
+    if (inputs.agentPoolSubnet) answers.agentPoolSubnet = inputs.agentPoolSubnet;
+  } else {
+    const stray = (['agentPoolSubnet', 'agentPoolTier'] as const).filter((k) => inputs[k]);
+    if (stray.length) {
+      throw usageError(
+        `${stray.map((k) => KEYS[k].flag).join(' and ')} ${stray.length === 1 ? 'says' : 'say'} how to build an agent pool, but no agent pool was named.`,
+        'Add --agent-pool NAME (or "agentPool:" in the --answers file) to run the task on a dedicated agent pool; drop them to use the bypass.',
+      );
+    }
+  }
   // On the sim the article's whole workflow stays the default; on Azure nothing is guessed.
   const goal = (inputs.goal as Goal | undefined) ?? (target === 'sim' ? 'demo' : undefined);
   if (goal) answers.goal = goal;

@@ -105,8 +105,9 @@ export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: St
   let pendingBefore = false; // dry run: an earlier step would change, so later blockers may be its doing
 
   for (const [index, step] of steps.entries()) {
-    if (!selected.has(step.id)) {
-      const r = engine.result(step, 'skipped', selectionNote(opts), engine.now());
+    const notHere = selected.has(step.id) ? step.skipReason?.(world) : undefined;
+    if (!selected.has(step.id) || notHere !== undefined) {
+      const r = engine.result(step, 'skipped', notHere ?? selectionNote(opts), engine.now());
       results.push(r);
       opts.emit({ type: 'step-result', ...r });
       continue;
@@ -119,7 +120,7 @@ export async function runSteps<W>(steps: readonly Step<W>[], world: W, store: St
     // The gate (a presenter's pause) is for steps still to do; a finished one is only re-checked.
     const gate = finishedBefore(store, step.id) ? undefined : opts.beforeStep;
     // A later step reverses an earlier one only when this run includes it (`--goal setup` does not).
-    const reversers = steps.filter((s) => selected.has(s.id));
+    const reversers = steps.filter((s) => selected.has(s.id) && s.skipReason?.(world) === undefined);
     const r = await engine.runStepIf(gate, step, () => engine.runStep(step, Boolean(opts.dryRun), pendingBefore, reversers));
     if (r === 'interrupted') {
       outcome = 'interrupted';
@@ -150,6 +151,18 @@ export interface LiveCheck {
   title: string;
   /** The check's answer, or `error` when the check itself failed. */
   live: CheckResult | { status: 'error'; problem: Explanation };
+}
+
+/** The steps that apply to `world`, and those that do not with why (`Step.skipReason`). */
+export function applicableSteps<W>(steps: readonly Step<W>[], world: W): { applies: Step<W>[]; notApplying: { id: string; title: string; reason: string }[] } {
+  const applies: Step<W>[] = [];
+  const notApplying: { id: string; title: string; reason: string }[] = [];
+  for (const step of steps) {
+    const reason = step.skipReason?.(world);
+    if (reason === undefined) applies.push(step);
+    else notApplying.push({ id: step.id, title: step.title, reason });
+  }
+  return { applies, notApplying };
 }
 
 /**

@@ -89,4 +89,13 @@ export interface Step<W> {
    * step's check is not expected to hold: `verify` and `status` report it as superseded, not drift.
    */
   readonly supersededBy?: string;
+  /**
+   * Why the step does not apply to this world — the workflow has more than one path (the task
+   * reaches the registry through the bypass, or through a dedicated agent pool) and some steps
+   * belong to one path only. A sentence for the user, or undefined when the step applies. A step
+   * that does not apply is neither checked nor applied: `run` reports it `skipped` with this
+   * reason, `status`/`verify` list it as not applying; `reset` still runs its undo (which acts
+   * only on what an earlier run recorded, so a workdir that changed paths is put back too).
+   */
+  skipReason?(world: W): string | undefined;
 }

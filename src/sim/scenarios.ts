@@ -15,6 +15,10 @@
  *                   alone admits a task's system identity, whatever `networkRuleBypassOptions` says
  *   tasks-not-allowed  ACR Tasks are blocked for the subscription (free trials): every scheduleRun
  *                   answers 400 TasksOperationsNotAllowed, as Azure does
+ *   private-endpoint  the registry is reachable only through its private endpoint: public access
+ *                   off, no bypass switch on, one approved private endpoint in subnet `endpoints` of
+ *                   virtual network `acr-vnet` (which has a subnet `tasks` for an agent pool) — the
+ *                   cloud for the agent-pool path (a pool in that network reaches the registry)
  *   classroom       a training room: besides the demo group, one resource group per learner —
  *                   `learner01` … `learnerNN`, each with its own Premium registry
  *                   `acrtrustlearner01` … — so N people run the whole workflow against one sim at
@@ -31,7 +35,7 @@ import { guidFrom, learnerIdentity, newSecret, type RoomState } from './room.js'
 import type { ArmResource, CloudState, Speed } from './store.js';
 import { key } from './store.js';
 
-export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only', 'task-switch-only', 'tasks-not-allowed', 'classroom'] as const;
+export const SCENARIOS = ['default', 'basic-sku', 'abac', 'two-registries', 'no-role-write', 'read-only', 'task-switch-only', 'tasks-not-allowed', 'private-endpoint', 'classroom'] as const;
 
 /** Faults a scenario brings with it (faults.ts spec): real ARM refusals of a route. */
 const SCENARIO_FAULTS: Partial<Record<ScenarioName, string>> = {
@@ -100,6 +104,7 @@ export function seedScenario(name: string, speed: Speed, now = Date.now(), opts:
   const registries: ArmResource[] = [];
   if (scenario === 'basic-sku') registries.push(registry(DEMO_REGISTRY, 'Basic'));
   else if (scenario === 'abac') registries.push(registry(DEMO_REGISTRY, 'Premium', { roleAssignmentMode: 'AbacRepositoryPermissions' }));
+  else if (scenario === 'private-endpoint') registries.push(registry(DEMO_REGISTRY, 'Premium', privateOnly(sub)));
   else registries.push(registry(DEMO_REGISTRY, 'Premium'));
   if (scenario === 'two-registries') registries.push(registry(TARGET_REGISTRY, 'Premium'));
 
@@ -232,4 +237,41 @@ export function resetLearner(state: CloudState, learner: string, now = Date.now(
   state.registries[key(fresh.id)] = fresh;
   state.resourceGroups[`${sub}/${names.resourceGroup}`.toLowerCase()] ??= { subscriptionId: sub, name: names.resourceGroup, location: DEMO_LOCATION };
   return removed;
+}
+
+/** The virtual network of the private-endpoint scenario, and its two subnets. */
+export const DEMO_VNET = 'acr-vnet';
+export function demoSubnetId(subnet: 'endpoints' | 'tasks', sub = SIM_SUBSCRIPTION_ID): string {
+  return `/subscriptions/${sub}/resourceGroups/${DEMO_RESOURCE_GROUP}/providers/Microsoft.Network/virtualNetworks/${DEMO_VNET}/subnets/${subnet}`;
+}
+
+/**
+ * A registry closed to everything but its private endpoint. The connection is shaped as ARM
+ * returns it (`privateEndpointConnections[]`: id, name, type, properties.privateEndpoint.id,
+ * privateLinkServiceConnectionState, provisioningState), plus the sim-only `privateEndpoint.subnetId`
+ * (ARM keeps the subnet on the Microsoft.Network endpoint resource, which the sim does not serve).
+ */
+function privateOnly(sub: string): Record<string, unknown> {
+  const registryId = `/subscriptions/${sub}/resourceGroups/${DEMO_RESOURCE_GROUP}/providers/Microsoft.ContainerRegistry/registries/${DEMO_REGISTRY}`;
+  const name = `${DEMO_REGISTRY}-pe.0c4f2a9e-1b7d-4e3a-9f6c-2d8b5a7e1c30`;
+  return {
+    publicNetworkAccess: 'Disabled',
+    networkRuleBypassOptions: 'None',
+    networkRuleBypassAllowedForTasks: false,
+    privateEndpointConnections: [
+      {
+        id: `${registryId}/privateEndpointConnections/${name}`,
+        name,
+        type: 'Microsoft.ContainerRegistry/registries/privateEndpointConnections',
+        properties: {
+          privateEndpoint: {
+            id: `/subscriptions/${sub}/resourceGroups/${DEMO_RESOURCE_GROUP}/providers/Microsoft.Network/privateEndpoints/${DEMO_REGISTRY}-pe`,
+            subnetId: demoSubnetId('endpoints', sub),
+          },
+          privateLinkServiceConnectionState: { status: 'Approved', description: 'Auto-Approved', actionsRequired: 'None' },
+          provisioningState: 'Succeeded',
+        },
+      },
+    ],
+  };
 }

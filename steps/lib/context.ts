@@ -43,6 +43,14 @@ export interface StepOutputs {
     /** The source identity the task had just before acr-trust set it; null: none. */
     sourceIdentityBefore?: string | null;
   };
+  'agent-pool': {
+    /** The pool the task was put on. */
+    pool: string;
+    /** acr-trust created the pool (so `undo` may delete it). */
+    created?: boolean;
+    /** The task's `agentPoolName` before acr-trust changed it ('' = Azure's shared agents), for `undo`. */
+    taskPoolBefore?: string;
+  };
   'run-task': { runId: string; status?: string };
   'confirm-denied': {
     runId: string;

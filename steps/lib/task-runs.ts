@@ -140,9 +140,15 @@ export async function judgeLive(ctx: Ctx): Promise<LiveJudgement | undefined> {
   if (!target || !task) return undefined;
   const home = a.registry.toLowerCase() === a.targetRegistry.toLowerCase() ? target : await cloud.getRegistry(a.resourceGroup, a.registry);
   const roles = task.principalId ? await cloud.listRoleAssignments(target.id, task.principalId) : [];
+  // On a dedicated agent pool the run comes from the pool's subnet: the registry's private endpoints decide too.
+  const pool = task.agentPoolName ? await cloud.getAgentPool(a.resourceGroup, a.registry, task.agentPoolName) : undefined;
+  const endpoints = task.agentPoolName ? await cloud.privateEndpointSubnets(a.resourceGroup, a.targetRegistry).catch(() => []) : [];
   const verdict = decideAccess({
-    registry: registryFacts(target),
-    run: taskRunFacts(task, outputsOf(ctx, 'preflight').loginServer ?? home?.loginServer ?? loginServerFor(ctx.world, a.registry)),
+    registry: { ...registryFacts(target), ...(task.agentPoolName ? { privateEndpointSubnets: endpoints } : {}) },
+    run: {
+      ...taskRunFacts(task, outputsOf(ctx, 'preflight').loginServer ?? home?.loginServer ?? loginServerFor(ctx.world, a.registry)),
+      ...(task.agentPoolName ? { agentPool: { name: task.agentPoolName, exists: pool !== undefined, subnetId: pool?.subnetId, provisioningState: pool?.provisioningState } } : {}),
+    },
     roleAssignments: roles.map((r) => ({ principalId: r.principalId, scope: r.scope, roleDefinitionId: r.roleDefinitionId })),
     request: { access: 'push', loginServer: target.loginServer, repository: 'acr-trust/hello', at: Date.now() },
   });

@@ -115,6 +115,22 @@ export function taskRoleAssignments(cloud: any): any[] {
   return Object.values(cloud.roleAssignments).filter((a: any) => principals.has(a.properties.principalId) || a.properties.principalType === 'ServicePrincipal');
 }
 
+/** Every step, in order: the bypass path's (STEP_IDS) and the agent-pool path's own `agent-pool`. */
+export const WORKFLOW_IDS = [
+  'preflight',
+  'create-task',
+  'assign-role',
+  'add-credential',
+  'agent-pool',
+  'allow-trusted-services',
+  'allow-task-bypass',
+  'disable-public-access',
+  'run-task',
+  'disable-trusted-services',
+  'confirm-denied',
+];
+
+/** The steps of the bypass path (the article's workflow; without --agent-pool), in order. */
 export const STEP_IDS = [
   'preflight',
   'create-task',

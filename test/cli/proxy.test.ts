@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliAsync, expectNoStack, jsonLines, startCli, tempDir } from './helpers.js';
 
 const HOST = 'sim.acr-trust.invalid';
-const STEP_IDS = ['preflight', 'create-task', 'assign-role', 'add-credential', 'allow-trusted-services', 'allow-task-bypass', 'disable-public-access', 'run-task', 'disable-trusted-services', 'confirm-denied'];
+const STEP_IDS = ['preflight', 'create-task', 'assign-role', 'add-credential', 'agent-pool', 'allow-trusted-services', 'allow-task-bypass', 'disable-public-access', 'run-task', 'disable-trusted-services', 'confirm-denied'];
 
 let server: ReturnType<typeof startCli>;
 let sim: { endpoint: string; caCertFile: string; subscriptionId: string };

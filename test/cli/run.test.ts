@@ -5,7 +5,7 @@
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cli, expectNoStack, jsonLines, networkSettings, registryNamed, simCloud, simRequests, STEP_IDS, taskRoleAssignments, tempDir } from './helpers.js';
+import { cli, expectNoStack, jsonLines, networkSettings, registryNamed, simCloud, simRequests, STEP_IDS, taskRoleAssignments, tempDir, WORKFLOW_IDS } from './helpers.js';
 
 describe('run --target sim --yes, then again, verify, status, export, reset', () => {
   const wd = join(tempDir(), 'wd');
@@ -87,7 +87,7 @@ describe('run --target sim --yes, then again, verify, status, export, reset', ()
     expect(e.stdout).toMatch(/^#!\/bin\/sh\n/);
     expect(e.stdout).toContain('az acr task create -n acr-trust-task -r acrtrustdemo');
     expect(e.stdout).toContain('az acr update -n acrtrustdemo --public-network-enabled false');
-    for (const [i, id] of STEP_IDS.entries()) expect(e.stdout).toContain(`# ${i + 1}. ${id}: `);
+    for (const [i, id] of WORKFLOW_IDS.entries()) expect(e.stdout).toContain(`# ${i + 1}. ${id}: `);
   });
 
   it('reset restores the original network settings exactly and removes the task and the role assignment', () => {
@@ -142,12 +142,13 @@ describe('--json', () => {
     expect(events[0]).toMatchObject({ event: 'start', command: 'run' });
     expect(events.filter((e) => e.event === 'step-start').map((e) => e.id)).toEqual(STEP_IDS);
     const results = events.filter((e) => e.event === 'step');
-    expect(results.map((e) => e.id)).toEqual(STEP_IDS);
+    expect(results.map((e) => e.id)).toEqual(WORKFLOW_IDS); // agent-pool too, skipped on the bypass path
+    expect(results.find((e) => e.id === 'agent-pool')).toMatchObject({ status: 'skipped' });
     expect(results.find((e) => e.id === 'run-task')).toMatchObject({ status: 'applied', runId: 'ca1', outputs: { status: 'Succeeded' } });
     expect(results.find((e) => e.id === 'create-task').principalId).toMatch(/^[0-9a-f-]{36}$/);
     expect(events.some((e) => e.event === 'progress' && e.id === 'run-task')).toBe(true);
     expect(events.at(-1)).toMatchObject({ event: 'summary', outcome: 'complete', exitCode: 0, notRun: [] });
-    expect(events.at(-1).steps).toHaveLength(10);
+    expect(events.at(-1).steps).toHaveLength(11);
   });
 
   it('a stopped run still ends with the summary on stdout; the explanation goes to stderr', () => {

@@ -84,7 +84,7 @@ describe('answers validation', () => {
   it('an unknown key names it and lists the valid ones', () => {
     const e = usage(() => readAnswersFile(file('registy: typo1\n')));
     expect(e.message).toContain('unknown key "registy"');
-    expect(e.hint).toContain('subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, target, goal, simScenario, simSpeed');
+    expect(e.hint).toContain('subscription, resourceGroup, registry, targetRegistry, task, role, taskFile, target, goal, agentPool, agentPoolSubnet, agentPoolTier, simScenario, simSpeed');
   });
 
   it('a wrong type is exit 2 with how to quote it', () => {

@@ -61,3 +61,11 @@ export async function confirm(t: TmuxTerminal, stepId: string, answer: 'y' | 'n'
   await t.sendKeys('Enter');
   return screen;
 }
+
+/** Waits for the question before a bypass switch is turned on (what it opens, default yes) and answers it. */
+export async function confirmBypass(t: TmuxTerminal, stepId: string, answer: 'y' | 'n' | 'Enter' = 'Enter'): Promise<string> {
+  const screen = await t.waitForText(new RegExp(`\\? ${stepId} is about to [\\s\\S]*What it opens: [\\s\\S]*Turn the bypass on\\? \\(Y/n\\)`), 20_000);
+  if (answer !== 'Enter') await t.type(answer);
+  await t.sendKeys('Enter');
+  return screen;
+}

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cli, expectNoStack, jsonLines, STEP_IDS, tempDir } from '../cli/helpers.js';
+import { cli, expectNoStack, jsonLines, STEP_IDS, tempDir, WORKFLOW_IDS } from '../cli/helpers.js';
 import { binaryInTmux, type BinaryInTerminal } from './helpers.js';
 
 /** The whole workflow, unattended, on a fresh instant sim. */
@@ -36,7 +36,7 @@ describe('the live list (a terminal with colours)', () => {
     expect(screen).toContain('Finished: 10 step(s) hold (checked now), 8 changed by this run.');
     expect(screen).toMatch(/^Report: .*\/wd\/report\.md$/m);
     expect(screen).not.toContain('Replay these answers'); // nothing was asked
-    expect(screen).not.toContain('[1/10]'); // not the plain lines
+    expect(screen).not.toContain('[1/11]'); // not the plain lines
   });
 
   it('a stopped run: the step marked failed with its reason and hint, the rest not run, the explanation on stderr', async () => {
@@ -63,12 +63,12 @@ describe('the live list (a terminal with colours)', () => {
   it('NO_COLOR or --no-color in a terminal: plain lines instead', async () => {
     const t = (term = await binaryInTmux(scenario('wd'), { env: { NO_COLOR: '1' } }));
     expect(await t.waitForExit(30_000)).toBe(0);
-    expect(await t.scrollback()).toContain('[10/10] confirm-denied: ');
+    expect(await t.scrollback()).toContain('[11/11] confirm-denied: ');
     await t.kill();
     const u = (term = await binaryInTmux([...scenario('wd'), '--no-color']));
     expect(await u.waitForExit(30_000)).toBe(0);
     const text = await u.scrollback();
-    expect(text).toContain('[1/10] preflight: ');
+    expect(text).toContain('[1/11] preflight: ');
     expect(text).not.toMatch(SPINNER_OR_MARK);
   });
 });
@@ -80,7 +80,8 @@ describe('plain lines (no terminal)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^acr-trust run — target embedded sim \(scenario default, instant\)$/m);
-    for (const [i, id] of STEP_IDS.entries()) expect(r.stdout).toMatch(new RegExp(`^\\[${i + 1}/10\\] ${id}: `, 'm'));
+    for (const id of STEP_IDS) expect(r.stdout).toMatch(new RegExp(`^\\[${WORKFLOW_IDS.indexOf(id) + 1}/11\\] ${id}: `, 'm'));
+    expect(r.stdout).toMatch(/^ {6}- agent-pool: not used: the task reaches the registry through the bypass/m);
     expect(r.stdout).toMatch(/^ {6}✓ applied publicNetworkAccess = Disabled on acrtrustdemo \(\d+\.\d s\)$/m);
     expect(r.stdout).toMatch(/^ {6}… run ca1: Succeeded$/m);
     expect(r.stdout).toMatch(/^ {6}\| Run ID: ca1 was successful after 0s$/m);
@@ -108,7 +109,7 @@ describe('plain lines (no terminal)', () => {
   it('--explain: why, az lines and portal before each step; the evidence after it', () => {
     const r = cli([...scenario(join(tempDir(), 'wd')), '--explain']);
     expect(r.status, r.stderr).toBe(0);
-    const step7 = r.stdout.slice(r.stdout.indexOf('[7/10] disable-public-access'), r.stdout.indexOf('[8/10] run-task'));
+    const step7 = r.stdout.slice(r.stdout.indexOf('[8/11] disable-public-access'), r.stdout.indexOf('[9/11] run-task'));
     expect(step7).toMatch(/^ {2}Why: {7}The article closes the registry to the public network/m);
     expect(step7).toContain('  Azure CLI:\n    $ az acr update -n acrtrustdemo --public-network-enabled false');
     expect(step7).toMatch(/^ {2}Portal: {4}Target registry → Settings → Networking → Public access: "Disabled" → Save$/m);
@@ -125,10 +126,10 @@ describe('JSON lines (--json)', () => {
     expect(events[0]).toMatchObject({ event: 'start', command: 'run', target: 'embedded sim (scenario default, instant)' });
     expect(events.filter((e) => e.event === 'step-start').map((e) => e.id)).toEqual(STEP_IDS);
     const steps = events.filter((e) => e.event === 'step');
-    expect(steps.map((e) => [e.id, e.status])).toEqual(STEP_IDS.map((id) => [id, id === 'preflight' || id === 'allow-trusted-services' ? 'done' : 'applied']));
+    expect(steps.map((e) => [e.id, e.status])).toEqual(WORKFLOW_IDS.map((id) => [id, id === 'agent-pool' ? 'skipped' : id === 'preflight' || id === 'allow-trusted-services' ? 'done' : 'applied']));
     expect(steps.find((e) => e.id === 'disable-public-access').evidence).toBe('publicNetworkAccess = Disabled on acrtrustdemo');
     expect(events.at(-1)).toMatchObject({ event: 'summary', outcome: 'complete', exitCode: 0, notRun: [] });
-    expect(events.at(-1).steps).toHaveLength(10);
+    expect(events.at(-1).steps).toHaveLength(11);
   });
 
   it('a stopped run: the blocked step with its problem (code, hint, link), ending with the summary', () => {

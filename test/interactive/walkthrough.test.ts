@@ -9,7 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, cliAsync, expectNoStack, STEP_IDS } from '../cli/helpers.js';
-import { answerSimQuestions, binaryInTmux, confirm, pick, type BinaryInTerminal } from './helpers.js';
+import { answerSimQuestions, binaryInTmux, confirm, confirmBypass, pick, type BinaryInTerminal } from './helpers.js';
 
 let term: BinaryInTerminal | undefined;
 afterEach(async () => {
@@ -60,7 +60,11 @@ describe('acr-trust in a terminal, on the simulated Azure', () => {
     expect(screen).toContain("pull and push — the article's choice");
     await t.sendKeys('Enter');
 
-    // The steps, live; the public-access change waits for a yes, showing what is at stake.
+    // The steps, live; the task bypass is asked for (what it opens, default yes), the public-access
+    // change waits for a yes, showing what is at stake.
+    screen = await confirmBypass(t, 'allow-task-bypass');
+    expect(screen).toContain('? allow-task-bypass is about to set networkRuleBypassAllowedForTasks to true on acrtrustdemo (now false).');
+    expect(screen).toContain('What it opens: The bypass lets any ACR task whose system identity holds a role on the registry past its network rules');
     screen = await confirm(t, 'disable-public-access', 'y');
     expect(screen).toContain('acr-trust run — target embedded sim (scenario default, instant)');
     expect(screen).toMatch(/^✔ preflight {2}Check the subscription/m);
@@ -109,6 +113,7 @@ describe('acr-trust in a terminal, on the simulated Azure', () => {
     const t = (term = await binaryInTmux(['--target', 'sim', '--workdir', 'wd', '--sim-speed', 'realistic']));
     const wd = join(t.cwd, 'wd');
     await answerSimQuestions(t);
+    await confirmBypass(t, 'allow-task-bypass');
     await confirm(t, 'disable-public-access', 'y');
     await t.waitForText(/^ {2}› run ca1: (Queued|Started|Running)$/m, 30_000);
     await t.sendKeys('C-c');
@@ -140,6 +145,7 @@ describe('acr-trust in a terminal, on the simulated Azure', () => {
     const t = (term = await binaryInTmux(['--target', 'sim', '--workdir', 'wd', '--sim-speed', 'instant']));
     const wd = join(t.cwd, 'wd');
     await answerSimQuestions(t);
+    await confirmBypass(t, 'allow-task-bypass');
     await confirm(t, 'disable-public-access', 'Enter'); // the default is no
     expect(await t.waitForExit()).toBe(1);
     const screen = await t.screen();

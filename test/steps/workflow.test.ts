@@ -73,9 +73,12 @@ function keep(h: Harness, step: Step<World>, result: CheckResult): CheckResult {
   return result;
 }
 
+/** The steps of the harness's path (the bypass here: no agent pool). */
+const applying = (h: Harness) => workflow.filter((s) => s.skipReason?.(h.world) === undefined);
+
 async function runAll(h: Harness): Promise<Record<string, CheckResult>> {
   const results: Record<string, CheckResult> = {};
-  for (const step of workflow) {
+  for (const step of applying(h)) {
     results[step.id] = await converge(h, step);
     expect(results[step.id], `${step.id}: ${JSON.stringify(results[step.id])}`).toMatchObject({ status: 'done' });
   }
@@ -90,12 +93,13 @@ const sim = (scenario: string, fn: (sim: RunningSim) => Promise<void>, faults?: 
   withSim({ scenario, speed, faults }, fn);
 
 describe('the workflow', () => {
-  it('has the ten steps in order, each reading as a step a user follows', () => {
+  it('has the eleven steps in order (agent-pool for its own path), each reading as a step a user follows', () => {
     expect(stepIds).toEqual([
       'preflight',
       'create-task',
       'assign-role',
       'add-credential',
+      'agent-pool',
       'allow-trusted-services',
       'allow-task-bypass',
       'disable-public-access',
@@ -103,6 +107,11 @@ describe('the workflow', () => {
       'disable-trusted-services',
       'confirm-denied',
     ]);
+    // The bypass path (no agent pool): the pool's step does not apply; every other does.
+    const bypassWorld = { answers: { subscription: 's', resourceGroup: RG, registry: REGISTRY, targetRegistry: TARGET, task: 't', role: 'AcrPush' } } as World;
+    expect(workflow.filter((s) => s.skipReason?.(bypassWorld) !== undefined).map((s) => s.id)).toEqual(['agent-pool']);
+    const poolWorld = { answers: { ...bypassWorld.answers, agentPool: 'pool1' } } as World;
+    expect(workflow.filter((s) => s.skipReason?.(poolWorld) !== undefined).map((s) => s.id)).toEqual(['allow-trusted-services', 'allow-task-bypass', 'disable-trusted-services', 'confirm-denied']);
     expect(stepById('run-task')?.id).toBe('run-task');
     expect(stepById('nope')).toBeUndefined();
     const world = { answers: { subscription: 's', resourceGroup: RG, registry: REGISTRY, targetRegistry: TARGET, task: 't', role: 'Container Registry Repository Writer' } } as World;
@@ -136,13 +145,13 @@ describe('the workflow', () => {
     expect(after).toMatchObject({ publicNetworkAccess: 'Disabled', networkRuleBypassOptions: 'None', networkRuleBypassAllowedForTasks: true });
 
     // Second pass: everything holds, except the step the negative test reverses on purpose.
-    for (const step of workflow) {
+    for (const step of applying(h)) {
       const again = await step.check(h.ctx(step.id));
       if (step.supersededBy) expect(again.status, step.id).toBe('pending');
       else expect(again, step.id).toMatchObject({ status: 'done' });
     }
     const requestsBefore = s.requests.filter((r) => r.write).length;
-    for (const step of workflow) await step.check(h.ctx(step.id));
+    for (const step of applying(h)) await step.check(h.ctx(step.id));
     expect(s.requests.filter((r) => r.write).length, 'checks are read-only').toBe(requestsBefore);
 
     // Undo everything: the registry's network settings come back exactly; the task and role go.

@@ -49,21 +49,26 @@ export async function run(opts: RunOptions): Promise<void> {
     try {
       const goalSelection = await goalSteps(session, selection);
       const workflow = await loadWorkflow();
-      const render = await chooseRenderer(opts, term, { steps: workflow, world: session.world });
-      render.emit(startEvent('run', session, opts.dryRun));
-      const questions = await questionsWhileRunning(session, render, interrupt, { confirm: interaction === 'ask' && !opts.dryRun, pause: opts.pause });
+      let render: Renderer;
       let report: RunReport;
-      try {
-        report = await runSteps(workflow, session.world, session.store, {
-          ...goalSelection,
-          ...questions,
-          dryRun: opts.dryRun,
-          signal: interrupt.signal,
-          emit: render.emit,
-          explain: session.explain,
-        });
-      } finally {
-        await render.close?.();
+      for (;;) {
+        render = await chooseRenderer(opts, term, { steps: workflow, world: session.world });
+        render.emit(startEvent('run', session, opts.dryRun));
+        const questions = await questionsWhileRunning(session, render, interrupt, { confirm: interaction === 'ask' && !opts.dryRun, pause: opts.pause });
+        try {
+          report = await runSteps(workflow, session.world, session.store, {
+            ...goalSelection,
+            ...questions,
+            dryRun: opts.dryRun,
+            signal: interrupt.signal,
+            emit: render.emit,
+            explain: session.explain,
+          });
+        } finally {
+          await render.close?.();
+        }
+        // The bypass could not be used (refused, or declined): in a terminal, offer the agent pool and go on with it.
+        if (interaction !== 'ask' || opts.dryRun || !(await switchedToAgentPool(session, report, interrupt))) break;
       }
       if (!opts.dryRun) {
         render.emit({
@@ -71,6 +76,7 @@ export async function run(opts: RunOptions): Promise<void> {
           report: await writeHandout(session, report, workflow),
           replay: interaction === 'ask' ? shellLine(['acr-trust', 'run', '--yes', '--answers', session.paths.answers]) : undefined,
           next: report.outcome === 'complete' && session.answers.goal === 'demo' && report.results.some((r) => r.id === 'confirm-denied' && r.status !== 'skipped') ? afterDemo(session, opts) : undefined,
+          notes: report.outcome === 'complete' && session.answers.agentPool ? [agentPoolNote(session)] : undefined,
         });
       }
       concludeReport(report, session.paths.dir, commandLine(), report.outcome === 'interrupted' ? await runInFlight(session, report) : undefined);
@@ -116,6 +122,60 @@ function afterDemo(session: Session, opts: RunOptions): { label: string; command
   ];
 }
 
+/**
+ * After a run stopped at a bypass switch — refused (the caller's role, a linked scope, an Azure
+ * Policy) or declined at its question — offers a dedicated agent pool in the terminal. On yes the
+ * answers gain the pool (saved, so `--yes --answers` replays the pool path) and the caller runs the
+ * workflow again: finished steps are re-checked, the bypass steps no longer apply.
+ */
+async function switchedToAgentPool(session: Session, report: RunReport, interrupt: Interrupt): Promise<boolean> {
+  const stop = report.stoppedAt;
+  if (report.outcome !== 'stopped' || !stop || session.answers.agentPool) return false;
+  const { BYPASS_REFUSALS, DEFAULT_AGENT_POOL, agentPoolTradeOff } = await import('../../../steps/lib/agent-pool.js');
+  const { NOT_CONFIRMED } = await import('../../engine/runner.js');
+  const code = stop.problem?.code;
+  if (!BYPASS_STEPS.includes(stop.id) || code === undefined || !(BYPASS_REFUSALS.includes(code) || code === NOT_CONFIRMED)) return false;
+  const { answers, cloud } = session.world;
+  const why =
+    code === NOT_CONFIRMED
+      ? `You declined the bypass (${stop.id}). A dedicated agent pool reaches ${answers.targetRegistry} without it.`
+      : `${stop.id} was refused [${code}]: ${code === 'RequestDisallowedByPolicy' ? 'an Azure Policy denies the bypass' : 'you may not change this switch'} — waiting will not change that. A dedicated agent pool reaches ${answers.targetRegistry} without the bypass.`;
+  const { offerAgentPool } = await import('../prompts.js');
+  let chosen: Awaited<ReturnType<typeof offerAgentPool>>;
+  try {
+    chosen = await offerAgentPool({
+      why,
+      tradeOff: agentPoolTradeOff(),
+      endpointSubnets: await cloud.privateEndpointSubnets(answers.resourceGroup, answers.targetRegistry).catch(() => []),
+      defaultName: DEFAULT_AGENT_POOL,
+      existing: (name) => cloud.getAgentPool(answers.resourceGroup, answers.registry, name).catch(() => undefined),
+    });
+  } catch (e) {
+    if (isAcrTrustError(e) && e.exitCode === 130) interrupt.abort();
+    throw e;
+  }
+  if (!chosen) return false;
+  const { saveAnswers, DEFAULT_AGENT_POOL_TIER } = await import('../../engine/answers.js');
+  const pool = { agentPool: chosen.agentPool, agentPoolTier: session.answers.agentPoolTier ?? DEFAULT_AGENT_POOL_TIER, ...(chosen.agentPoolSubnet ? { agentPoolSubnet: chosen.agentPoolSubnet } : {}) };
+  Object.assign(session.answers, pool);
+  Object.assign(session.world.answers, pool);
+  saveAnswers(session.paths.answers, session.answers);
+  return true;
+}
+
+/** The steps that turn a bypass switch on (the bypass path only). */
+const BYPASS_STEPS = ['allow-trusted-services', 'allow-task-bypass'];
+
+/** What a finished run on the agent-pool path proved, and what the negative test means there. */
+function agentPoolNote(session: Session): string {
+  const a = session.answers;
+  return (
+    `Agent-pool path: the task reaches ${a.targetRegistry} through agent pool ${a.agentPool}'s network, with no bypass switch turned on by acr-trust. ` +
+    `The negative test (${a.goal === 'demo' ? 'part of --goal demo' : 'not part of --goal setup'}) does not apply here: it takes the bypass away, which this task never used — ` +
+    'run-task succeeding with the task bypass off was the proof. The pool is billed per instance hour: `acr-trust reset` deletes it if acr-trust created it.'
+  );
+}
+
 /** `--pause` waits for Enter: it needs someone at a terminal (it works with --yes, which settles only the answers). */
 function checkPause(opts: RunOptions, term: Terminal): void {
   if (opts.pause && (!term.interactive || opts.json)) {
@@ -137,7 +197,8 @@ async function questionsWhileRunning(
   want: { confirm: boolean; pause?: boolean },
 ): Promise<Pick<EngineRunOptions<World>, 'beforeStep' | 'beforeApply'>> {
   if (!want.confirm && !want.pause) return {};
-  const { askInTerminal, confirmExistingChange, confirmNextStep, confirmRiskyChange } = await import('../prompts.js');
+  const { askInTerminal, confirmBypass, confirmExistingChange, confirmNextStep, confirmRiskyChange } = await import('../prompts.js');
+  const { BYPASS_OPENS } = await import('../../../steps/lib/agent-pool.js');
   const askFor = (id: string) => render.asker?.(id) ?? askInTerminal();
   const asked = async (question: () => Promise<boolean>): Promise<boolean> => {
     try {
@@ -153,6 +214,8 @@ async function questionsWhileRunning(
     beforeApply: want.confirm
       ? async (step, change, why) => {
           if (why) return asked(() => confirmExistingChange(step, change, why, askFor(step.id)));
+          // Before a bypass is turned on: what it opens, default yes; no leads to the agent pool.
+          if (BYPASS_STEPS.includes(step.id)) return asked(() => confirmBypass(step, change, BYPASS_OPENS, askFor(step.id)));
           if (!step.risky) return true;
           const registry = await cloud.getRegistry(answers.resourceGroup, answers.targetRegistry);
           return !registry || asked(() => confirmRiskyChange(step, registry, askFor(step.id)));

@@ -27,10 +27,18 @@ export type OutputEvent =
   | EngineEvent
   | { type: 'start'; command: string; workdir: string; target: string; answers: Record<string, string | undefined>; dryRun?: boolean }
   | ({ type: 'check' } & CheckReport)
-  | { type: 'checks-summary'; command: 'status' | 'verify'; holding: number; total: number; failing: string[] }
+  | {
+      type: 'checks-summary';
+      command: 'status' | 'verify';
+      holding: number;
+      total: number;
+      failing: string[];
+      /** Steps of the workflow's other path (bypass or agent pool), not checked: why each does not apply. */
+      notApplying?: { id: string; title: string; reason: string }[];
+    }
   | { type: 'step-info'; index: number; id: string; title: string; why: string; portal?: string; risky?: string }
   /** After a run, for a reader: where the handout is, and (after questions) the command that replays the answers. */
-  | { type: 'handout'; report: string; replay?: string; next?: { label: string; command: string }[] };
+  | { type: 'handout'; report: string; replay?: string; next?: { label: string; command: string }[]; notes?: string[] };
 
 export interface Renderer {
   emit(event: OutputEvent): void;

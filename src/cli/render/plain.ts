@@ -113,6 +113,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
           if (e.live.status === 'error') problem(e.live.problem, '    ');
           return;
         case 'checks-summary':
+          for (const n of e.notApplying ?? []) line(`${p.dim(`- ${n.id}`)}: does not apply — ${n.reason}`);
           line();
           line(
             e.failing.length === 0
@@ -121,6 +122,7 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
           );
           return;
         case 'handout':
+          for (const n of e.notes ?? []) for (const l of wrap(n, Math.max(40, term.columns))) line(l);
           line(`Report: ${e.report}`);
           if (e.replay) line(`Replay these answers unattended: ${p.bold(e.replay)}`);
           for (const n of e.next ?? []) line(`${n.label}: ${p.bold(n.command)}`);
