@@ -422,8 +422,14 @@ async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): P
         return;
       }
       if (!unauthenticated && !/^Bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
+        // ARM names the tenant of a subscription it knows in the challenge's authorization_uri (how
+        // a client finds which tenant to sign in to: shawntabrizi.com, "Secret APIs in Azure Active
+        // Directory and Azure Resource Manager").
+        const sub = /^\/subscriptions\/([^/]+)/i.exec(path)?.[1]?.toLowerCase();
+        const known = sub !== undefined && h.state.subscriptions.some((x) => x.subscriptionId.toLowerCase() === sub);
+        const authority = `${h.state.cloud?.authorityHost ?? 'https://login.windows.net'}/${known ? h.state.tenantId : ''}`;
         answer = new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {
-          'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
+          'WWW-Authenticate': `Bearer authorization_uri="${authority}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`,
         }).toResponse();
       } else {
         // Sign-in and the run logs (whose SAS signature is their key) answer without a token.
