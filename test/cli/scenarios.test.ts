@@ -38,6 +38,10 @@ describe('sim scenarios', () => {
     const writer = ROLE_GUIDS.RepositoryWriter;
     const granted = Object.values<any>(cloud.roleAssignments).filter((a) => a.properties.principalId === task.identity.principalId);
     expect(granted.map((a) => a.properties.roleDefinitionId.split('/').pop())).toEqual([writer]);
+    // verify reads the task once (listDetails at 2025-03-01-preview carries the source identity): no second GET for it.
+    expect(cli(['verify', '--workdir', wd]).status).toBe(0);
+    const taskReads = simRequests(wd).filter((q) => q.name.startsWith('tasks.'));
+    expect(taskReads.map((q) => q.name)).toEqual(['tasks.listDetails']);
   });
 
   it('abac without the source identity: doctor names credentials.sourceRegistry.identity, and its --fix (the wizard\'s add-credential) sets it', () => {
