@@ -18,7 +18,8 @@ import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorizati
 import type { ResourceManagementClient } from '@azure/arm-resources';
 import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { TokenCredential } from '@azure/identity';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { HttpClient, PipelinePolicy } from '@azure/core-rest-pipeline';
+import { inProcessHttpClient, type InProcessTransport } from './in-process.js';
 import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import { isNotFound, toAcrTrustError } from './errors.js';
 import {
@@ -85,6 +86,11 @@ export interface ConnectOptions {
    * Our own writes invalidate it, and a read is reused only once it shows them (see read-cache.ts).
    */
   readCacheMs?: number;
+  /**
+   * Hand every ARM request to this function instead of the network (an in-process sim: the room
+   * board beside `sim serve`, see in-process.ts). Run logs are still fetched over HTTPS.
+   */
+  transport?: InProcessTransport;
 }
 
 /** Domain verbs over one subscription. Reads return undefined for what does not exist (404). */
@@ -213,6 +219,7 @@ class ArmCloud implements Cloud {
     tlsOptions?: { ca: string };
     additionalPolicies?: { policy: PipelinePolicy; position: 'perCall' }[];
     retryOptions?: ConnectOptions['retry'];
+    httpClient?: HttpClient;
     userAgentOptions: { userAgentPrefix: string };
   };
   private readonly lro: { updateIntervalInMs?: number };
@@ -246,6 +253,7 @@ class ArmCloud implements Cloud {
       // Through HTTPS_PROXY the SDK drops tlsOptions; proxyCaPolicy puts the CA back (proxy-ca.ts).
       ...(opts.ca ? { tlsOptions: tlsOptionsFor(opts.ca), additionalPolicies: [{ policy: proxyCaPolicy(), position: 'perCall' as const }] } : {}),
       ...(opts.retry ? { retryOptions: opts.retry } : {}),
+      ...(opts.transport ? { httpClient: inProcessHttpClient(opts.transport) } : {}),
       userAgentOptions: { userAgentPrefix: 'acr-trust/0.1.0' },
     };
     this.lro = opts.pollIntervalMs !== undefined ? { updateIntervalInMs: opts.pollIntervalMs } : {};
