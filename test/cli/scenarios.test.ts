@@ -2,6 +2,7 @@
  * Each sim scenario ends as a user expects: a clear message saying what to do, and exit 1 — or a
  * complete run for two-registries.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROLE_GUIDS } from '../../src/model/roles.js';
@@ -57,6 +58,22 @@ describe('sim scenarios', () => {
     expect(fixed.stdout).toContain('Healthy: every access the task makes is allowed.');
     const [task] = Object.values<any>(simCloud(wd).tasks);
     expect(task.properties.credentials.sourceRegistry).toEqual({ loginMode: 'None', identity: '[system]' });
+  });
+
+  it('two-registries with an ABAC target: the repository role on the target, whose credential stays a customRegistries entry (no source identity)', () => {
+    const { wd, r } = runScenario('two-registries', ['--until', 'preflight']);
+    expect(r.status, r.stderr).toBe(0);
+    // The target registry switched to ABAC repository permissions behind the workflow: every step reads it live.
+    const file = join(wd, 'sim-cloud.json');
+    const cloud = JSON.parse(readFileSync(file, 'utf8'));
+    registryNamed(cloud, 'acrtrusttarget').properties.roleAssignmentMode = 'AbacRepositoryPermissions';
+    writeFileSync(file, JSON.stringify(cloud));
+    const rest = cli(['run', '--yes', '--workdir', wd]);
+    expect(rest.status, rest.stderr).toBe(0);
+    expect(rest.stdout).toContain('Container Registry Repository Writer (not AcrPush: registry acrtrusttarget uses ABAC repository permissions, which ignore it)');
+    expect(rest.stdout).toContain('task acr-trust-task logs in to acrtrusttarget.azurecr.io as [system]');
+    const [task] = Object.values<any>(simCloud(wd).tasks);
+    expect(task.properties.credentials).toEqual({ sourceRegistry: { loginMode: 'None' }, customRegistries: { 'acrtrusttarget.azurecr.io': { identity: '[system]' } } });
   });
 
   it('no-role-write: stops at preflight saying which permission is missing and whom to ask', () => {
