@@ -47,7 +47,9 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   const shared = connect({ subscriptionId: sim.subscriptionId, credential, endpoint: sim.endpoint, ca: sim.caCert, ...(sim.state.cloud ? { audience: sim.state.cloud.activeDirectoryResourceId } : {}), pollIntervalMs: 10, readCacheMs: 0 });
   const freshCloud = () => shared;
   const scratch = mkdtempSync(join(tmpdir(), 'acr-trust-board-'));
-  const steps = workflow.map((s) => ({ id: s.id, title: s.title }));
+  // Learners take the bypass path (the article's): the agent-pool path's own step has no column.
+  const boardSteps = workflow.filter((s) => s.skipReason?.({ answers: {} } as never) === undefined);
+  const steps = boardSteps.map((s) => ({ id: s.id, title: s.title }));
 
   const ids = room.identities.filter((i) => i.learner).map((i) => i.learner!);
   const rows = new Map<string, BoardRow>();
@@ -83,12 +85,12 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     if (firstOk) store.record('run-task', { runId: firstOk.runId });
     const after = firstOk ? ofTask.filter((r) => String(r.createTime) > String(firstOk.createTime)) : [];
     if (after.length) store.record('confirm-denied', { runId: after[after.length - 1]!.runId });
-    const checks = (await checkSteps(workflow, world as never, store, { emit: () => {} })) ?? [];
+    const checks = (await checkSteps(boardSteps, world as never, store, { emit: () => {} })) ?? [];
     const done = new Set(checks.filter((c) => c.live.status === 'done').map((c) => c.id));
     let earlierOpen = false;
     const cells = checks.map((c, i) => {
       const live = c.live as { status: string; evidence?: string; change?: string; reason?: string; problem?: { message?: string } };
-      const supersededBy = workflow[i]!.supersededBy;
+      const supersededBy = boardSteps[i]!.supersededBy;
       if (live.status !== 'done' && supersededBy && done.has(supersededBy)) return { step: c.id, status: 'reversed' as const, text: `reversed on purpose by ${supersededBy}` };
       const text = live.evidence ?? live.change ?? live.reason ?? live.problem?.message ?? live.status;
       let status = (['done', 'pending', 'blocked'].includes(live.status) ? live.status : 'error') as BoardRow['cells'][number]['status'];
