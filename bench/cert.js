@@ -4,7 +4,8 @@
  * reuses the files beside the state (no library loaded). Each figure is the median of a few fresh
  * Node processes timing `startSim` inside themselves. Needs a build.
  *
- *   node bench/cert.js     prints {"firstReuseStartMs":…,"firstMintMs":…,"mintAgainMs":…,"reuseStartMs":…}
+ *   node bench/cert.js     prints {"firstReuseStartMs":…,"firstMintMs":…,"mintAgainMs":…,"reuseStartMs":…,
+ *                          "x509LoadBundleMs":…,"x509LoadPackagesMs":…}
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -32,7 +33,33 @@ const reuse = await t(dir + '/a.json');
 console.log(JSON.stringify({ loadSim, first, again, reuse }));
 `;
 
+// The X.509 library alone, in a fresh process: from the build's one-file bundle (dist/x509.mjs,
+// what the sim uses when it is current) or from the packages (some 700 module loads).
+const loadProbe = `
+const t0 = performance.now();
+if (process.argv[1] === 'bundle') {
+  const { loadBundle } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist/src/bundles.js')).href)});
+  if (!(await loadBundle('x509'))) throw new Error('no current x509 bundle: npm run build');
+} else {
+  await import('reflect-metadata');
+  await import('@peculiar/x509');
+}
+console.log(JSON.stringify({ ms: performance.now() - t0 }));
+`;
+
+function loadMs(how) {
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', loadProbe, how], { encoding: 'utf8', cwd: root });
+  if (r.status !== 0) throw new Error(`x509 load probe failed: ${r.stderr.slice(0, 300)}`);
+  return JSON.parse(r.stdout).ms;
+}
+
 export function benchCert() {
+  const bundleLoads = [];
+  const packageLoads = [];
+  for (let i = 0; i < RUNS; i++) {
+    bundleLoads.push(loadMs('bundle'));
+    packageLoads.push(loadMs('packages'));
+  }
   const samples = [];
   for (let i = 0; i < RUNS; i++) {
     const dir = mkdtempSync(join(tmpdir(), 'acr-trust-bench-cert-'));
@@ -51,6 +78,9 @@ export function benchCert() {
     firstMintMs: round(median(samples.map((s) => s.first))),
     mintAgainMs: round(median(samples.map((s) => s.again))),
     reuseStartMs: round(median(samples.map((s) => s.reuse))),
+    // The library's load alone in a fresh process, bundled (used) and from the packages (before).
+    x509LoadBundleMs: round(median(bundleLoads)),
+    x509LoadPackagesMs: round(median(packageLoads)),
   };
 }
 

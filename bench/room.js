@@ -6,12 +6,14 @@
  * learners going at once (`--concurrency`, default 12) so a 2-core machine is loaded, not
  * thrashed. Reports: how many completed, the sim's p50/p99 request latency, the memory of the
  * process holding the sim and its board, and how soon the board showed each learner's last
- * change — measured by an SSE client that reads /room/events as a browser would.
+ * change (its last write the cloud accepted) — measured by an SSE client that reads /room/events as
+ * a browser would.
  *
  *   node bench/room.js [learners] [--concurrency N]     prints the result as JSON
  *
  * Needs a build (`npm run build`) and, for the az learners, `az` on PATH (without it every
- * learner uses the wizard, and the result says so).
+ * learner uses the wizard, and the result says so). The learner processes are started from a worker
+ * thread, so the process holding the sim and its board does only what `sim serve` does.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -19,6 +21,7 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { startSim } from '../dist/src/sim/index.js';
 import { startRoomBoard } from '../dist/src/cli/commands/room-board.js';
 import { writeJoinFiles } from '../dist/src/cli/commands/room-join.js';
@@ -71,7 +74,7 @@ async function azLearner(sim, join1, n, dir) {
   return { how: 'az', ok: true };
 }
 
-/** Reads /room/events like a browser; calls `onSnapshot(snapshot, receivedAt)` for each board event. */
+/** Reads /room/events like a browser; calls `onSnapshot(event, receivedAt)` for each board or rows event (both have `rows`). */
 function watchBoard(sim, onSnapshot) {
   const u = new URL(sim.endpoint);
   const req = request({ host: u.hostname, port: u.port, path: '/room/events', ca: sim.caCert, headers: { authorization: `Bearer ${sim.state.room.boardToken}` } }, (res) => {
@@ -84,7 +87,8 @@ function watchBoard(sim, onSnapshot) {
         const block = buf.slice(0, i);
         buf = buf.slice(i + 2);
         const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-        if (block.includes('event: board') && data) onSnapshot(JSON.parse(data), Date.now());
+        // The whole room, then only the rows that changed (as the page merges them).
+        if (/^event: (board|rows)$/m.test(block) && data) onSnapshot(JSON.parse(data), Date.now());
       }
     });
   });
@@ -100,11 +104,13 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
   const joinDir = writeJoinFiles(stateFile, sim.state, sim.endpoint, sim.endpoints, sim.caCert);
   const board = await startRoomBoard(sim);
   await board.ready;
-  // Each learner's last request, and when the board (as an SSE client sees it) first showed a check begun after it.
+  // Each learner's last change (a write the cloud accepted), and when the board (as an SSE client
+  // sees it) first showed a check begun after it. Reads change nothing the board shows but the last
+  // error, which needs no check.
   const lastRequest = new Map();
   const seenAfter = new Map();
   const off = sim.onRequest((r) => {
-    if (r.learner) lastRequest.set(r.learner, Date.now());
+    if (r.learner && r.write && r.status < 400) lastRequest.set(r.learner, Date.now());
   });
   let snapshots = 0;
   const stopWatching = watchBoard(sim, (s, at) => {
@@ -112,25 +118,22 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
     for (const row of s.rows) {
       const last = lastRequest.get(row.learner);
       // The first snapshot that shows a check begun after the learner's latest request.
-      if (last !== undefined && row.checkedAt >= last && seenAfter.get(row.learner)?.last !== last) seenAfter.set(row.learner, { at, last });
+      if (last !== undefined && row.checkedAt >= last && seenAfter.get(row.learner)?.last !== last) seenAfter.set(row.learner, { at, last, began: row.checkedAt });
     }
   });
   const seeded = sim.requests.length;
   const t0 = performance.now();
   const ids = sim.state.room.identities.filter((i) => i.learner).map((i) => i.learner);
-  const results = new Array(ids.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < ids.length) {
-      const k = next++;
-      const n = ids[k];
-      const file = join(joinDir, `learner${n}.json`);
-      results[k] = hasAz && k % 7 === 6 ? await azLearner(sim, file, n, dir) : await wizardLearner(sim, file, n, dir);
-    }
-  };
   try {
     mkdirSync(dir, { recursive: true });
-    await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, worker));
+    // The learners are started and watched from a worker thread: spawning processes and reading
+    // their output would otherwise run on the event loop of the sim and its board (which `sim
+    // serve` has to itself), and be measured as theirs.
+    const results = await new Promise((resolve, reject) => {
+      const w = new Worker(new URL(import.meta.url), { workerData: { sim: { endpoint: sim.endpoint, caCertFile: sim.caCertFile, subscriptionId: sim.subscriptionId }, joinDir, dir, ids, concurrency } });
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
     const wallMs = performance.now() - t0;
     // Let the board catch up with the last learners, then read the lags.
     await new Promise((r) => setTimeout(r, 3000));
@@ -139,6 +142,10 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
       return s && s.last === lastRequest.get(id) ? s.at - s.last : undefined;
     });
     const measured = lags.filter((x) => x !== undefined);
+    // The lag in two parts: waiting for the check to begin, and the check itself until the page has it.
+    const parts = ids.map((id) => seenAfter.get(id)).filter((s, i) => s && lags[i] !== undefined);
+    const waits = parts.map((s) => s.began - s.last);
+    const checks = parts.map((s) => s.at - s.began);
     const reqs = sim.requests.slice(seeded);
     const times = reqs.map((r) => r.ms);
     const mem = process.memoryUsage();
@@ -163,6 +170,8 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
       boardLagP99Ms: round(pct(measured, 99) ?? NaN, 0),
       boardLagMaxMs: round(Math.max(...measured), 0),
       boardWithinOneSecond: measured.filter((x) => x <= 1000).length,
+      boardWaitP50Ms: round(pct(waits, 50) ?? NaN, 0),
+      boardCheckP50Ms: round(pct(checks, 50) ?? NaN, 0),
       ...(failures.length ? { failures } : {}),
     };
   } finally {
@@ -174,7 +183,25 @@ export async function benchRoom({ learners = 100, concurrency = 12 } = {}) {
   }
 }
 
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+/** In the worker: every learner, `concurrency` at a time; posts their results in order. */
+async function learnersInWorker({ sim, joinDir, dir, ids, concurrency }) {
+  const results = new Array(ids.length);
+  let next = 0;
+  const pool = async () => {
+    while (next < ids.length) {
+      const k = next++;
+      const n = ids[k];
+      const file = join(joinDir, `learner${n}.json`);
+      results[k] = hasAz && k % 7 === 6 ? await azLearner(sim, file, n, dir) : await wizardLearner(sim, file, n, dir);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, pool));
+  parentPort.postMessage(results);
+}
+
+if (!isMainThread && workerData?.ids) await learnersInWorker(workerData);
+
+if (isMainThread && process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const args = process.argv.slice(2);
   const c = args.indexOf('--concurrency');
   const learners = Number(args.find((a, i) => /^\d+$/.test(a) && args[i - 1] !== '--concurrency') ?? 100);

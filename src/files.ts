@@ -1,6 +1,7 @@
 /** Small file helpers shared by the engine's workdir and the sim's state file. */
 import { createRequire } from 'node:module';
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AcrTrustError } from './errors.js';
 
@@ -27,13 +28,46 @@ export function writeFileAtomic(file: string, data: string, { durable = true } =
   } catch (e) {
     // A full disk or a folder turned read-only: the file keeps its last whole version.
     rmSync(tmp, { force: true });
-    const code = (e as NodeJS.ErrnoException).code;
-    if (!code) throw e;
-    const why = (e as Error).message.replace(/^\w+: /, '').replace(/, \w+(?: '.*')?$/, '');
-    throw new AcrTrustError(`cannot save ${file}: ${why} (${code}).`, {
-      hint: 'Free some disk space or fix the folder\'s permissions, then run the same command again: what was saved before is intact.',
-    });
+    throw saveFailure(file, e);
   }
+}
+
+/**
+ * `writeFileAtomic` without blocking the event loop (the same temp file, fsync and rename, through
+ * the thread pool): for a server that saves while it answers others. Its temp file is per process,
+ * so a caller must not run two writes of the same file at once (the sim's saver runs one at a time).
+ */
+export async function writeFileAtomicAsync(file: string, data: string, { durable = true } = {}): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    removeStaleTemps(file);
+    // The folder is there but for the first write (or one removed meanwhile): made only then.
+    const handle = await open(tmp, 'w', 0o600).catch(async (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      return open(tmp, 'w', 0o600);
+    });
+    try {
+      await handle.writeFile(data);
+      if (durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true }).catch(() => {});
+    throw saveFailure(file, e);
+  }
+}
+
+/** A failed write as the user reads it (an error without a system code is passed on as it is). */
+function saveFailure(file: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (!code) return e;
+  const why = (e as Error).message.replace(/^\w+: /, '').replace(/, \w+(?: '.*')?$/, '');
+  return new AcrTrustError(`cannot save ${file}: ${why} (${code}).`, {
+    hint: 'Free some disk space or fix the folder\'s permissions, then run the same command again: what was saved before is intact.',
+  });
 }
 
 const swept = new Set<string>();

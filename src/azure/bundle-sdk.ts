@@ -1,6 +1,8 @@
 /**
  * Build step, after `tsc`: bundles the four Azure management packages the adapter uses, with the
- * Azure core stack they share, into one ES module — `dist/azure-sdk.mjs` — and records every
+ * Azure core stack they share, into one ES module — `dist/azure-sdk.mjs` — and the same way
+ * @peculiar/x509 with its ASN.1 stack (some 700 module loads) for the sim's certificates —
+ * `dist/x509.mjs` (src/bundles.ts loads either) — and records every
  * package it holds, with the version it was built from, in `dist/azure-sdk.json` (paths relative
  * to the package's folder, e.g. `node_modules/@azure/core-client/package.json`, so the bundle
  * keeps working when the install is moved or was built on another machine, as `npm pack` does).
@@ -44,26 +46,24 @@ function manifestKey(pj: string): string {
   return path.split(sep).join('/');
 }
 
-async function main(): Promise<void> {
-  let build: typeof import('rolldown').build;
-  try {
-    ({ build } = await import('rolldown'));
-  } catch {
-    // An install without the dev dependencies: no bundle, and the SDK loads package by package.
-    process.stdout.write('bundle-sdk: rolldown is not installed; skipped (the Azure SDK will load package by package)\n');
-    return;
-  }
-  const entry = `${dist}azure-sdk.entry.mjs`;
-  writeFileSync(entry, Object.entries(SDK_PACKAGES).map(([pkg, name]) => `export { ${name} } from '${pkg}';\n`).join(''));
+/**
+ * Bundles `entryCode` (ES module source importing packages) into `dist/<name>.mjs`, and writes its
+ * manifest `dist/<name>.json`: every package bundled, with its version (see src/bundles.ts).
+ * `minPackages`: fewer bundled packages than this means the entry did not resolve as meant.
+ * `minify`: a smaller file parses faster (for a library whose stack frames nobody reads).
+ */
+async function bundleModules(build: typeof import('rolldown').build, name: string, entryCode: string, minPackages: number, minify = false): Promise<void> {
+  const entry = `${dist}${name}.entry.mjs`;
+  writeFileSync(entry, entryCode);
   // Written beside and renamed into place, so a CLI starting meanwhile reads the old bundle or the new one.
-  const tmp = `${dist}azure-sdk.${process.pid}.tmp.mjs`;
+  const tmp = `${dist}${name}.${process.pid}.tmp.mjs`;
   let moduleIds: string[];
   try {
     const out = await build({
       input: entry,
       platform: 'node',
       logLevel: 'warn',
-      output: { file: tmp, format: 'esm' },
+      output: { file: tmp, format: 'esm', ...(minify ? { minify: true } : {}) },
     });
     moduleIds = out.output.flatMap((o) => ('moduleIds' in o ? o.moduleIds : []));
   } catch (e) {
@@ -73,19 +73,48 @@ async function main(): Promise<void> {
     rmSync(entry, { force: true });
   }
   // Every package in the bundle, by its package.json relative to the package's folder (POSIX
-  // separators; never the build machine's absolute path), with the version bundled: sdk.ts uses
-  // the bundle only while each of them is still installed there at that version.
+  // separators; never the build machine's absolute path), with the version bundled: the bundle is
+  // used only while each of them is still installed there at that version.
   const packages: Record<string, string> = {};
   for (const id of moduleIds) {
     const pj = id.includes('node_modules') ? packageJsonOf(id) : undefined;
     const key = pj && manifestKey(pj);
     if (pj && key && !(key in packages)) packages[key] = (JSON.parse(readFileSync(pj, 'utf8')) as { version: string }).version;
   }
-  if (Object.keys(packages).length < Object.keys(SDK_PACKAGES).length) throw new Error(`the bundle holds only ${Object.keys(packages).length} packages`);
-  renameSync(tmp, `${dist}azure-sdk.mjs`);
-  writeFileSync(`${dist}azure-sdk.json.tmp`, `${JSON.stringify({ packages }, null, 1)}\n`);
-  renameSync(`${dist}azure-sdk.json.tmp`, `${dist}azure-sdk.json`);
+  if (Object.keys(packages).length < minPackages) throw new Error(`the ${name} bundle holds only ${Object.keys(packages).length} packages`);
+  renameSync(tmp, `${dist}${name}.mjs`);
+  writeFileSync(`${dist}${name}.json.tmp`, `${JSON.stringify({ packages }, null, 1)}\n`);
+  renameSync(`${dist}${name}.json.tmp`, `${dist}${name}.json`);
+}
+
+/** The names of @peculiar/x509 the sim's certificates use (src/sim/cert.ts), and its provider set-up. */
+export const X509_NAMES = [
+  'X509CertificateGenerator',
+  'BasicConstraintsExtension',
+  'KeyUsagesExtension',
+  'KeyUsageFlags',
+  'SubjectKeyIdentifierExtension',
+  'AuthorityKeyIdentifierExtension',
+  'ExtendedKeyUsageExtension',
+  'ExtendedKeyUsage',
+  'SubjectAlternativeNameExtension',
+  'cryptoProvider',
+] as const;
+
+async function main(): Promise<void> {
+  let build: typeof import('rolldown').build;
+  try {
+    ({ build } = await import('rolldown'));
+  } catch {
+    // An install without the dev dependencies: no bundle, and the SDK loads package by package.
+    process.stdout.write('bundle-sdk: rolldown is not installed; skipped (the Azure SDK and @peculiar/x509 will load package by package)\n');
+    return;
+  }
+  await bundleModules(build, 'azure-sdk', Object.entries(SDK_PACKAGES).map(([pkg, name]) => `export { ${name} } from '${pkg}';\n`).join(''), Object.keys(SDK_PACKAGES).length);
   process.stdout.write(`bundled ${Object.keys(SDK_PACKAGES).join(', ')} into ${dist}azure-sdk.mjs\n`);
+  // The sim's certificates: reflect-metadata first (tsyringe, under @peculiar/x509, needs it).
+  await bundleModules(build, 'x509', `import 'reflect-metadata';\nexport { ${X509_NAMES.join(', ')} } from '@peculiar/x509';\n`, 3, true);
+  process.stdout.write(`bundled @peculiar/x509 into ${dist}x509.mjs\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {

@@ -18,7 +18,8 @@ import type { RoleAssignment as SdkRoleAssignment } from '@azure/arm-authorizati
 import type { ResourceManagementClient } from '@azure/arm-resources';
 import type { SubscriptionClient } from '@azure/arm-resources-subscriptions';
 import type { TokenCredential } from '@azure/identity';
-import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import type { HttpClient, PipelinePolicy } from '@azure/core-rest-pipeline';
+import { inProcessHttpClient, type InProcessTransport } from './in-process.js';
 import { AcrTrustError, isAcrTrustError } from '../errors.js';
 import { isNotFound, toAcrTrustError } from './errors.js';
 import {
@@ -85,6 +86,11 @@ export interface ConnectOptions {
    * Our own writes invalidate it, and a read is reused only once it shows them (see read-cache.ts).
    */
   readCacheMs?: number;
+  /**
+   * Hand every ARM request to this function instead of the network (an in-process sim: the room
+   * board beside `sim serve`, see in-process.ts). Run logs are still fetched over HTTPS.
+   */
+  transport?: InProcessTransport;
 }
 
 /** Domain verbs over one subscription. Reads return undefined for what does not exist (404). */
@@ -213,6 +219,7 @@ class ArmCloud implements Cloud {
     tlsOptions?: { ca: string };
     additionalPolicies?: { policy: PipelinePolicy; position: 'perCall' }[];
     retryOptions?: ConnectOptions['retry'];
+    httpClient?: HttpClient;
     userAgentOptions: { userAgentPrefix: string };
   };
   private readonly lro: { updateIntervalInMs?: number };
@@ -246,6 +253,7 @@ class ArmCloud implements Cloud {
       // Through HTTPS_PROXY the SDK drops tlsOptions; proxyCaPolicy puts the CA back (proxy-ca.ts).
       ...(opts.ca ? { tlsOptions: tlsOptionsFor(opts.ca), additionalPolicies: [{ policy: proxyCaPolicy(), position: 'perCall' as const }] } : {}),
       ...(opts.retry ? { retryOptions: opts.retry } : {}),
+      ...(opts.transport ? { httpClient: inProcessHttpClient(opts.transport) } : {}),
       userAgentOptions: { userAgentPrefix: 'acr-trust/0.1.0' },
     };
     this.lro = opts.pollIntervalMs !== undefined ? { updateIntervalInMs: opts.pollIntervalMs } : {};
@@ -527,8 +535,11 @@ class ArmCloud implements Cloud {
   }
 
   async getTaskSourceIdentity(resourceGroup: string, registry: string, task: string): Promise<{ identity?: string } | undefined> {
-    const doing = `read the source registry identity of task ${task} in registry ${registry}`;
-    const r = await this.taskRequest(doing, 'GET', resourceGroup, registry, task);
+    // The task's one read per command (listDetails, at this very api-version) carries it; a caller
+    // without the listDetails action got the SDK's GET instead, which does not: then a GET here.
+    const once = await this.taskOnce(resourceGroup, registry, task);
+    if (once.details) return once.task ? (once.task.sourceRegistryIdentity ? { identity: once.task.sourceRegistryIdentity } : {}) : undefined;
+    const r = await this.taskRequest(`read the source registry identity of task ${task} in registry ${registry}`, 'GET', resourceGroup, registry, task);
     if (r.status === 404) return undefined;
     return sourceIdentityOf(r.body);
   }
@@ -536,12 +547,16 @@ class ArmCloud implements Cloud {
   async setTaskSourceIdentity(resourceGroup: string, registry: string, task: string, identity: string | null): Promise<string | undefined> {
     const doing = identity === null ? `remove the source registry identity of task ${task}` : `set the source registry identity of task ${task} to ${identity}`;
     const body = { properties: { credentials: { sourceRegistry: { identity } } } };
-    // The task's other reads (GET, listDetails) are cached under its key: a write forgets them.
-    const r = await this.cache.write([keys.task(resourceGroup, registry, task)], () => this.taskRequest(doing, 'PATCH', resourceGroup, registry, task, body));
+    // The task's read is cached under its key: a write forgets it, and a read is kept again only
+    // once it shows the change (so the poll below, and the step's check after it, read fresh).
+    const key = keys.task(resourceGroup, registry, task);
+    const wanted = identity ?? undefined;
+    const r = await this.cache.write([key], () => this.taskRequest(doing, 'PATCH', resourceGroup, registry, task, body), {
+      [key]: (read?: TaskRead) => read?.details !== true || read.task?.sourceRegistryIdentity === wanted,
+    });
     if (r.status === 404) throw new AcrTrustError(`Could not ${doing}: the task does not exist.`, { code: 'ResourceNotFound', statusCode: 404 });
     // 200/201 carry the task; 202 (accepted, still updating): read it until it shows the change.
     if (r.status !== 202) return sourceIdentityOf(r.body).identity;
-    const wanted = identity ?? undefined;
     for (let i = 0; i < 30; i++) {
       await new Promise((done) => setTimeout(done, this.opts.pollIntervalMs ?? 2_000));
       const now = (await this.getTaskSourceIdentity(resourceGroup, registry, task))?.identity;

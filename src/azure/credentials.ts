@@ -31,6 +31,11 @@ export interface AzureCredentialOptions {
    * AZURE_TENANT_ID / AZURE_CLIENT_ID when set; else `organizations` and the Azure CLI's public client.
    */
   deviceCode?: { show(line: string): void };
+  /**
+   * Where to ask which tenant the subscription belongs to, for a wrong-tenant failure's hint:
+   * Resource Manager's endpoint and the subscription the session works in (read when needed).
+   */
+  tenantLookup?: { endpoint: string; subscription: () => string | undefined };
 }
 
 /** The Azure CLI's public client id (a first-party app every Entra tenant knows). */
@@ -70,7 +75,10 @@ export function azureCredential(opts: AzureCredentialOptions = {}): TokenCredent
         try {
           return await (await chain).getToken(scopes, options);
         } catch (e) {
-          throw (await explainSignInFailure(e, [scopes].flat()[0] ?? '')) ?? e;
+          const lookup = opts.tenantLookup;
+          const sub = lookup?.subscription();
+          const tenantOf = lookup && sub ? () => subscriptionTenant(lookup.endpoint, sub, opts.ca) : undefined;
+          throw (await explainSignInFailure(e, [scopes].flat()[0] ?? '', tenantOf)) ?? e;
         }
       }
       // One device-code sign-in for the whole session: the SDK's clients ask for tokens at the same
@@ -106,7 +114,7 @@ function failureTexts(e: unknown): string {
  * "Microsoft Entra authentication and authorization error codes") and the Azure CLI's and
  * @azure/identity's own messages.
  */
-const SIGN_IN_FAILURES: { code: string; test: RegExp; message: string; hint: (scope: string) => string }[] = [
+const SIGN_IN_FAILURES: { code: string; test: RegExp; message: string; hint: (scope: string, tenant?: { id: string; subscription: string }) => string }[] = [
   {
     code: 'MfaRequired',
     test: /AADSTS(50076|50079|50072|50074|50158)\b|multi-?factor|interaction_required/i,
@@ -123,7 +131,10 @@ const SIGN_IN_FAILURES: { code: string; test: RegExp; message: string; hint: (sc
     code: 'WrongTenant',
     test: /AADSTS(50020|90002|700016|50034|90072|500011|50128|90015)\b|tenant .{0,80}not found|wrong tenant|not (found )?in the (directory|tenant)/i,
     message: "the account or application you signed in with does not belong to the subscription's tenant",
-    hint: () => "Sign in to the subscription's tenant: `az login --tenant <tenant id>` (`az account list -o table` shows each subscription's tenant), then `az account set --subscription <id>`.",
+    hint: (_scope, tenant) =>
+      tenant
+        ? `Sign in to the tenant of subscription ${tenant.subscription}: \`az login --tenant ${tenant.id}\`, then \`az account set --subscription ${tenant.subscription}\`.`
+        : "Sign in to the subscription's tenant: `az login --tenant <tenant id>` (`az account list -o table` shows each subscription's tenant), then `az account set --subscription <id>`.",
   },
   {
     code: 'SignInUnreachable',
@@ -154,13 +165,32 @@ const SIGN_IN_FAILURES: { code: string; test: RegExp; message: string; hint: (sc
  * "run az login", its own words are read (`az account get-access-token`), as they say why:
  * expired, another tenant, multi-factor authentication.
  */
-export async function explainSignInFailure(e: unknown, scope: string): Promise<AcrTrustError | undefined> {
+export async function explainSignInFailure(e: unknown, scope: string, tenantOf?: () => Promise<{ id: string; subscription: string } | undefined>): Promise<AcrTrustError | undefined> {
   let texts = failureTexts(e);
   if (/Please run 'az login'/.test(texts)) texts = `${await azTokenError(scope)}\n${texts}`;
   const hit = SIGN_IN_FAILURES.find((f) => f.test.test(texts));
   if (!hit) return undefined;
   const aadsts = /AADSTS\d+/.exec(texts)?.[0];
-  return new AcrTrustError(`Sign-in failed: ${hit.message}${aadsts ? ` (${aadsts})` : ''}.`, { code: hit.code, hint: hit.hint(scope), exitCode: 1 });
+  // Another tenant: name the subscription's own, as Resource Manager tells it.
+  const tenant = hit.code === 'WrongTenant' && tenantOf ? await tenantOf().catch(() => undefined) : undefined;
+  return new AcrTrustError(`Sign-in failed: ${hit.message}${aadsts ? ` (${aadsts})` : ''}.`, { code: hit.code, hint: hit.hint(scope, tenant), exitCode: 1 });
+}
+
+/**
+ * The tenant a subscription belongs to, as Resource Manager tells anyone: a request without a
+ * token is answered 401 with `WWW-Authenticate: Bearer authorization_uri="https://login.windows.net/<tenant id>"`
+ * (shawntabrizi.com, "Secret APIs in Azure Active Directory and Azure Resource Manager"). Sent
+ * through the Azure SDK's pipeline (proxy, CA, retries as for ARM); undefined when it does not say.
+ */
+export async function subscriptionTenant(endpoint: string, subscription: string, ca?: string): Promise<{ id: string; subscription: string } | undefined> {
+  const rest = await import('@azure/core-rest-pipeline');
+  const pipeline = rest.createPipelineFromOptions({ ...(ca ? { tlsOptions: { ca } } : {}), retryOptions: { maxRetries: 1 } });
+  pipeline.removePolicy({ name: 'formDataPolicy' });
+  if (ca) pipeline.addPolicy(proxyCaPolicy());
+  const url = `${endpoint.replace(/\/+$/, '')}/subscriptions/${encodeURIComponent(subscription)}?api-version=2022-12-01`;
+  const response = await pipeline.sendRequest(rest.createDefaultHttpClient(), rest.createPipelineRequest({ url, method: 'GET', timeout: 15_000 }));
+  const id = /authorization_uri="https:\/\/[^/"]+\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"/i.exec(response.headers.get('www-authenticate') ?? '')?.[1];
+  return id ? { id, subscription } : undefined;
 }
 
 /** What `az account get-access-token` says on stderr for this scope ('' when it cannot run). */

@@ -19,11 +19,12 @@
  *   only when the package is the CommonJS bundle we know (9.x, `dist/index.js`) and both resolve
  *   to the very packages it would require; otherwise it is imported the ordinary way.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { compileFunction } from 'node:vm';
+import { loadBundle as loadBundleFile } from '../bundles.js';
 
 /** The packages, and the one export of each that the adapter uses. */
 export const SDK_PACKAGES = {
@@ -57,21 +58,9 @@ async function bundleOr<M>(load: () => Promise<M>): Promise<M> {
 /** dist/azure-sdk.mjs, when it is there and matches the installed packages; else undefined. */
 function loadBundle(): Promise<Bundle | undefined> {
   return (bundle ??= (async () => {
-    // This file is dist/src/azure/sdk.js once built; the bundle sits in dist/.
-    const file = fileURLToPath(new URL('../../azure-sdk.mjs', import.meta.url));
-    const manifest = fileURLToPath(new URL('../../azure-sdk.json', import.meta.url));
-    if (!existsSync(file) || !existsSync(manifest)) return undefined;
-    if (!bundleCurrent(readFileSync(manifest, 'utf8'))) return undefined; // stale: `npm run build` makes a new one
-    const loaded = (await import(pathToFileURL(file).href)) as Bundle;
-    return Object.values(SDK_PACKAGES).every((name) => typeof loaded[name] === 'function') ? loaded : undefined;
+    const loaded = await loadBundleFile<Bundle>('azure-sdk');
+    return loaded && Object.values(SDK_PACKAGES).every((name) => typeof loaded[name] === 'function') ? loaded : undefined;
   })().catch(() => undefined));
-}
-
-/** acr-trust's own folder (where its package.json is), from src/azure or dist/src/azure alike. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(`${dir}/package.json`) && dirname(dir) !== dir) dir = dirname(dir);
-  return dir;
 }
 
 /** Where the SDK comes from in this install: the one-file bundle, or the packages one by one (for tests, bench and `doctor`). */
@@ -91,22 +80,8 @@ export function preloadSdk(): void {
   quiet(loadAuthorization());
 }
 
-/**
- * Whether a bundle manifest (azure-sdk.json) still holds: every package bundled is installed, at
- * the version bundled. Its paths are relative to `root`, the package's folder (dist/..).
- */
-export function bundleCurrent(manifest: string, root = packageRoot()): boolean {
-  try {
-    const built = (JSON.parse(manifest) as { packages?: Record<string, string> }).packages ?? {};
-    if (Object.keys(built).length === 0) return false;
-    return Object.entries(built).every(([path, version]) => {
-      const pj = resolve(root, path);
-      return existsSync(pj) && (JSON.parse(readFileSync(pj, 'utf8')) as { version?: string }).version === version;
-    });
-  } catch {
-    return false;
-  }
-}
+/** Whether a bundle manifest still holds (src/bundles.ts; kept here for the SDK's callers). */
+export { bundleCurrent } from '../bundles.js';
 
 async function importAuthorization(): Promise<AuthorizationModule> {
   try {

@@ -215,14 +215,20 @@ async function reachTarget(inputs: Inputs, opts: CommonOptions, paths: WorkdirPa
     const azureCloud = resolveCloud({ cloud: opts.cloud, endpoint: opts.endpoint });
     const endpoint = azureCloud.resourceManager;
     const ca = opts.ca ? readCa(opts.ca) : undefined;
+    // The subscription the session works in, for a wrong-tenant hint naming its tenant.
+    let working: string | undefined;
     const credential = azureCredential({
       ...(ca ? { ca } : {}),
       authorityHost: azureCloud.authorityHost,
+      tenantLookup: { endpoint, subscription: () => working },
       ...(opts.useDeviceCode ? { deviceCode: { show: (line: string) => void process.stderr.write(`acr-trust: ${line}\n`) } } : {}),
     });
     const named = azureCloud.name === 'AzureCloud' ? 'Azure' : `Azure (${azureCloud.name})`;
     return {
-      cloud: (subscriptionId) => connect({ subscriptionId, credential, endpoint, ca, audience: azureCloud.tokenAudience, loginServerSuffix: azureCloud.acrLoginServerSuffix }),
+      cloud: (subscriptionId) => {
+        working = subscriptionId || working;
+        return connect({ subscriptionId, credential, endpoint, ca, audience: azureCloud.tokenAudience, loginServerSuffix: azureCloud.acrLoginServerSuffix });
+      },
       complete: (i) => completeAzureAnswers(az, i, requireGoal),
       defaultSubscription: defaultSubscriptionFromAzCli(),
       label: opts.endpoint ? `${named} at ${endpoint}` : named,

@@ -15,6 +15,7 @@ import { createPrivateKey, randomBytes, webcrypto, X509Certificate } from 'node:
 import { existsSync, readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
+import { loadBundle } from '../bundles.js';
 import { usageError } from '../errors.js';
 import { replaceFile } from './state-file.js';
 
@@ -71,12 +72,16 @@ function canonicalName(n: string): string {
 type X509Lib = typeof import('@peculiar/x509');
 let x509: Promise<X509Lib> | undefined;
 function library(): Promise<X509Lib> {
-  // @peculiar/x509 resolves its algorithm providers through tsyringe, which needs the
-  // Reflect.metadata polyfill loaded first (the library's documented set-up).
-  return (x509 ??= import('reflect-metadata').then(() => import('@peculiar/x509')).then((lib) => {
-    lib.cryptoProvider.set(webcrypto as unknown as Crypto);
-    return lib;
-  }));
+  // The build's one-file bundle (dist/x509.mjs: some 700 module loads made one) when it is
+  // current, else the packages. @peculiar/x509 resolves its algorithm providers through tsyringe,
+  // which needs the Reflect.metadata polyfill loaded first (the library's documented set-up; the
+  // bundle imports it first too).
+  return (x509 ??= loadBundle<X509Lib>('x509')
+    .then((bundled) => bundled ?? import('reflect-metadata').then(() => import('@peculiar/x509')))
+    .then((lib) => {
+      lib.cryptoProvider.set(webcrypto as unknown as Crypto);
+      return lib;
+    }));
 }
 
 /**

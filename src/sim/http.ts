@@ -70,6 +70,9 @@ export class ArmError extends Error {
 interface Route {
   method: string;
   segments: string[];
+  /** Literal segments lower-cased (undefined for captures), and whether a `{*name}` is among them. */
+  literals: (string | undefined)[];
+  wildcard: boolean;
   handler: Handler;
   options: RouteOptions;
 }
@@ -83,15 +86,26 @@ export class Router {
   private readonly routes: Route[] = [];
 
   on(method: string, pattern: string, options: RouteOptions, handler: Handler): void {
-    this.routes.push({ method: method.toUpperCase(), segments: split(pattern), handler, options });
+    const segments = split(pattern);
+    this.routes.push({
+      method: method.toUpperCase(),
+      segments,
+      literals: segments.map((x) => (x.startsWith('{') ? undefined : x.toLowerCase())),
+      wildcard: segments.some((x) => x.startsWith('{*')),
+      handler,
+      options,
+    });
   }
 
   /** Finds the route for a request. The first registered match wins. */
   match(method: string, path: string): Match | { methodNotAllowed: boolean } {
-    const parts = split(path);
+    // Each segment decoded and lower-cased once, not once per route tried.
+    const parts = split(path).map(decode);
+    const lower = parts.map((x) => x.toLowerCase());
     let pathMatched = false;
     for (const route of this.routes) {
-      const params = matchSegments(route.segments, parts);
+      if (!route.wildcard && route.segments.length !== parts.length) continue;
+      const params = matchSegments(route, parts, lower);
       if (!params) continue;
       if (route.method !== method.toUpperCase()) {
         pathMatched = true;
@@ -127,7 +141,9 @@ function split(path: string): string[] {
   return foldSlashes(path).split('/').filter((s) => s.length > 0);
 }
 
-function matchSegments(pattern: string[], parts: string[]): Record<string, string> | null {
+/** `parts`: the path's segments decoded; `lower`: the same lower-cased. */
+function matchSegments(route: Route, parts: string[], lower: string[]): Record<string, string> | null {
+  const pattern = route.segments;
   const params: Record<string, string> = {};
   const go = (pi: number, si: number): boolean => {
     if (pi === pattern.length) return si === parts.length;
@@ -137,18 +153,19 @@ function matchSegments(pattern: string[], parts: string[]): Record<string, strin
       // One or more segments, shortest first so literal tails anchor the match.
       for (let end = si + 1; end <= parts.length; end++) {
         if (go(pi + 1, end)) {
-          params[name] = '/' + parts.slice(si, end).map(decode).join('/');
+          params[name] = '/' + parts.slice(si, end).join('/');
           return true;
         }
       }
       return false;
     }
     if (si >= parts.length) return false;
-    if (p.startsWith('{')) {
-      params[p.slice(1, -1)] = decode(parts[si]!);
+    const literal = route.literals[pi];
+    if (literal === undefined) {
+      params[p.slice(1, -1)] = parts[si]!;
       return go(pi + 1, si + 1);
     }
-    return p.toLowerCase() === decode(parts[si]!).toLowerCase() && go(pi + 1, si + 1);
+    return literal === lower[si] && go(pi + 1, si + 1);
   };
   return go(0, 0) ? params : null;
 }

@@ -22,4 +22,4 @@ export { BUILT_IN_ROLES, ROLE_GUIDS, roleByGuid, roleByName, roleDefinitionId, t
 export { parseFaultSpec, type FaultSpec } from './faults.js';
 export { readStateFile, readRequestLog, requestLogFileFor, endpointFileFor, readEndpointFile, writeEndpointFile, removeEndpointFile, type EndpointRecord } from './state-file.js';
 export type { CloudState, ArmResource } from './store.js';
-export type { BoardHub, BoardRow, BoardSnapshot } from './board/hub.js';
+export type { BoardHub, BoardRow, BoardRowsUpdate, BoardSnapshot } from './board/hub.js';

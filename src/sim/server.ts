@@ -10,7 +10,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { isIP, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,7 +37,7 @@ import { subscriptionsRoutes } from './routes/subscriptions.js';
 import { tasksRoutes } from './routes/tasks.js';
 import { taskRunsRoutes } from './routes/task-runs.js';
 import { checkLearners, checkScenario, defaultRoleDelayMs, seedScenario } from './scenarios.js';
-import { readStateFile, REQUEST_LOG_LIMIT, requestLogFileFor, writeRequestLog, writeStateFile, type RequestRecord } from './state-file.js';
+import { readStateFile, REQUEST_LOG_LIMIT, requestLogFileFor, stateSaver, writeRequestLog, writeRequestLogAsync, writeStateFile, type RequestRecord, type StateSaver } from './state-file.js';
 import type { CloudState, Operation, Speed } from './store.js';
 import { armAudiences, SIM_OWN_CLOUD, type CloudFacts } from '../model/clouds.js';
 
@@ -93,6 +93,14 @@ export interface RunningSim {
   onRequest(listener: (r: RequestRecord) => void): () => void;
   /** A classroom's live board (`/room`): publish snapshots to it. */
   board?: BoardHub;
+  /**
+   * Answers a request made in this process — the same routes, access check (as `as`, a principal
+   * of this cloud: no token), list filter and save as a request over HTTPS, without the socket,
+   * TLS and HTTP parsing; no injected faults, and not in the request log (it is not a client's).
+   * For the room board's checks, through the SDK (an in-process HTTP client). `url` is absolute
+   * or a path; the answer's body is its text.
+   */
+  dispatch(request: { method: string; url: string; headers?: Record<string, string>; body?: string | Uint8Array }, as: { principalId: string }): Promise<{ status: number; headers: Record<string, string>; body: string }>;
   stop(): Promise<void>;
 }
 
@@ -127,10 +135,9 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
 
   const stateFile = opts.stateFile ? resolve(opts.stateFile) : undefined;
   const { state, created } = loadOrSeed(stateFile, opts);
-  const persist = () => {
-    if (stateFile) writeStateFile(stateFile, state);
-  };
-  if (created) persist();
+  if (created && stateFile) writeStateFile(stateFile, state);
+  // Saved after every change, off the event loop; a changing request is answered once saved.
+  const saver = stateSaver(stateFile, state);
   const faultSpec = opts.faults ?? state.faults;
   const faults = faultSpec ? new FaultInjector(parseFaultSpec(faultSpec, opts.seed ?? 1)) : undefined;
 
@@ -143,13 +150,26 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   const requests: RequestRecord[] = [];
   const requestLogFile = stateFile ? requestLogFileFor(stateFile) : undefined;
   let logTimer: NodeJS.Timeout | undefined;
-  const flushLog = () => {
+  let logWriting: Promise<void> | undefined;
+  // Debounced and off the event loop; one write at a time (the last one at stop, synchronously).
+  const flushLogSoon = () => {
+    logTimer = undefined;
+    if (!requestLogFile) return;
+    if (logWriting) {
+      logTimer = setTimeout(flushLogSoon, 250).unref();
+      return;
+    }
+    // The request log is for `sim show`, not part of the cloud: a full disk must not stop the sim.
+    logWriting = writeRequestLogAsync(requestLogFile, requests).catch(() => {}).finally(() => (logWriting = undefined));
+  };
+  const flushLog = async () => {
     if (logTimer) clearTimeout(logTimer);
     logTimer = undefined;
+    await logWriting;
     try {
       if (requestLogFile) writeRequestLog(requestLogFile, requests);
     } catch {
-      // The request log is for `sim show`, not part of the cloud: a full disk must not stop the sim.
+      // as above
     }
   };
   const requestListeners = new Set<(r: RequestRecord) => void>();
@@ -158,10 +178,10 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
     for (const l of requestListeners) l(r);
     if (requests.length > REQUEST_LOG_LIMIT + 1000) requests.splice(0, requests.length - REQUEST_LOG_LIMIT);
     // Debounced: writing the log on every GET would dominate the sim's cost.
-    if (requestLogFile && !logTimer) logTimer = setTimeout(flushLog, 250).unref();
+    if (requestLogFile && !logTimer) logTimer = setTimeout(flushLogSoon, 250).unref();
   };
 
-  const context = createContext(state, persist, opts.seed);
+  const context = createContext(state, () => saver.changed(), opts.seed);
   const router = new Router();
   for (const register of ROUTE_MODULES) register(router, context);
 
@@ -177,7 +197,7 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
   const server: Server = createServer({ key: certs.serverKey, cert: certs.serverCert }, (req, res) => {
     if (board?.serve(req, res)) return;
     const named = `https://${String(req.headers.host ?? '').toLowerCase()}`;
-    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, state, audiences, directoryAudiences, who: () => ({ callerId: currentCaller(state).principalId, tenantId: state.tenantId }) });
+    void handle(req, res, { router, origin: origins.has(named) ? named : origin, faults, record, state, saver, audiences, directoryAudiences, who: () => ({ callerId: currentCaller(state).principalId, tenantId: state.tenantId }) });
   });
   server.on('tlsClientError', () => {}); // a client that distrusts our CA just goes away
   await new Promise<void>((resolveListen, reject) => {
@@ -221,6 +241,16 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
       requestListeners.add(listener);
       return () => requestListeners.delete(listener);
     },
+    async dispatch(request, as) {
+      const u = new URL(request.url, origin);
+      const headers: IncomingHttpHeaders = Object.fromEntries(Object.entries(request.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
+      const body = request.body === undefined ? Buffer.alloc(0) : Buffer.from(request.body as Uint8Array | string);
+      const h: Handling = { router, origin, record: () => {}, state, saver, audiences, directoryAudiences, who: () => ({ callerId: as.principalId, tenantId: state.tenantId }) };
+      const o = await answerRequest({ method: request.method, url: `${u.pathname}${u.search}`, headers, body }, async () => body, h, { caller: { principalId: as.principalId } });
+      const answer = o.answer!;
+      const { headers: out, payload } = answerHeaders(answer, headers);
+      return { status: answer.status, headers: out, body: request.method.toUpperCase() === 'HEAD' ? '' : (payload ?? '') };
+    },
     stop: () =>
       (stopped ??= (async () => {
         board?.close();
@@ -228,8 +258,8 @@ export async function startSim(opts: StartSimOptions = {}): Promise<RunningSim> 
           server.close(() => done());
           server.closeAllConnections();
         });
-        flushLog();
-        persist();
+        await flushLog();
+        await saver.close();
         if (tempDir) rmSync(tempDir, { recursive: true, force: true });
       })()),
   };
@@ -336,6 +366,8 @@ interface Handling {
   faults?: FaultInjector;
   record: (r: RequestRecord) => void;
   state: CloudState;
+  /** Saves the state; a request that changed it waits for the save before it is answered. */
+  saver: StateSaver;
   /** The token audiences ARM routes accept (the cloud's; for the sim's own cloud also its origins). */
   audiences: string[];
   /** The token audiences Microsoft Graph routes (`/v1.0/…`) accept: the sim's origins too. */
@@ -365,97 +397,137 @@ async function authenticate(h: Handling, authorization: string, path: string): P
   return { principalId: h.state.caller.principalId };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): Promise<void> {
-  const t0 = performance.now();
-  const at = new Date().toISOString();
-  const method = (req.method ?? 'GET').toUpperCase();
+/** A request as the routes see it, whatever carried it (a socket, or `dispatch` in this process). */
+interface Incoming {
+  method: string;
+  /** The request target as sent: path and query. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** The body, read in full (undefined when the transport reads it itself: see `readBody`). */
+  body?: Buffer;
+}
+
+/** What answering one request came to, for the transport and the request log. */
+interface Outcome {
+  name: string;
+  write: boolean;
+  /** Undefined when the connection is to be dropped (an injected `drop`). */
+  answer?: SimResponse;
+  fault?: FaultKind;
+  learner?: string;
+  /** The verified token's audience (a signed-in client's), for the request log. */
+  audience?: string;
+}
+
+/**
+ * Answers one request: match a route, fault injection (unless `inProcess`), authentication (or the
+ * in-process caller), the one access check, the api-version, the route, the list filter — and,
+ * for a request that changed the cloud, the save before the answer.
+ * @param inProcess a request from this process (`dispatch`): made as `caller`, with no token, no
+ *   injected faults; everything else as for a request that came over the network.
+ */
+async function answerRequest(input: Incoming, readBodyOf: () => Promise<Buffer>, h: Handling, inProcess?: { caller: Caller }): Promise<Outcome> {
+  const method = input.method.toUpperCase();
   // Not `new URL()`: a path starting `//` would be read as a host name.
-  const raw = req.url ?? '/';
+  const raw = input.url;
   const q = raw.indexOf('?');
   const path = foldSlashes(q < 0 ? raw : raw.slice(0, q)) || '/';
   const query = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1));
   const apiVersion = query.get('api-version') ?? undefined;
-  // The room learner who sent it (classroom), and ARM's error for a refusal: for the board.
-  let learner: string | undefined;
-  // The verified token's audience (a signed-in client's), for the request log.
-  let audience: string | undefined;
-  const log = (status: number, name: string, write: boolean, fault?: FaultKind, answer?: SimResponse) => {
-    const err = status >= 400 ? (answer?.body as { error?: { code?: string; message?: string } } | undefined)?.error : undefined;
-    h.record({
-      at, method, path, ...(apiVersion ? { apiVersion } : {}), status, ms: Math.round((performance.now() - t0) * 100) / 100, name, write, ...(fault ? { fault } : {}),
-      ...(learner ? { learner } : {}),
-      ...(audience ? { audience } : {}),
-      ...(err?.code ? { error: `${err.code}: ${String(err.message ?? '').slice(0, 400)}` } : {}),
-    });
-  };
-
-  let answer: SimResponse;
-  let name = 'unmatched';
-  let write = false;
+  const out: Outcome = { name: 'unmatched', write: false };
   try {
-    const rawBytes = await readBody(req);
+    const rawBytes = input.body ?? (await readBodyOf());
     const rawBody = rawBytes.toString('utf8');
     const match = h.router.match(method, path);
     if (!('route' in match)) {
-      answer = (match.methodNotAllowed ? methodNotAllowed(method) : notFound(path, apiVersion)).toResponse();
-    } else {
-      const { route, params } = match;
-      name = route.options.name;
-      write = route.options.write ?? false;
-      const unauthenticated = route.options.auth === false;
-      const decision = h.faults?.decide(name, unauthenticated);
-      if (decision?.latencyMs) await sleep(decision.latencyMs);
-      if (decision?.kind === 'drop') {
-        req.socket.destroy();
-        log(0, name, write, 'drop');
-        return;
-      }
-      if (decision?.kind) {
-        const context = { method, path, params, ...(apiVersion ? { apiVersion } : {}), ...h.who() };
-        answer = isArmFault(decision.kind)
-          ? armFault(decision.kind, context).toResponse()
-          : isSignInFault(decision.kind)
-            ? signInFault(decision.kind, { ...context, body: rawBody, now: Date.now() })
-            : faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
-        send(res, method, answer, req);
-        log(answer.status, name, write, decision.kind);
-        return;
-      }
-      if (!unauthenticated && !/^Bearer\s+\S+/i.test(String(req.headers.authorization ?? ''))) {
-        answer = new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {
-          'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
-        }).toResponse();
-      } else {
-        // Sign-in and the run logs (whose SAS signature is their key) answer without a token.
-        const signedIn = unauthenticated ? undefined : await authenticate(h, String(req.headers.authorization), path);
-        audience = signedIn?.audience;
-        const caller: Caller = signedIn ? { principalId: signedIn.principalId, ...(signedIn.clientId ? { clientId: signedIn.clientId } : {}) } : { principalId: h.state.caller.principalId };
-        learner = roomIdentityOf(h.state, caller.principalId)?.learner;
-        answer = await callerContext.run(caller, async () => {
-          // The one access check for every route, before the route sees the request (ARM order:
-          // authorization before validation or not-found), and the one list filter after it.
-          authorizeRequest(h.state, method, path);
-          const simReq: SimRequest = { method, path, query, headers: req.headers, body: parseBody(req, rawBody), rawBody, rawBytes, params, origin: h.origin };
-          if (route.options.apiVersions) checkApiVersion(simReq, route.options.apiVersions, name);
-          const routed = await route.handler(simReq);
-          return method === 'GET' && routed.status === 200 && routed.body !== undefined ? { ...routed, body: filterList(h.state, path, routed.body) } : routed;
-        });
-      }
+      out.answer = (match.methodNotAllowed ? methodNotAllowed(method) : notFound(path, apiVersion)).toResponse();
+      return out;
     }
+    const { route, params } = match;
+    out.name = route.options.name;
+    out.write = route.options.write ?? false;
+    const unauthenticated = route.options.auth === false;
+    const decision = inProcess ? undefined : h.faults?.decide(out.name, unauthenticated);
+    if (decision?.latencyMs) await sleep(decision.latencyMs);
+    if (decision?.kind === 'drop') {
+      out.fault = 'drop';
+      return out;
+    }
+    if (decision?.kind) {
+      out.fault = decision.kind;
+      const context = { method, path, params, ...(apiVersion ? { apiVersion } : {}), ...h.who() };
+      out.answer = isArmFault(decision.kind)
+        ? armFault(decision.kind, context).toResponse()
+        : isSignInFault(decision.kind)
+          ? signInFault(decision.kind, { ...context, body: rawBody, now: Date.now() })
+          : faultResponse(decision.kind, h.faults!.spec.retryAfterSeconds);
+      return out;
+    }
+    if (!inProcess && !unauthenticated && !/^Bearer\s+\S+/i.test(String(input.headers.authorization ?? ''))) {
+      // ARM names the tenant of a subscription it knows in the challenge's authorization_uri (how
+      // a client finds which tenant to sign in to: shawntabrizi.com, "Secret APIs in Azure Active
+      // Directory and Azure Resource Manager").
+      const sub = /^\/subscriptions\/([^/]+)/i.exec(path)?.[1]?.toLowerCase();
+      const known = sub !== undefined && h.state.subscriptions.some((x) => x.subscriptionId.toLowerCase() === sub);
+      const authority = `${h.state.cloud?.authorityHost ?? 'https://login.windows.net'}/${known ? h.state.tenantId : ''}`;
+      out.answer = new ArmError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {
+        'WWW-Authenticate': `Bearer authorization_uri="${authority}", error="invalid_token", error_description="The authentication failed because of missing 'Authorization' header."`,
+      }).toResponse();
+      return out;
+    }
+    // Sign-in and the run logs (whose SAS signature is their key) answer without a token.
+    const signedIn = inProcess || unauthenticated ? undefined : await authenticate(h, String(input.headers.authorization), path);
+    out.audience = signedIn?.audience;
+    const caller: Caller = inProcess?.caller ?? (signedIn ? { principalId: signedIn.principalId, ...(signedIn.clientId ? { clientId: signedIn.clientId } : {}) } : { principalId: h.state.caller.principalId });
+    out.learner = roomIdentityOf(h.state, caller.principalId)?.learner;
+    out.answer = await callerContext.run(caller, async () => {
+      // The one access check for every route, before the route sees the request (ARM order:
+      // authorization before validation or not-found), and the one list filter after it.
+      authorizeRequest(h.state, method, path);
+      const simReq: SimRequest = { method, path, query, headers: input.headers, body: parseBody(input.headers, rawBody), rawBody, rawBytes, params, origin: h.origin };
+      if (route.options.apiVersions) checkApiVersion(simReq, route.options.apiVersions, out.name);
+      const before = h.saver.generation;
+      const routed = await route.handler(simReq);
+      // Durable before answered, as a synchronous save was (a save failing is a 500, below).
+      if (h.saver.generation !== before) await h.saver.settle();
+      return method === 'GET' && routed.status === 200 && routed.body !== undefined ? { ...routed, body: filterList(h.state, path, routed.body) } : routed;
+    });
   } catch (e) {
-    answer = e instanceof ArmError ? e.toResponse() : internalError(e);
+    out.answer = e instanceof ArmError ? e.toResponse() : internalError(e);
   }
-  send(res, method, answer, req);
-  log(answer.status, name, write, undefined, answer);
+  return out;
 }
 
-function send(res: ServerResponse, method: string, answer: SimResponse, req: IncomingMessage): void {
+async function handle(req: IncomingMessage, res: ServerResponse, h: Handling): Promise<void> {
+  const t0 = performance.now();
+  const at = new Date().toISOString();
+  const method = (req.method ?? 'GET').toUpperCase();
+  const o = await answerRequest({ method, url: req.url ?? '/', headers: req.headers }, () => readBody(req), h);
+  const raw = req.url ?? '/';
+  const q = raw.indexOf('?');
+  const path = foldSlashes(q < 0 ? raw : raw.slice(0, q)) || '/';
+  const apiVersion = new URLSearchParams(q < 0 ? '' : raw.slice(q + 1)).get('api-version') ?? undefined;
+  if (!o.answer) req.socket.destroy();
+  else send(res, method, o.answer, req.headers);
+  // The room learner who sent it (classroom), and ARM's error for a refusal: for the board.
+  const status = o.answer?.status ?? 0;
+  const err = status >= 400 && !o.fault ? (o.answer?.body as { error?: { code?: string; message?: string } } | undefined)?.error : undefined;
+  h.record({
+    at, method, path, ...(apiVersion ? { apiVersion } : {}), status, ms: Math.round((performance.now() - t0) * 100) / 100, name: o.name, write: o.write, ...(o.fault ? { fault: o.fault } : {}),
+    ...(o.learner ? { learner: o.learner } : {}),
+    ...(o.audience ? { audience: o.audience } : {}),
+    ...(err?.code ? { error: `${err.code}: ${String(err.message ?? '').slice(0, 400)}` } : {}),
+  });
+}
+
+/** The headers an answer goes out with (ARM's request ids; the client's own echoed). */
+function answerHeaders(answer: SimResponse, requestHeaders: IncomingHttpHeaders): { headers: Record<string, string>; payload?: string } {
   const headers: Record<string, string> = {
     'x-ms-request-id': randomUUID(),
-    'x-ms-correlation-request-id': String(req.headers['x-ms-correlation-request-id'] ?? randomUUID()),
+    'x-ms-correlation-request-id': String(requestHeaders['x-ms-correlation-request-id'] ?? randomUUID()),
     ...(answer.headers ?? {}),
   };
-  const client = req.headers['x-ms-client-request-id'];
+  const client = requestHeaders['x-ms-client-request-id'];
   if (client) headers['x-ms-client-request-id'] = String(client);
   let payload: string | undefined;
   if (answer.text !== undefined) {
@@ -466,6 +538,11 @@ function send(res: ServerResponse, method: string, answer: SimResponse, req: Inc
     headers['content-type'] = answer.contentType ?? 'application/json; charset=utf-8';
   }
   headers['content-length'] = String(payload === undefined ? 0 : Buffer.byteLength(payload));
+  return { headers, payload };
+}
+
+function send(res: ServerResponse, method: string, answer: SimResponse, requestHeaders: IncomingHttpHeaders): void {
+  const { headers, payload } = answerHeaders(answer, requestHeaders);
   res.writeHead(answer.status, headers);
   res.end(method === 'HEAD' ? undefined : payload);
 }
@@ -488,12 +565,12 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function parseBody(req: IncomingMessage, raw: string): unknown {
+function parseBody(headers: IncomingHttpHeaders, raw: string): unknown {
   if (raw.trim() === '') return undefined;
-  const type = String(req.headers['content-type'] ?? '');
+  const type = String(headers['content-type'] ?? '');
   if (type.includes('application/x-www-form-urlencoded')) return raw;
   // A blob upload (a source tarball): its bytes are in rawBytes.
-  if (req.headers['x-ms-blob-type'] !== undefined) return undefined;
+  if (headers['x-ms-blob-type'] !== undefined) return undefined;
   try {
     return JSON.parse(raw);
   } catch (e) {

@@ -8,7 +8,7 @@
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { AcrTrustError } from '../errors.js';
-import { writeFileAtomic } from '../files.js';
+import { writeFileAtomic, writeFileAtomicAsync } from '../files.js';
 import type { CloudState } from './store.js';
 
 /**
@@ -25,6 +25,11 @@ import type { CloudState } from './store.js';
  */
 export function replaceFile(file: string, data: string): void {
   writeFileAtomic(file, data, { durable: false });
+}
+
+/** `replaceFile` through the thread pool: the event loop goes on answering meanwhile. One at a time per file. */
+export function replaceFileAsync(file: string, data: string): Promise<void> {
+  return writeFileAtomicAsync(file, data, { durable: false });
 }
 
 /** One answered request, as the sim's request log keeps it. */
@@ -130,6 +135,74 @@ export function writeStateFile(file: string, state: CloudState): void {
   replaceFile(file, stateText(state));
 }
 
+/**
+ * Saves the cloud after changes without blocking the server (a room of 100 learners has a state of
+ * megabytes, and every write request changes it), with the durability of a synchronous save: a
+ * request that changed the state is answered only once a save that began after its change has
+ * landed (`settle`). Saves run one at a time; changes made while one runs are all taken by the
+ * next (group commit), so under load there are far fewer saves than writes. A failed save rejects
+ * the requests waiting for it (the sim answers them 500, as before) and the next change tries again.
+ */
+export interface StateSaver {
+  /** The state changed: a save will follow. */
+  changed(): void;
+  /** Resolves when a save that began after this call has landed (rejects when it failed). */
+  settle(): Promise<void>;
+  /** How many changes so far (to tell whether a request changed anything). */
+  readonly generation: number;
+  /** Waits for the save in flight, then saves synchronously (at stop). */
+  close(): Promise<void>;
+}
+
+export function stateSaver(file: string | undefined, state: CloudState): StateSaver {
+  let generation = 0;
+  let saved = 0;
+  let running: Promise<void> | undefined;
+  const waiters: { target: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  const loop = async () => {
+    while (saved < generation) {
+      const target = generation;
+      try {
+        if (file) await replaceFileAsync(file, stateText(state));
+        saved = target;
+        for (const w of waiters.filter((x) => x.target <= target)) w.resolve();
+      } catch (e) {
+        // The failed generation counts as handled: the next change tries again.
+        saved = target;
+        for (const w of waiters.filter((x) => x.target <= target)) w.reject(e);
+      }
+      waiters.splice(0, waiters.length, ...waiters.filter((x) => x.target > target));
+    }
+  };
+  const kick = () => {
+    running ??= loop().finally(() => {
+      running = undefined;
+      if (saved < generation) kick();
+    });
+  };
+  return {
+    get generation() {
+      return generation;
+    },
+    changed() {
+      generation++;
+      kick();
+    },
+    settle() {
+      generation++;
+      const target = generation;
+      const done = new Promise<void>((resolve, reject) => waiters.push({ target, resolve, reject }));
+      kick();
+      return done;
+    },
+    async close() {
+      while (running) await running.catch(() => {});
+      if (file) writeStateFile(file, state);
+      saved = generation;
+    },
+  };
+}
+
 function stateText(state: CloudState): string {
   return `${JSON.stringify(state)}\n`;
 }
@@ -146,4 +219,9 @@ export function readRequestLog(file: string): RequestRecord[] {
 
 export function writeRequestLog(file: string, records: readonly RequestRecord[]): void {
   replaceFile(file, JSON.stringify(records.slice(-REQUEST_LOG_FILE_LIMIT)));
+}
+
+/** `writeRequestLog` off the event loop (one at a time per file). */
+export function writeRequestLogAsync(file: string, records: readonly RequestRecord[]): Promise<void> {
+  return replaceFileAsync(file, JSON.stringify(records.slice(-REQUEST_LOG_FILE_LIMIT)));
 }

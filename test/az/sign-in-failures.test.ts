@@ -27,14 +27,18 @@ interface Case {
   hint: string;
 }
 
+/** The subscription's own tenant, as Resource Manager names it (its 401 challenge), in the command to run. */
+const TENANT_HINT = 'Sign in to the tenant of subscription SUBSCRIPTION: `az login --tenant TENANT`, then `az account set --subscription SUBSCRIPTION`.';
+const hintFor = (hint: string, sim: ServedSim) => hint.replaceAll('SUBSCRIPTION', sim.subscriptionId).replaceAll('TENANT', (sim as ServedSim & { tenantId: string }).tenantId);
+
 /** A fresh interactive sign-in for the very scope the token was asked for (the cloud's Resource Manager resource, as az asks it). */
 const MFA_HINT = 'Sign in again interactively for it: `az logout`, then `az login --scope https://management.core.windows.net//.default`';
 
 const CASES: Case[] = [
   { code: 'AADSTS700082', message: 'Sign-in failed: your Azure sign-in has expired (AADSTS700082).', hint: 'Sign in again: `az login`.' },
   { code: 'AADSTS50173', message: 'Sign-in failed: your Azure sign-in has expired (AADSTS50173).', hint: 'Sign in again: `az login`.' },
-  { code: 'AADSTS90002', message: "Sign-in failed: the account or application you signed in with does not belong to the subscription's tenant (AADSTS90002).", hint: '`az login --tenant <tenant id>`' },
-  { code: 'AADSTS700016', message: "Sign-in failed: the account or application you signed in with does not belong to the subscription's tenant (AADSTS700016).", hint: '`az login --tenant <tenant id>`' },
+  { code: 'AADSTS90002', message: "Sign-in failed: the account or application you signed in with does not belong to the subscription's tenant (AADSTS90002).", hint: TENANT_HINT },
+  { code: 'AADSTS700016', message: "Sign-in failed: the account or application you signed in with does not belong to the subscription's tenant (AADSTS700016).", hint: TENANT_HINT },
   { code: 'AADSTS50076', message: 'Sign-in failed: your tenant requires multi-factor authentication for Azure Resource Manager, and the saved sign-in has none (AADSTS50076).', hint: MFA_HINT },
   { code: 'AADSTS50079', message: 'Sign-in failed: your tenant requires multi-factor authentication for Azure Resource Manager, and the saved sign-in has none (AADSTS50079).', hint: MFA_HINT },
 ];
@@ -83,7 +87,7 @@ describe('sign-in failures from the token endpoint, through the real az CLI', ()
       const r = await cliAsync(['run', ...WORKFLOW, '--workdir', wd], { env: { ...env, AZURE_TOKEN_CREDENTIALS: 'AzureCliCredential' } });
       expect(r.status, r.stderr).toBe(1);
       expect(r.stderr).toContain(message);
-      expect(r.stderr).toContain(hint);
+      expect(r.stderr).toContain(hintFor(hint, sim));
       expectNoStack(r);
       const log = await requests(sim);
       // The first sign-in was answered; the wizard's made az ask again, and the token endpoint refused.
@@ -95,13 +99,14 @@ describe('sign-in failures from the token endpoint, through the real az CLI', ()
 });
 
 describe('sign-in failures from the token endpoint, through @azure/identity', () => {
-  it.each(CASES.filter((c) => ['AADSTS700082', 'AADSTS90002', 'AADSTS50076'].includes(c.code)))('$code: the same explanation', ({ code, message }) =>
+  it.each(CASES.filter((c) => ['AADSTS700082', 'AADSTS90002', 'AADSTS50076'].includes(c.code)))('$code: the same explanation', ({ code, message, hint }) =>
     withServedSim(async (sim) => {
       const env = { AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential', AZURE_CLIENT_ID: '5a1e7c3d-9b2f-4e6a-8c0d-1f3b5d7e9a2c', AZURE_CLIENT_SECRET: 'x', AZURE_TENANT_ID: 'adfs', AZURE_AUTHORITY_HOST: sim.endpoint };
       const wd = join(sim.dir, 'wd');
       const r = await cliAsync(['run', ...WORKFLOW, '--endpoint', sim.endpoint, '--ca', sim.caCertFile, '--subscription', sim.subscriptionId, '--workdir', wd], { env });
       expect(r.status, r.stderr).toBe(1);
       expect(r.stderr).toContain(message);
+      if (hint === TENANT_HINT) expect(r.stderr).toContain(hintFor(hint, sim));
       expectNoStack(r);
       const log = await requests(sim);
       expect(log.filter((x) => x.name === 'signin.token').map((x) => x.fault)).toContain(code);

@@ -2,6 +2,7 @@
  * Each sim scenario ends as a user expects: a clear message saying what to do, and exit 1 — or a
  * complete run for two-registries.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROLE_GUIDS } from '../../src/model/roles.js';
@@ -38,6 +39,10 @@ describe('sim scenarios', () => {
     const writer = ROLE_GUIDS.RepositoryWriter;
     const granted = Object.values<any>(cloud.roleAssignments).filter((a) => a.properties.principalId === task.identity.principalId);
     expect(granted.map((a) => a.properties.roleDefinitionId.split('/').pop())).toEqual([writer]);
+    // verify reads the task once (listDetails at 2025-03-01-preview carries the source identity): no second GET for it.
+    expect(cli(['verify', '--workdir', wd]).status).toBe(0);
+    const taskReads = simRequests(wd).filter((q) => q.name.startsWith('tasks.'));
+    expect(taskReads.map((q) => q.name)).toEqual(['tasks.listDetails']);
   });
 
   it('abac without the source identity: doctor names credentials.sourceRegistry.identity, and its --fix (the wizard\'s add-credential) sets it', () => {
@@ -53,6 +58,22 @@ describe('sim scenarios', () => {
     expect(fixed.stdout).toContain('Healthy: every access the task makes is allowed.');
     const [task] = Object.values<any>(simCloud(wd).tasks);
     expect(task.properties.credentials.sourceRegistry).toEqual({ loginMode: 'None', identity: '[system]' });
+  });
+
+  it('two-registries with an ABAC target: the repository role on the target, whose credential stays a customRegistries entry (no source identity)', () => {
+    const { wd, r } = runScenario('two-registries', ['--until', 'preflight']);
+    expect(r.status, r.stderr).toBe(0);
+    // The target registry switched to ABAC repository permissions behind the workflow: every step reads it live.
+    const file = join(wd, 'sim-cloud.json');
+    const cloud = JSON.parse(readFileSync(file, 'utf8'));
+    registryNamed(cloud, 'acrtrusttarget').properties.roleAssignmentMode = 'AbacRepositoryPermissions';
+    writeFileSync(file, JSON.stringify(cloud));
+    const rest = cli(['run', '--yes', '--workdir', wd]);
+    expect(rest.status, rest.stderr).toBe(0);
+    expect(rest.stdout).toContain('Container Registry Repository Writer (not AcrPush: registry acrtrusttarget uses ABAC repository permissions, which ignore it)');
+    expect(rest.stdout).toContain('task acr-trust-task logs in to acrtrusttarget.azurecr.io as [system]');
+    const [task] = Object.values<any>(simCloud(wd).tasks);
+    expect(task.properties.credentials).toEqual({ sourceRegistry: { loginMode: 'None' }, customRegistries: { 'acrtrusttarget.azurecr.io': { identity: '[system]' } } });
   });
 
   it('no-role-write: stops at preflight saying which permission is missing and whom to ask', () => {

@@ -29,6 +29,10 @@ describe('the sim server', () => {
       const r = await rawRequest(sim, 'GET', `${REG_PATH(sim.subscriptionId)}?api-version=2025-11-01`, { auth: false });
       expect(r.status).toBe(401);
       expect(r.body).toEqual({ error: { code: 'AuthenticationFailed', message: "Authentication failed. The 'Authorization' header is missing." } });
+      // The challenge names the subscription's tenant (how a client finds where to sign in); an unknown subscription's, none.
+      expect(r.headers['www-authenticate']).toContain(`authorization_uri="https://login.windows.net/${sim.tenantId}"`);
+      const unknown = await rawRequest(sim, 'GET', '/subscriptions/00000000-0000-0000-0000-000000000001?api-version=2022-12-01', { auth: false });
+      expect(unknown.headers['www-authenticate']).toContain('authorization_uri="https://login.windows.net/"');
       const basic = await rawRequest(sim, 'GET', `${REG_PATH(sim.subscriptionId)}?api-version=2025-11-01`, { auth: false, headers: { authorization: 'Basic eDp5' } });
       expect(basic.status).toBe(401);
     }));

@@ -1,14 +1,20 @@
 /**
  * The board's contents, composed in the CLI layer (src/sim never imports src/azure or the steps):
  * for each learner, the wizard's own ten step checks (`checkSteps`, read-only) run through the real
- * Azure SDK against the room's sim, signed in as the trainer; the learner's task runs and their
+ * Azure SDK against the room's sim as the trainer — handed to the sim in this process
+ * (`sim.dispatch`, the same routes and access check as over HTTPS, without the network); the learner's task runs and their
  * outcome (ARM's `runErrorMessage`, the cause in words) as ARM returns them; and the last request
  * of theirs the cloud refused (the sim's request log). Snapshots go to the sim's board hub, which
  * sends them to the open pages as server-sent events.
  *
- * When: a learner's row is checked again after any request signed by that learner, and after any
- * write that names their group (the trainer's reset, the trainer's own az commands) — the board's
- * own reads do neither. Checks run a few learners at a time, continuously; each row goes out as
+ * When: a learner's row is checked again after every change that can move its cells — a write
+ * the cloud accepted that the learner signed or that names their group (the trainer's reset, the
+ * trainer's own az commands) — and, since some of the cloud moves with time and no request (a run
+ * queued → running → finished, an operation finishing at realistic speed), every
+ * FOLLOW_UP_MS while one of their runs is unfinished and once FOLLOW_UP_MS after their last change.
+ * Reads change nothing, so they re-run no check (a read the cloud refused still shows at once as
+ * the learner's last error). Changes that arrive while a learner's check is queued or running are
+ * taken together by one later check. Checks run a few learners at a time; each row goes out as
  * soon as its check ends, at most one snapshot per 100 ms.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +28,9 @@ import { learnerNames } from '../../sim/index.js';
 /** How many learners' checks run at once. */
 const CONCURRENCY = 4;
 /** Fewest ms between two snapshots. */
-const MIN_INTERVAL_MS = 100;
+const MIN_INTERVAL_MS = 50;
+/** A row is checked again this long after a change, and this often while a run of theirs is unfinished. */
+const FOLLOW_UP_MS = 1000;
 
 export interface RoomBoard {
   /** Resolves when every learner has been checked once and published. */
@@ -34,22 +42,35 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   const room = sim.state.room;
   const learners = sim.state.learners;
   if (!room || !learners || !sim.board) return undefined;
-  const [{ clientSecretCredential, connect, diagnoseRunLog }, { checkSteps }, { StateStore }, { workflow, timings }] = await Promise.all([
+  const [{ connect, diagnoseRunLog, simCredential }, { applicableSteps, checkSteps }, { StateStore }, { workflow, timings }] = await Promise.all([
     import('../../azure/index.js'),
     import('../../engine/runner.js'),
     import('../../engine/state.js'),
     import('../../../steps/index.js'),
   ]);
   const trainer = room.identities.find((i) => !i.learner)!;
-  const credential = clientSecretCredential({ authorityHost: sim.endpoint, clientId: trainer.clientId, clientSecret: trainer.secret, ca: sim.caCert });
-  // One adapter (one TLS connection) without its read cache: every check of the board must read
-  // the cloud as it is now, not as an earlier check saw it.
-  const shared = connect({ subscriptionId: sim.subscriptionId, credential, endpoint: sim.endpoint, ca: sim.caCert, ...(sim.state.cloud ? { audience: sim.state.cloud.activeDirectoryResourceId } : {}), pollIntervalMs: 10, readCacheMs: 0 });
+  // One adapter without its read cache (every check of the board must read the cloud as it is now,
+  // not as an earlier check saw it), its requests handed to the sim in this process as the trainer
+  // (sim.dispatch: the same routes and access check, no socket or TLS; no token is needed in
+  // process, so the credential is the sim's placeholder). Run logs come over HTTPS.
+  const shared = connect({
+    subscriptionId: sim.subscriptionId,
+    credential: simCredential(),
+    endpoint: sim.endpoint,
+    ca: sim.caCert,
+    pollIntervalMs: 10,
+    ...(sim.state.cloud ? { audience: sim.state.cloud.activeDirectoryResourceId } : {}),
+    readCacheMs: 0,
+    transport: (request) => sim.dispatch(request, { principalId: trainer.principalId }),
+  });
   const freshCloud = () => shared;
   const scratch = mkdtempSync(join(tmpdir(), 'acr-trust-board-'));
-  // Learners take the bypass path (the article's): the agent-pool path's own step has no column.
-  const boardSteps = workflow.filter((s) => s.skipReason?.({ answers: {} } as never) === undefined);
-  const steps = boardSteps.map((s) => ({ id: s.id, title: s.title }));
+  // The columns: the steps of the learners' path (the bypass: the room's answers name no agent
+  // pool), as `status` and `verify` check them (applicableSteps).
+  const answersOf = (resourceGroup: string, registry: string, task: string) => ({ subscription: sim.subscriptionId, resourceGroup, registry, targetRegistry: registry, task, role: 'AcrPush' as const });
+  const pathSteps = (world: unknown) => applicableSteps(workflow, world as never).applies;
+  const first = learnerNames(1, learners);
+  const steps = pathSteps({ answers: answersOf(first.resourceGroup, first.registry, 'acr-trust-task'), cloud: shared, timing: timings.instant }).map((s) => ({ id: s.id, title: s.title }));
 
   const ids = room.identities.filter((i) => i.learner).map((i) => i.learner!);
   const rows = new Map<string, BoardRow>();
@@ -71,7 +92,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     const task = taskOf(resourceGroup);
     const cloud = freshCloud();
     const world = {
-      answers: { subscription: sim.subscriptionId, resourceGroup, registry, targetRegistry: registry, task, role: 'AcrPush' as const },
+      answers: answersOf(resourceGroup, registry, task),
       cloud,
       timing: timings.instant,
     };
@@ -85,12 +106,13 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     if (firstOk) store.record('run-task', { runId: firstOk.runId });
     const after = firstOk ? ofTask.filter((r) => String(r.createTime) > String(firstOk.createTime)) : [];
     if (after.length) store.record('confirm-denied', { runId: after[after.length - 1]!.runId });
-    const checks = (await checkSteps(boardSteps, world as never, store, { emit: () => {} })) ?? [];
+    const path = pathSteps(world);
+    const checks = (await checkSteps(path, world as never, store, { emit: () => {} })) ?? [];
     const done = new Set(checks.filter((c) => c.live.status === 'done').map((c) => c.id));
     let earlierOpen = false;
     const cells = checks.map((c, i) => {
       const live = c.live as { status: string; evidence?: string; change?: string; reason?: string; problem?: { message?: string } };
-      const supersededBy = boardSteps[i]!.supersededBy;
+      const supersededBy = path[i]!.supersededBy;
       if (live.status !== 'done' && supersededBy && done.has(supersededBy)) return { step: c.id, status: 'reversed' as const, text: `reversed on purpose by ${supersededBy}` };
       const text = live.evidence ?? live.change ?? live.reason ?? live.problem?.message ?? live.status;
       let status = (['done', 'pending', 'blocked'].includes(live.status) ? live.status : 'error') as BoardRow['cells'][number]['status'];
@@ -118,32 +140,57 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     };
   }
 
+  /** Pending follow-up checks, by learner. */
+  const followUps = new Map<string, NodeJS.Timeout>();
+  const followUp = (id: string) => {
+    if (stopped || followUps.has(id)) return;
+    const t = setTimeout(() => {
+      followUps.delete(id);
+      dirty.add(id);
+      wake();
+    }, FOLLOW_UP_MS);
+    t.unref();
+    followUps.set(id, t);
+  };
+
   const onRequest = (r: RequestRecord) => {
     if (stopped) return;
     if (r.learner) {
-      dirty.add(r.learner);
       // A read that finds nothing (404) is how clients ask whether something exists (the wizard's
-      // checks, `az … show` before a create): not an error the learner hit.
-      const probe = r.status === 404 && (r.method === 'GET' || r.method === 'HEAD');
-      if (r.status >= 400 && r.error && !probe) lastErrors.set(r.learner, { at: r.at, method: r.method, path: r.path, status: r.status, error: r.error });
-    }
-    if (r.write && r.status < 400) {
-      const m = /\/resourcegroups\/learner(\d+)(?:\/|$)|\/room\/api\/learners\/(\d+)\//i.exec(r.path);
-      const n = m?.[1] ?? m?.[2];
-      if (n) {
-        const id = ids.find((x) => Number(x) === Number(n));
-        if (id) dirty.add(id);
+      // checks — a GET, or POST listDetails for a task — `az … show` before a create): not an
+      // error the learner hit. Reads are the routes that change nothing, whatever their method.
+      const probe = r.status === 404 && !r.write;
+      if (r.status >= 400 && r.error && !probe) {
+        lastErrors.set(r.learner, { at: r.at, method: r.method, path: r.path, status: r.status, error: r.error });
+        changed.add(r.learner);
+        schedulePublish();
       }
+    }
+    if (!r.write || r.status >= 400) return;
+    // A change: the learner who made it, and the learner whose group it names.
+    const m = /\/resourcegroups\/learner(\d+)(?:\/|$)|\/room\/api\/learners\/(\d+)\//i.exec(r.path);
+    const n = m?.[1] ?? m?.[2];
+    const named = n ? ids.find((x) => Number(x) === Number(n)) : undefined;
+    for (const id of new Set([r.learner, named])) {
+      if (id === undefined || !ids.includes(id)) continue;
+      dirty.add(id);
+      clearTimeout(followUps.get(id));
+      followUps.delete(id);
+      followUp(id);
     }
     wake();
   };
   const unsubscribe = sim.onRequest(onRequest);
 
-  // Checks run continuously, CONCURRENCY learners at a time, each learner's row published as soon
-  // as its check ends (at most one snapshot per MIN_INTERVAL_MS).
+  // Checks run CONCURRENCY learners at a time, each learner's row published as soon as its check
+  // ends (at most one event per MIN_INTERVAL_MS): the whole room until every row has been checked
+  // once, then only the rows that changed.
+  const changed = new Set<string>();
   let active = 0;
   let lastPublish = 0;
   let publishTimer: NodeJS.Timeout | undefined;
+  /** Every row has been published once: from then on, only changed rows go out. */
+  let whole = false;
   let readyResolve!: () => void;
   const ready = new Promise<void>((r) => (readyResolve = r));
   const inFlight = new Set<Promise<void>>();
@@ -151,10 +198,19 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
   function publish(): void {
     publishTimer = undefined;
     if (stopped) return;
-    const snapshot: BoardSnapshot = { at: Date.now(), steps, rows: ids.filter((id) => rows.has(id)).map((id) => ({ ...rows.get(id)!, ...(lastErrors.get(id) ? { lastError: lastErrors.get(id) } : {}) })) };
-    sim.board!.publish(snapshot);
-    lastPublish = snapshot.at;
-    if (rows.size === ids.length) readyResolve();
+    const rowOf = (id: string): BoardRow => ({ ...rows.get(id)!, ...(lastErrors.get(id) ? { lastError: lastErrors.get(id) } : {}) });
+    const at = Date.now();
+    if (!whole) {
+      sim.board!.publish({ at, steps, rows: ids.filter((id) => rows.has(id)).map(rowOf) } satisfies BoardSnapshot);
+      if (rows.size === ids.length) {
+        whole = true;
+        readyResolve();
+      }
+    } else if (changed.size > 0) {
+      sim.board!.publishRows({ at, rows: [...changed].filter((id) => rows.has(id)).map(rowOf) });
+    }
+    changed.clear();
+    lastPublish = at;
   }
   function schedulePublish(): void {
     if (publishTimer || stopped) return;
@@ -170,7 +226,10 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
       const p = checkLearner(id)
         .then((row) => {
           rows.set(id, row);
+          changed.add(id);
           schedulePublish();
+          // A run still moving: look again soon, though nobody asks.
+          if (row.runs.some((r) => r.status === 'Queued' || r.status === 'Running' || r.status === 'Started')) followUp(id);
         })
         .catch(() => {
           // A check that could not run at all (the sim stopping): again on the next change.
@@ -191,6 +250,7 @@ export async function startRoomBoard(sim: RunningSim): Promise<RoomBoard | undef
     async stop() {
       stopped = true;
       unsubscribe();
+      for (const t of followUps.values()) clearTimeout(t);
       if (publishTimer) clearTimeout(publishTimer);
       await Promise.allSettled([...inFlight]);
       rmSync(scratch, { recursive: true, force: true });

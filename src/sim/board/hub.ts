@@ -4,8 +4,9 @@
  *
  * The sim only carries the board: what a row shows — each step's live check, the runs, the last
  * error — is composed outside src/sim (the CLI runs the wizard's own step checks through the real
- * SDK against this sim) and handed in with `publish(snapshot)`. Every open page gets each snapshot
- * as one `board` event; a page that connects gets the latest at once. Nothing is loaded from
+ * SDK against this sim) and handed in with `publish(snapshot)` (the whole room, a `board` event) or
+ * `publishRows` (only the rows that changed, a `rows` event). A page that connects gets the whole
+ * room at once, then the changes. Nothing is loaded from
  * elsewhere: the page, its script and its styles are this file's.
  *
  * Sign-in: `/room?token=T` sets an HttpOnly, Secure, SameSite=Strict cookie scoped to `/room` and
@@ -42,9 +43,21 @@ export interface BoardSnapshot {
   rows: BoardRow[];
 }
 
+/** Rows that changed since the last event (a `rows` event): the page replaces those rows. */
+export interface BoardRowsUpdate {
+  at: number;
+  rows: BoardRow[];
+}
+
 export interface BoardHub {
-  /** Sends `snapshot` to every open page and keeps it for pages that connect later. */
+  /** Sends `snapshot` to every open page (a `board` event) and keeps it for pages that connect later. */
   publish(snapshot: BoardSnapshot): void;
+  /**
+   * Sends only the rows that changed (a `rows` event, a few hundred bytes instead of the whole
+   * room) and folds them into the kept snapshot, which a page that connects later gets whole.
+   * Needs a snapshot published first.
+   */
+  publishRows(update: BoardRowsUpdate): void;
   /** True when it answered the request (a `/room` page or event stream). */
   serve(req: IncomingMessage, res: ServerResponse): boolean;
   /** Open event streams. */
@@ -53,7 +66,10 @@ export interface BoardHub {
 }
 
 export function createBoardHub(token: () => string | undefined): BoardHub {
-  let latest: string | undefined;
+  /** The room as the pages have it, and its text (made when a page connects, not on every change). */
+  let current: BoardSnapshot | undefined;
+  let latestText: string | undefined;
+  const latest = () => (current ? (latestText ??= JSON.stringify(current)) : undefined);
   const streams = new Set<ServerResponse>();
   const heartbeat = setInterval(() => {
     for (const s of streams) s.write(': keep-alive\n\n');
@@ -69,8 +85,19 @@ export function createBoardHub(token: () => string | undefined): BoardHub {
 
   return {
     publish(snapshot) {
-      latest = JSON.stringify(snapshot);
-      for (const s of streams) s.write(`event: board\ndata: ${latest}\n\n`);
+      current = snapshot;
+      latestText = undefined;
+      const text = latest();
+      for (const s of streams) s.write(`event: board\ndata: ${text}\n\n`);
+    },
+    publishRows(update) {
+      if (!current) throw new Error('publishRows before the first snapshot');
+      const changed = new Map(update.rows.map((r) => [r.learner, r]));
+      current = { ...current, at: update.at, rows: current.rows.map((r) => changed.get(r.learner) ?? r) };
+      for (const r of update.rows) if (!current.rows.some((x) => x.learner === r.learner)) current.rows.push(r);
+      latestText = undefined;
+      const text = JSON.stringify(update);
+      for (const s of streams) s.write(`event: rows\ndata: ${text}\n\n`);
     },
     get clients() {
       return streams.size;
@@ -110,7 +137,8 @@ export function createBoardHub(token: () => string | undefined): BoardHub {
       }
       res.writeHead(200, { ...common, 'content-type': 'text/event-stream; charset=utf-8', connection: 'keep-alive' });
       res.write('retry: 1000\n\n');
-      if (latest) res.write(`event: board\ndata: ${latest}\n\n`);
+      const text = latest();
+      if (text) res.write(`event: board\ndata: ${text}\n\n`);
       streams.add(res);
       req.on('close', () => streams.delete(res));
       return true;

@@ -40,11 +40,7 @@ export const BOARD_PAGE = `<!doctype html>
   const head = document.getElementById('head');
   const rows = document.getElementById('rows');
   const text = (tag, value, cls) => { const e = document.createElement(tag); e.textContent = value; if (cls) e.className = cls; return e; };
-  function draw(s) {
-    head.replaceChildren(text('th', 'learner'));
-    for (const st of s.steps) { const th = text('th', st.id, 'step'); th.title = st.title; head.append(th); }
-    head.append(text('th', 'runs'), text('th', 'last error'));
-    rows.replaceChildren(...s.rows.map((r) => {
+  function row(r) {
       const tr = document.createElement('tr');
       tr.dataset.learner = r.learner;
       const who = text('td', r.learner); who.title = r.resourceGroup + ' / ' + r.registry + ' / task ' + r.task; tr.append(who);
@@ -66,12 +62,29 @@ export const BOARD_PAGE = `<!doctype html>
       err.dataset.learner = r.learner; err.dataset.column = 'last-error';
       tr.append(err);
       return tr;
-    }));
-    document.body.dataset.updated = String(s.at);
-    status.textContent = s.rows.length + ' learners · updated ' + new Date(s.at).toLocaleTimeString();
+  }
+  function stamp(at) {
+    document.body.dataset.updated = String(at);
+    status.textContent = rows.children.length + ' learners · updated ' + new Date(at).toLocaleTimeString();
+  }
+  // The whole room (on connecting), then only the rows that changed.
+  function draw(s) {
+    head.replaceChildren(text('th', 'learner'));
+    for (const st of s.steps) { const th = text('th', st.id, 'step'); th.title = st.title; head.append(th); }
+    head.append(text('th', 'runs'), text('th', 'last error'));
+    rows.replaceChildren(...s.rows.map(row));
+    stamp(s.at);
+  }
+  function update(u) {
+    for (const r of u.rows) {
+      const old = rows.querySelector('tr[data-learner="' + CSS.escape(r.learner) + '"]');
+      if (old) old.replaceWith(row(r)); else rows.append(row(r));
+    }
+    stamp(u.at);
   }
   const events = new EventSource('/room/events');
   events.addEventListener('board', (e) => draw(JSON.parse(e.data)));
+  events.addEventListener('rows', (e) => update(JSON.parse(e.data)));
   events.onerror = () => { status.textContent = 'reconnecting…'; };
 })();
 </script>
