@@ -12,7 +12,7 @@ import { startSim, type RunningSim } from '../../src/sim/index.js';
 import { ROLE_GUIDS } from '../../src/model/roles.js';
 import { seedScenario } from '../../src/sim/scenarios.js';
 import { REGISTRY, RG, rejection, simCloud } from '../azure/sim-cloud.js';
-import { cliAsync, expectNoStack, jsonLines, networkSettings, registryNamed, simCloud as workdirCloud, simRequests, tempDir, type Result } from '../cli/helpers.js';
+import { cliAsync, expectNoStack, withServedSim, jsonLines, networkSettings, registryNamed, simCloud as workdirCloud, simRequests, tempDir, type Result } from '../cli/helpers.js';
 import { sdkClients } from '../helpers/sim.js';
 
 const triggered = new Set<string>();
@@ -225,6 +225,21 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
       expectStopped(res, 'preflight', 'failed', `: ${r.message} (ECONNREFUSED).`, r.hint);
     }, 60_000);
   });
+
+  it("InvalidAuthenticationTokenAudience: a Resource Manager of another cloud than the one signed in for (a sim standing for Azure China, the public cloud's token)", () =>
+    withServedSim(
+      async (served) => {
+        const r = rule('InvalidAuthenticationTokenAudience');
+        const res = await cliAsync(
+          ['run', '--target', 'azure', '--cloud', 'AzureCloud', '--endpoint', served.endpoint, '--ca', served.caCertFile, '--goal', 'setup', '--yes', '--subscription', served.subscriptionId, '--resource-group', RG, '--registry', REGISTRY, '--workdir', join(served.dir, 'wd')],
+          // The sim's own service principal, through the environment credential only.
+          { env: { AZURE_CONFIG_DIR: join(served.dir, 'no-az'), AZURE_CLIENT_ID: '5a1e7c3d-9b2f-4e6a-8c0d-1f3b5d7e9a2c', AZURE_CLIENT_SECRET: 'x', AZURE_TENANT_ID: 'adfs', AZURE_AUTHORITY_HOST: served.endpoint, AZURE_TOKEN_CREDENTIALS: 'EnvironmentCredential' } },
+        );
+        expectStopped(res, 'preflight', 'failed', `${r.message}`, r.hint, r.link);
+        expect(res.stderr).toContain('(InvalidAuthenticationTokenAudience)');
+      },
+      ['--cloud', 'AzureChinaCloud'],
+    ));
 
   it('TasksOperationsNotAllowed: a subscription where ACR Tasks are blocked (free trial) — stopped at the first run, not retried', async () => {
     const r = rule('TasksOperationsNotAllowed');
