@@ -167,12 +167,14 @@ export function applicableSteps<W>(steps: readonly Step<W>[], world: W): { appli
 
 /**
  * Runs every step's check, read-only, and persists nothing: what `status` and `verify` show.
- * Returns undefined when interrupted.
+ * Steps that do not apply to the world (`Step.skipReason`) are left out. Returns undefined when
+ * interrupted.
  */
 export async function checkSteps<W>(steps: readonly Step<W>[], world: W, store: StateStore, opts: EngineOptions): Promise<LiveCheck[] | undefined> {
   const engine = new Engine(world, store, opts, { persist: false });
   const checks: LiveCheck[] = [];
-  for (const step of steps) {
+  // A step of the workflow's other path has nothing to check here (callers list them: applicableSteps).
+  for (const step of applicableSteps(steps, world).applies) {
     try {
       checks.push({ id: step.id, title: step.title, live: await engine.abortable(step.check(engine.context(step))) });
     } catch (e) {

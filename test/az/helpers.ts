@@ -95,3 +95,42 @@ export async function azSession(): Promise<{ dir: string; state: string; sim: Se
   if (prepared.status !== 0) throw new Error(`sim az-env exited ${prepared.status}: ${prepared.stderr}`);
   return { dir, state, sim, env: cleanEnv({ ...JSON.parse(prepared.stdout).env, HOME: home }) };
 }
+
+/** Debian's azure-cli 2.45 fails `az role …` before sending anything (Azure/azure-cli#24959). */
+export const DEBIAN_ROLE_BUG = /'RoleAssignments?Operations' object has no attribute 'config'|'RoleDefinitionsOperations' object has no attribute 'config'/;
+/** The exported script's role command for current CLIs, and its commented-out `az rest` twin. */
+export const ROLE_CREATE = /^az role assignment create /m;
+export const ROLE_REST = /^# (az rest --method put .*\/roleAssignments\/.*)$/m;
+
+/**
+ * An exported script as it runs with the `az` at hand: with Debian's 2.45 (found by a read-only
+ * probe, which must fail with that bug), what the script's comment says — the role command commented
+ * out, the `az rest` line in. `probe` runs az with the given arguments.
+ */
+export function forThisAz(script: string, probe: (...args: string[]) => { status: number | null; stderr: string }, subscriptionId: string): { text: string; debian: boolean } {
+  const r = probe('role', 'assignment', 'list', '--scope', `/subscriptions/${subscriptionId}`);
+  if (r.status === 0) return { text: script, debian: false };
+  if (!DEBIAN_ROLE_BUG.test(r.stderr)) throw new Error(`az role assignment list failed for another reason: ${r.stderr}`);
+  return { text: script.replace(ROLE_CREATE, '# $&').replace(ROLE_REST, '$1'), debian: true };
+}
+
+/**
+ * Two `sim serve`s seeded alike (`seed`: more serve options) in `dir`: the wizard walks `runArgs`
+ * against the first and `export` writes its script; az's environment (`sim az-env`, HOME a fresh
+ * folder) points at the second, for the script. Throws with the command's stderr when one fails.
+ */
+export async function wizardThenScriptSims(dir: string, seed: string[], runArgs: string[]): Promise<{ wizardSim: Served; freshSim: Served; states: { wizard: string; fresh: string }; exported: string; env: NodeJS.ProcessEnv }> {
+  const states = { wizard: join(dir, 'wizard-cloud.json'), fresh: join(dir, 'script-cloud.json') };
+  const [wizardSim, freshSim] = await Promise.all([serve(['--state', states.wizard, '--speed', 'instant', ...seed]), serve(['--state', states.fresh, '--speed', 'instant', ...seed])]);
+  const wd = join(dir, 'wizard');
+  const where = ['--target', 'sim', '--endpoint', wizardSim.line.endpoint, '--ca', wizardSim.line.caCertFile, '--sim-speed', 'instant'];
+  const run = acrTrust(['run', ...where, '--yes', '--workdir', wd, '--json', ...runArgs], cleanEnv());
+  if (run.status !== 0) throw new Error(`the wizard's run exited ${run.status}: ${run.stderr}`);
+  const e = acrTrust(['export', '--workdir', wd], cleanEnv());
+  if (e.status !== 0) throw new Error(`export exited ${e.status}: ${e.stderr}`);
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const prepared = acrTrust(['sim', 'az-env', '--state', states.fresh, '--dir', join(dir, 'azure-cli'), '--json'], cleanEnv());
+  if (prepared.status !== 0) throw new Error(`sim az-env exited ${prepared.status}: ${prepared.stderr}`);
+  return { wizardSim, freshSim, states, exported: e.stdout, env: cleanEnv({ ...JSON.parse(prepared.stdout).env, HOME: home }) };
+}

@@ -58,7 +58,7 @@ describe('acr-trust sim serve', () => {
     expect(doc.registries[0]).toMatchObject({ name: 'acrtrustdemo', properties: { networkRuleBypassAllowedForTasks: true } });
     expect(doc.roleAssignments).toHaveLength(1);
     expect(doc.requests.map((r: any) => r.name)).toEqual(['registries.update']); // a registry PATCH answers 200 at once, as recorded
-    expect(Object.keys(doc).sort()).toEqual(['registries', 'requests', 'resourceGroups', 'roleAssignments', 'runs', 'scenario', 'speed', 'stateFile', 'subscriptions', 'tasks', 'tenantId']);
+    expect(Object.keys(doc).sort()).toEqual(['agentPools', 'registries', 'requests', 'resourceGroups', 'roleAssignments', 'runs', 'scenario', 'speed', 'stateFile', 'subscriptions', 'tasks', 'tenantId']);
 
     const text = acrTrust(['sim', 'show', '--state', state]);
     expect(text.status).toBe(0);

@@ -9,6 +9,7 @@ import { withSim } from '../helpers/sim.js';
 import type { RunningSim } from '../../src/sim/index.js';
 import { stepById, stepIds, timings, workflow, type Answers, type World } from '../../steps/index.js';
 import { REGISTRY, RG, TARGET, rejection, simCloud } from '../azure/sim-cloud.js';
+import { WORKFLOW_IDS } from '../cli/helpers.js';
 
 interface Harness {
   world: World;
@@ -94,19 +95,7 @@ const sim = (scenario: string, fn: (sim: RunningSim) => Promise<void>, faults?: 
 
 describe('the workflow', () => {
   it('has the eleven steps in order (agent-pool for its own path), each reading as a step a user follows', () => {
-    expect(stepIds).toEqual([
-      'preflight',
-      'create-task',
-      'assign-role',
-      'add-credential',
-      'agent-pool',
-      'allow-trusted-services',
-      'allow-task-bypass',
-      'disable-public-access',
-      'run-task',
-      'disable-trusted-services',
-      'confirm-denied',
-    ]);
+    expect(stepIds).toEqual(WORKFLOW_IDS);
     // The bypass path (no agent pool): the pool's step does not apply; every other does.
     const bypassWorld = { answers: { subscription: 's', resourceGroup: RG, registry: REGISTRY, targetRegistry: TARGET, task: 't', role: 'AcrPush' } } as World;
     expect(workflow.filter((s) => s.skipReason?.(bypassWorld) !== undefined).map((s) => s.id)).toEqual(['agent-pool']);

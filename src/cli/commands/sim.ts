@@ -178,6 +178,7 @@ function cloudView(state: CloudState) {
     })),
     registries: Object.values(state.registries),
     tasks: Object.values(state.tasks).map((t) => taskInspectView(t)),
+    agentPools: Object.values(state.agentPools ?? {}),
     runs: Object.values(state.runs).map((r) => runView(r, Date.now())),
     roleAssignments: Object.values(state.roleAssignments),
   };
@@ -205,6 +206,7 @@ function textListing(file: string, state: CloudState, view: ReturnType<typeof cl
     ].join('\n');
   });
   section('Tasks', view.tasks, (t: ArmResource) => `${t.name}  identity=${t.identity?.type ?? 'None'}${t.identity?.principalId ? ` (${t.identity.principalId})` : ''}  ${t.id}`);
+  section('Agent pools', view.agentPools, (p: ArmResource) => `${p.name}  ${p.properties.tier}  count=${p.properties.count}  ${p.properties.provisioningState}  subnet=${p.properties.virtualNetworkSubnetResourceId ?? '-'}`);
   section('Runs', view.runs, (r: ArmResource) => `${r.name}  ${r.properties?.status}  ${r.properties?.task ?? ''}  ${r.properties?.runErrorMessage ?? ''}`.trimEnd());
   section('Role assignments', view.roleAssignments, (a: ArmResource) => {
     const role = roleByGuid(a.properties.roleDefinitionId)?.roleName ?? a.properties.roleDefinitionId;
