@@ -312,13 +312,7 @@ export async function learnerAsJoin(opts: CommonOptions, inputs: Inputs, from: P
     return opts;
   }
   if (opts.join !== undefined) throw usageError('--learner and --join both say who you are; give one of them.', 'On the machine that serves the room: --learner NN; anywhere else: --join FILE (the file your trainer handed out).');
-  const clash = [
-    opts.endpoint !== undefined && '--endpoint',
-    opts.ca !== undefined && '--ca',
-    opts.cloud !== undefined && '--cloud',
-    opts.useDeviceCode && '--use-device-code',
-    inputs.target === 'azure' && `target azure (${from.target ?? '--target'})`,
-  ].filter(Boolean);
+  const clash = otherCloudFlags(opts, inputs, from);
   if (clash.length) {
     throw usageError(`--learner signs you in to the training room this machine serves (its --state file); it does not go with ${clash.join(', ')}.`, 'Drop those flags to work as the learner in the room; drop --learner to work elsewhere.');
   }
@@ -328,15 +322,20 @@ export async function learnerAsJoin(opts: CommonOptions, inputs: Inputs, from: P
   return { ...opts, join: learnerJoinFile(shown, opts.learner, shown) };
 }
 
-/** --join says where the cloud is and who signs in: flags that say either otherwise are exit 2. */
-function checkJoinFlags(opts: CommonOptions, inputs: Inputs, from: Partial<Record<string, string>>): void {
-  const clash = [
+/** The flags and answers that name another cloud or sign-in than a training room's (they clash with --join and --learner). */
+function otherCloudFlags(opts: CommonOptions, inputs: Inputs, from: Partial<Record<string, string>>): string[] {
+  return [
     opts.endpoint !== undefined && '--endpoint',
     opts.ca !== undefined && '--ca',
     opts.cloud !== undefined && '--cloud',
     opts.useDeviceCode && '--use-device-code',
     inputs.target === 'azure' && `target azure (${from.target ?? '--target'})`,
-  ].filter(Boolean);
+  ].filter((x): x is string => typeof x === 'string');
+}
+
+/** --join says where the cloud is and who signs in: flags that say either otherwise are exit 2. */
+function checkJoinFlags(opts: CommonOptions, inputs: Inputs, from: Partial<Record<string, string>>): void {
+  const clash = otherCloudFlags(opts, inputs, from);
   if (clash.length) {
     throw usageError(`--join says where the training room is and who you are; it does not go with ${clash.join(', ')}.`, 'Give --join FILE (the file your trainer handed out) without them, or drop --join.');
   }
