@@ -8,6 +8,7 @@ import { diagnoseRunLog, FINAL_RUN_STATUSES, type Registry, type Run, type RunLo
 import { decideAccess, explainRefusal, waitMayCure, type AccessVerdict, type RegistryFacts, type RunFacts } from '../../src/model/access.js';
 import { outputsOf, readTargetRegistry, readTask, type Ctx } from './context.js';
 import { loginServerFor } from '../world.js';
+import { AGENT_POOL_DOCS } from './agent-pool.js';
 import { findAssignment } from '../assign-role.js';
 
 export interface FinishedRun {
@@ -125,6 +126,8 @@ export interface LiveJudgement {
   verdict: AccessVerdict;
   /** Configuration refusals only: what is wrong and the fix. */
   explanation?: { what: string; fix: string };
+  /** The refusal is of a task on a dedicated agent pool: the log rule's bypass advice does not apply. */
+  onAgentPool?: boolean;
 }
 
 /**
@@ -153,6 +156,18 @@ export async function judgeLive(ctx: Ctx): Promise<LiveJudgement | undefined> {
     request: { access: 'push', loginServer: target.loginServer, repository: 'acr-trust/hello', at: Date.now() },
   });
   if (verdict.allowed || waitMayCure(verdict.cause)) return { verdict };
+  // On a dedicated pool the network refusal means the pool's network has no endpoint of the registry (no bypass is meant here).
+  if (pool?.subnetId && (verdict.cause === 'public-access-disabled' || verdict.cause === 'ip-not-allowed')) {
+    const vnet = pool.subnetId.replace(/\/subnets\/[^/]+\/?$/i, '');
+    return {
+      verdict,
+      explanation: {
+        what: `the task runs on agent pool ${pool.name} in virtual network ${vnet.split('/').pop()}, and ${target.name} has no approved private endpoint in that network (${endpoints.length ? `its endpoints are in ${endpoints.map((e) => e.replace(/\/subnets\/[^/]+\/?$/i, '').split('/').pop()).join(', ')}` : 'it has none'}), so the pool has no way in`,
+        fix: `az network private-endpoint create -g ${a.resourceGroup} -n ${target.name}-pe --vnet-name ${vnet.split('/').pop()} --subnet <subnet> --private-connection-resource-id ${target.id} --group-id registry --connection-name ${target.name}-pe (with the privatelink.azurecr.io DNS zone linked), or run the task on a pool in a subnet of a network that has one (another --agent-pool name with its --agent-pool-subnet; a pool's subnet cannot be changed, and \`acr-trust reset\` deletes a pool acr-trust created)`,
+      },
+      onAgentPool: true,
+    };
+  }
   return {
     verdict,
     explanation: explainRefusal(verdict, {
@@ -200,9 +215,10 @@ export function configurationError(finished: FinishedRun, judged: LiveJudgement)
   const { run, diagnosis } = finished;
   const { what, fix } = judged.explanation!;
   const said = diagnosis ? `${diagnosis.rule.message}. The log says: ${diagnosis.line}` : run.runErrorMessage ?? 'the registry refused it';
+  const ruleAdvice = diagnosis && !judged.onAgentPool;
   return new AcrTrustError(`Run ${run.runId} ${run.status}: ${said} — the settings show why: ${what}; waiting will not change that, so the run is not retried.`, {
     code: diagnosis?.rule.id ?? (judged.verdict.allowed ? undefined : judged.verdict.cause),
-    hint: `Fix: ${fix}.${diagnosis ? ` ${diagnosis.rule.hint}` : ''}`,
-    link: diagnosis?.rule.link,
+    hint: `Fix: ${fix}.${ruleAdvice ? ` ${diagnosis.rule.hint}` : ''}`,
+    link: judged.onAgentPool ? AGENT_POOL_DOCS : diagnosis?.rule.link,
   });
 }

@@ -113,6 +113,18 @@ describe('the agent-pool path', () => {
     expect(noEndpoint.status).toBe(1);
     expect(noEndpoint.stderr).toContain('stopped at agent-pool (blocked): Registry acrtrustdemo has no approved private endpoint');
 
+    // A subnet in a network without the registry's endpoint: a warning at agent-pool, then the run is
+    // refused and the explanation names the pool's network — not the bypass, which this path does not use.
+    const otherVnet = TASKS_SUBNET.replace('/acr-vnet/', '/other-vnet/');
+    const elsewhere = cli(['run', '--yes', ...SIM, '--agent-pool', 'otherpool', '--agent-pool-subnet', otherVnet, '--workdir', join(tempDir(), 'wd')]);
+    expectNoStack(elsewhere);
+    expect(elsewhere.status).toBe(1);
+    expect(elsewhere.stdout).toContain(`subnet ${otherVnet} is not in the virtual network of acrtrustdemo's private endpoints`);
+    expect(elsewhere.stderr).toContain('stopped at run-task (failed)');
+    expect(elsewhere.stderr).toContain('the settings show why: the task runs on agent pool otherpool in virtual network other-vnet, and acrtrustdemo has no approved private endpoint in that network (its endpoints are in acr-vnet), so the pool has no way in; waiting will not change that');
+    expect(elsewhere.stderr).toContain('Fix: az network private-endpoint create -g acr-trust-demo -n acrtrustdemo-pe --vnet-name other-vnet');
+    expect(elsewhere.stderr).not.toMatch(/allow-trusted-services true|networkRuleBypassAllowedForTasks=true|Since 1 June 2025/);
+
     const stray = cli(['run', '--yes', ...SIM, '--agent-pool-subnet', TASKS_SUBNET]);
     expect(stray.status).toBe(2);
     expect(stray.stderr).toContain('--agent-pool-subnet says how to build an agent pool, but no agent pool was named.');
