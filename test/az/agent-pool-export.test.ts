@@ -15,7 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoSubnetId } from '../../src/sim/scenarios.js';
-import { acrTrust, cleanEnv, findAz, forThisAz, tmp, wizardThenScriptSims, type Served } from './helpers.js';
+import { findAz, forThisAz, simCloudOf as cloudOf, tmp, wizardThenScriptSims, type Served } from './helpers.js';
 
 const AZ = findAz();
 const SKIP_REASON = 'az (the Azure CLI) is not installed; CI installs it with `apt-get install azure-cli`';
@@ -39,12 +39,6 @@ describe.skipIf(!AZ)(`the agent-pool path's exported script, run with the Azure 
   let exported: string;
   let env: NodeJS.ProcessEnv;
   let states = { wizard: '', fresh: '' };
-
-  const cloudOf = (state: string) => {
-    const r = acrTrust(['sim', 'show', '--state', state, '--json'], cleanEnv());
-    if (r.status !== 0) throw new Error(`sim show exited ${r.status}: ${r.stderr}`);
-    return JSON.parse(r.stdout);
-  };
 
   beforeAll(async () => {
     dir = tmp();

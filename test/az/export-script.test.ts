@@ -23,7 +23,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acrTrust, cleanEnv, findAz, forThisAz, ROLE_CREATE, ROLE_REST, tmp, wizardThenScriptSims, type Served } from './helpers.js';
+import { findAz, forThisAz, simCloudOf as cloudOf, ROLE_CREATE, ROLE_REST, tmp, wizardThenScriptSims, type Served } from './helpers.js';
 import { ROLE_GUIDS } from '../../src/model/roles.js';
 
 const AZ = findAz();
@@ -69,12 +69,6 @@ describe.skipIf(!AZ)(`the exported script, run with the Azure CLI${AZ ? '' : ` â
     const r = spawnSync(AZ!, args, { env, encoding: 'utf8', timeout: 60_000 });
     return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
   };
-  const cloudOf = (state: string) => {
-    const r = acrTrust(['sim', 'show', '--state', state, '--json'], cleanEnv());
-    if (r.status !== 0) throw new Error(`sim show exited ${r.status}: ${r.stderr}`);
-    return JSON.parse(r.stdout);
-  };
-
   beforeAll(async () => {
     dir = tmp();
     ({ wizardSim, freshSim, states, exported, env } = await wizardThenScriptSims(dir, [], []));

@@ -134,3 +134,10 @@ export async function wizardThenScriptSims(dir: string, seed: string[], runArgs:
   if (prepared.status !== 0) throw new Error(`sim az-env exited ${prepared.status}: ${prepared.stderr}`);
   return { wizardSim, freshSim, states, exported: e.stdout, env: cleanEnv({ ...JSON.parse(prepared.stdout).env, HOME: home }) };
 }
+
+/** A sim's cloud as `acr-trust sim show --json` prints it from its state file (ARM's views, agent pools included). */
+export function simCloudOf(state: string): any {
+  const r = acrTrust(['sim', 'show', '--state', state, '--json'], cleanEnv());
+  if (r.status !== 0) throw new Error(`sim show exited ${r.status}: ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}

@@ -82,11 +82,14 @@ describe('the agent pool offered in a terminal', () => {
     expect(simCloud(wd).agentPools ?? {}).toEqual({});
 
     await t.kill();
+    // The next time: yes to trusted services, no to the task bypass — then the pool.
     t = term = await binaryInTmux(['run', '--workdir', wd, '--sim-speed', 'instant']);
     await t.waitForText(BYPASS_QUESTION, 20_000);
+    await t.sendKeys('Enter');
+    await t.waitForText(/\? allow-task-bypass is about to set networkRuleBypassAllowedForTasks to true on acrtrustdemo \(now false\)\.[\s\S]*Turn the bypass on\? \(Y\/n\)/, 20_000);
     await t.type('n');
     await t.sendKeys('Enter');
-    await t.waitForText(OFFER, 20_000);
+    expect((await t.waitForText(OFFER, 20_000)).replace(/\s+/g, ' ')).toContain('You declined the bypass (allow-task-bypass).');
     await t.type('y');
     await t.sendKeys('Enter');
     await t.waitForText(/\? Agent pool name/);
@@ -101,7 +104,11 @@ describe('the agent pool offered in a terminal', () => {
     await t.type(demoSubnetId('tasks'));
     await t.sendKeys('Enter');
     expect(await t.waitForExit(60_000)).toBe(0);
-    expect(await t.scrollback()).toMatch(/run ca1 Succeeded on agent pool buildpool with the task bypass off/);
+    const end = (await t.scrollback()).replace(/\s+/g, ' ');
+    expect(end).toMatch(/run ca1 Succeeded on agent pool buildpool with the task bypass off \(networkRuleBypassAllowedForTasks = false, trusted services allowed\)/);
+    // The switch the bypass path turned on before the change of path is said, not silently kept.
+    expect(end).toContain('with no bypass switch turned on by acr-trust on this path (an earlier run on the bypass path applied allow-trusted-services; `acr-trust reset` restores the registry\'s original settings).');
+    expect(registryNamed(simCloud(wd), 'acrtrustdemo').properties).toMatchObject({ networkRuleBypassOptions: 'AzureServices', networkRuleBypassAllowedForTasks: false });
     const cloud = simCloud(wd);
     expect(Object.values(cloud.agentPools).map((p: any) => [p.name, p.properties.virtualNetworkSubnetResourceId])).toEqual([['buildpool', demoSubnetId('tasks')]]);
     expect(Object.values(cloud.tasks).map((x: any) => x.properties.agentPoolName)).toEqual(['buildpool']);

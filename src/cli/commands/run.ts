@@ -169,8 +169,11 @@ const BYPASS_STEPS = ['allow-trusted-services', 'allow-task-bypass'];
 /** What a finished run on the agent-pool path proved, and what the negative test means there. */
 function agentPoolNote(session: Session): string {
   const a = session.answers;
+  // A switch the bypass path turned on before the path changed (the offer) is left as it is: reset restores it.
+  const earlier = ['allow-trusted-services', 'allow-task-bypass'].filter((id) => session.store.step(id)?.status === 'applied');
   return (
-    `Agent-pool path: the task reaches ${a.targetRegistry} through agent pool ${a.agentPool}'s network, with no bypass switch turned on by acr-trust. ` +
+    `Agent-pool path: the task reaches ${a.targetRegistry} through agent pool ${a.agentPool}'s network, with no bypass switch turned on by acr-trust` +
+    `${earlier.length ? ` on this path (an earlier run on the bypass path applied ${earlier.join(' and ')}; \`acr-trust reset\` restores the registry's original settings)` : ''}. ` +
     `The negative test (${a.goal === 'demo' ? 'part of --goal demo' : 'not part of --goal setup'}) does not apply here: it takes the bypass away, which this task never used — ` +
     'run-task succeeding with the task bypass off was the proof. The pool is billed per instance hour: `acr-trust reset` deletes it if acr-trust created it.'
   );
