@@ -170,16 +170,31 @@ export function applicableSteps<W>(steps: readonly Step<W>[], world: W): { appli
  * Steps that do not apply to the world (`Step.skipReason`) are left out. Returns undefined when
  * interrupted.
  */
-export async function checkSteps<W>(steps: readonly Step<W>[], world: W, store: StateStore, opts: EngineOptions): Promise<LiveCheck[] | undefined> {
+export async function checkSteps<W>(
+  steps: readonly Step<W>[],
+  world: W,
+  store: StateStore,
+  opts: EngineOptions & {
+    /** A failure no later check can escape (the cloud unreachable, the sign-in refused): the remaining steps are not tried and report the same problem. */
+    stopOn?: (problem: Explanation) => boolean;
+  },
+): Promise<LiveCheck[] | undefined> {
   const engine = new Engine(world, store, opts, { persist: false });
   const checks: LiveCheck[] = [];
+  let stopped: Explanation | undefined;
   // A step of the workflow's other path has nothing to check here (callers list them: applicableSteps).
   for (const step of applicableSteps(steps, world).applies) {
+    if (stopped) {
+      checks.push({ id: step.id, title: step.title, live: { status: 'error', problem: stopped } });
+      continue;
+    }
     try {
       checks.push({ id: step.id, title: step.title, live: await engine.abortable(step.check(engine.context(step))) });
     } catch (e) {
       if (engine.aborted) return undefined;
-      checks.push({ id: step.id, title: step.title, live: { status: 'error', problem: engine.explain(e) } });
+      const problem = engine.explain(e);
+      checks.push({ id: step.id, title: step.title, live: { status: 'error', problem } });
+      if (opts.stopOn?.(problem)) stopped = { ...problem, reason: `not checked: ${problem.reason}` };
     }
   }
   return checks;

@@ -146,6 +146,26 @@ describe('§2 a re-run checks every step live', () => {
     }));
 });
 
+describe('§2 a check that cannot be made says so', () => {
+  it('the served sim stopped after the run: status and verify exit 1, "could not be checked", the advice once — never "does not hold" or "drifted"', async () => {
+    let wd = '';
+    await withServedSim(async ({ dir, endpoint, caCertFile }) => {
+      wd = join(dir, 'wd');
+      expect(cli(['run', '--target', 'sim', '--endpoint', endpoint, '--ca', caCertFile, '--goal', 'setup', '--yes', '--workdir', wd]).status).toBe(0);
+    });
+    for (const command of ['status', 'verify']) {
+      const r = cli([command, '--workdir', wd, '--no-color']);
+      expect(r.status, `${command}: ${r.stdout}${r.stderr}`).toBe(1);
+      expectNoStack(r);
+      expect(r.stdout).toContain('8 of 8 steps could not be checked: preflight, create-task');
+      expect(r.stdout).not.toMatch(/steps hold; not holding/);
+      expect(r.stderr).toMatch(/^acr-trust: 8 step\(s\) could not be checked \(preflight, .*\): .*could not be reached \(ECONNREFUSED\)/);
+      expect(r.stderr).not.toContain('drifted');
+      expect(r.stdout.split('\n').filter((l) => l.includes('→ ')).length, r.stdout).toBe(1);
+    }
+  });
+});
+
 describe('§2 a run proves the setup only while what it depended on is unchanged', () => {
   it('the task’s role deleted behind its back: run-task no longer holds on the old run; re-running it names the missing role at once', () =>
     withServedSim(async (served) => {

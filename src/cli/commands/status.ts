@@ -1,8 +1,12 @@
-/** `acr-trust status`: each step as recorded in the workdir and as it is live. Always exit 0. */
-import { liveChecks } from '../checks.js';
+/**
+ * `acr-trust status`: each step as recorded in the workdir and as it is live. Exit 0 when every step
+ * could be checked (holding or not), 1 when a check could not be made.
+ */
+import { liveChecks, uncheckedError } from '../checks.js';
 import type { AnswerFlags } from '../options.js';
 import type { CommonOptions } from '../session.js';
 
 export async function status(opts: CommonOptions & AnswerFlags): Promise<void> {
-  await liveChecks('status', opts);
+  const unchecked = uncheckedError(await liveChecks('status', opts));
+  if (unchecked) throw unchecked;
 }

@@ -1,11 +1,17 @@
-/** `acr-trust verify`: every step's check, live. Exit 0 when all hold, 3 when one does not. */
+/**
+ * `acr-trust verify`: every step's check, live. Exit 0 when all hold, 3 when one does not, 1 when a
+ * check could not be made (then nothing is said to hold or to have drifted).
+ */
 import { AcrTrustError } from '../../errors.js';
-import { liveChecks } from '../checks.js';
+import { liveChecks, uncheckedError } from '../checks.js';
 import type { AnswerFlags } from '../options.js';
 import type { CommonOptions } from '../session.js';
 
 export async function verify(opts: CommonOptions & AnswerFlags): Promise<void> {
-  const failing = (await liveChecks('verify', opts)).filter((r) => !r.holds);
+  const reports = await liveChecks('verify', opts);
+  const unchecked = uncheckedError(reports);
+  if (unchecked) throw unchecked;
+  const failing = reports.filter((r) => !r.holds);
   if (failing.length === 0) return;
   throw new AcrTrustError(`${failing.length} step(s) do not hold: ${failing.map((r) => r.id).join(', ')}.`, {
     exitCode: 3,

@@ -33,6 +33,8 @@ export type OutputEvent =
       holding: number;
       total: number;
       failing: string[];
+      /** Steps whose check could not be made (the cloud could not be read): among `failing`, neither holding nor drifted. */
+      unchecked?: string[];
       /** Steps of the workflow's other path (bypass or agent pool), not checked: why each does not apply. */
       notApplying?: { id: string; title: string; reason: string }[];
     }

@@ -43,6 +43,8 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
   const p = palette(term.color);
   const line = (s = '') => out.write(s + '\n');
   const lastProgress = new Map<string, string>();
+  // A failure to read the cloud (sign-in, connection) fails every check alike: its advice once.
+  let lastCheckError: string | undefined;
   const paint = (status: StepStatus | 'error' | 'pending', s: string) =>
     status === 'done' || status === 'applied' || status === 'undone' || status === 'unchanged'
       ? p.ok(s)
@@ -110,7 +112,8 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
         case 'check':
           line(checkLine(e, p, paint));
           if (!e.holds && e.live.status === 'blocked') problem({ reason: e.live.reason, hint: e.live.hint, link: e.live.link }, '    ');
-          if (e.live.status === 'error') problem(e.live.problem, '    ');
+          if (e.live.status === 'error' && (e.live.problem.hint ?? e.live.problem.reason) !== lastCheckError) problem(e.live.problem, '    ');
+          lastCheckError = e.live.status === 'error' ? (e.live.problem.hint ?? e.live.problem.reason) : undefined;
           return;
         case 'checks-summary':
           for (const n of e.notApplying ?? []) line(`${p.dim(`- ${n.id}`)}: does not apply — ${n.reason}`);
@@ -118,7 +121,9 @@ export function plainRenderer(out: NodeJS.WritableStream, term: Terminal, explai
           line(
             e.failing.length === 0
               ? p.ok(`All ${e.total} steps hold.`)
-              : p.warn(`${e.holding} of ${e.total} steps hold; not holding: ${e.failing.join(', ')}.`),
+              : e.unchecked?.length
+                ? p.warn(`${e.unchecked.length} of ${e.total} steps could not be checked: ${e.unchecked.join(', ')}.${e.failing.length > e.unchecked.length ? ` Not holding: ${e.failing.filter((id) => !e.unchecked!.includes(id)).join(', ')}.` : ''}`)
+                : p.warn(`${e.holding} of ${e.total} steps hold; not holding: ${e.failing.join(', ')}.`),
           );
           return;
         case 'handout':
