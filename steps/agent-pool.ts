@@ -159,6 +159,7 @@ function adoptProblem(ctx: Ctx, pool: AgentPool): Blocked | undefined {
       code: 'AgentPoolSubnetDiffers',
       reason: `Agent pool ${pool.name} exists in subnet ${pool.subnetId}, not in ${a.agentPoolSubnet} as asked; a pool's subnet cannot be changed.`,
       hint: `Use the pool as it is (--agent-pool-subnet ${sh(pool.subnetId)}), or choose another pool name with --agent-pool.`,
+      addArgs: ['--agent-pool-subnet', pool.subnetId],
     };
   }
   if (pool.provisioningState === 'Failed' || pool.provisioningState === 'Canceled') {

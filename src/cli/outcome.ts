@@ -40,8 +40,14 @@ export function concludeReport(report: RunReport, workdir: string, resume: strin
   }
 }
 
-/** The command to run again, with the words a blocked step says it needs (already there: unchanged). */
+/**
+ * The command to run again, with the words a blocked step says it needs (`addArgs`: a flag and its
+ * value): a flag the command already has gets the new value in place, else the words are appended.
+ */
 export function withArgs(command: string, addArgs: readonly string[] | undefined): string {
-  if (!addArgs?.length || command.includes(` ${addArgs[0]} `) || command.endsWith(` ${addArgs[0]}`)) return command;
+  if (!addArgs?.length) return command;
+  const [flag, ...values] = addArgs;
+  const given = new RegExp(`(^| )${flag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(=| )('[^']*'|\\S+)`);
+  if (values.length === 1 && given.test(command)) return command.replace(given, (_m, lead: string) => `${lead}${shellLine([flag, values[0]])}`);
   return `${command} ${shellLine(addArgs)}`;
 }

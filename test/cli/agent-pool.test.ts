@@ -179,6 +179,12 @@ describe('the agent-pool path', () => {
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain(`stopped at preflight (blocked): Agent pool acrtrustpool exists in subnet ${TASKS_SUBNET}, not in ${ENDPOINT_SUBNET} as asked`);
     expect(tasks(simCloud(wd))).toEqual([]);
+    // The command to run again uses the pool as it is (its subnet in place of the one asked); it completes.
+    const command = /Then run `(acr-trust run [^`]+)` again/.exec(refused.stderr)?.[1];
+    expect(command).toBe(`acr-trust run --yes --workdir ${wd} --agent-pool acrtrustpool --agent-pool-subnet ${TASKS_SUBNET}`);
+    const adopted = cli(command!.split(' ').slice(1));
+    expect(adopted.status, adopted.stderr).toBe(0);
+    expect(tasks(simCloud(wd)).map((t) => t.properties.agentPoolName)).toEqual(['acrtrustpool']);
   }, 60_000);
 
   it.each(['RequestDisallowedByPolicy', 'AuthorizationFailed', 'LinkedAuthorizationFailed'])(
