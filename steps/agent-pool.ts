@@ -39,17 +39,11 @@ export const agentPool: Step<World> = {
   settle: { timeoutMs: 15 * 60_000, firstDelayMs: 5_000, maxDelayMs: 30_000, waitingFor: 'the agent pool to be provisioned' },
 
   async check(ctx): Promise<CheckResult> {
-    const { answers: a, cloud } = ctx.world;
+    const { answers: a } = ctx.world;
     const name = a.agentPool!;
-    const home = await cloud.getRegistry(a.resourceGroup, a.registry);
-    if (!home) return registryMissing(ctx, a.registry);
-    if (home.sku !== 'Premium') return notPremium(home);
-    const pool = await cloud.getAgentPool(a.resourceGroup, a.registry, name);
-    const poolProblem = pool ? adoptProblem(ctx, pool) : a.agentPoolSubnet ? undefined : await subnetMissing(ctx);
-    if (poolProblem) return poolProblem;
-    const subnet = pool?.subnetId ?? a.agentPoolSubnet!;
-    const reach = await reachProblem(ctx, subnet);
-    if (reach) return reach;
+    const found = await agentPoolRefusal(ctx, { warn: true });
+    if ('status' in found) return found;
+    const { pool, subnet } = found;
 
     // Without the task yet (a dry run before create-task), the pool is still what would change.
     const task = await readTask(ctx);
@@ -114,6 +108,28 @@ export const agentPool: Step<World> = {
   },
 };
 
+/**
+ * Every refusal of the agent-pool path that the live cloud decides before anything changes: the
+ * task's registry missing or not Premium, an existing pool that cannot be adopted (no subnet,
+ * another subnet, Failed/Canceled), a new pool without a subnet, a target registry without an
+ * approved private endpoint. Called by preflight (so nothing changes before a refusal) and by the
+ * agent-pool step itself. Returns the refusal, or the pool (undefined: to be created) and the
+ * subnet it is (or will be) in. `warn`: say, as a detail, that the subnet is outside the endpoints'
+ * networks (the step says it; preflight does not repeat it).
+ */
+export async function agentPoolRefusal(ctx: Ctx, { warn }: { warn: boolean }): Promise<Blocked | { pool: AgentPool | undefined; subnet: string }> {
+  const { answers: a, cloud } = ctx.world;
+  const home = await cloud.getRegistry(a.resourceGroup, a.registry);
+  if (!home) return registryMissing(ctx, a.registry);
+  if (home.sku !== 'Premium') return notPremium(home);
+  const pool = await cloud.getAgentPool(a.resourceGroup, a.registry, a.agentPool!);
+  const poolProblem = pool ? adoptProblem(ctx, pool) : a.agentPoolSubnet ? undefined : await subnetMissing(ctx);
+  if (poolProblem) return poolProblem;
+  const subnet = pool?.subnetId ?? a.agentPoolSubnet!;
+  const reach = await reachProblem(ctx, subnet, warn);
+  return reach ?? { pool, subnet };
+}
+
 /** Agent pools are a Premium feature: a refusal before anything changes. */
 export function notPremium(home: Registry): Blocked {
   return {
@@ -143,6 +159,7 @@ function adoptProblem(ctx: Ctx, pool: AgentPool): Blocked | undefined {
       code: 'AgentPoolSubnetDiffers',
       reason: `Agent pool ${pool.name} exists in subnet ${pool.subnetId}, not in ${a.agentPoolSubnet} as asked; a pool's subnet cannot be changed.`,
       hint: `Use the pool as it is (--agent-pool-subnet ${sh(pool.subnetId)}), or choose another pool name with --agent-pool.`,
+      addArgs: ['--agent-pool-subnet', pool.subnetId],
     };
   }
   if (pool.provisioningState === 'Failed' || pool.provisioningState === 'Canceled') {
@@ -167,6 +184,8 @@ async function subnetMissing(ctx: Ctx): Promise<Blocked> {
     hint: subnets.length
       ? `Give --agent-pool-subnet with a subnet in the network of ${a.targetRegistry}'s private endpoint, e.g. ${subnets.map((s) => sh(s)).join(' or ')}.`
       : `Give --agent-pool-subnet with a subnet whose network reaches ${a.targetRegistry}'s private endpoint.`,
+    // The command to run again needs the subnet: the first endpoint's (its network reaches the registry).
+    addArgs: ['--agent-pool-subnet', subnets[0] ?? '<SUBNET_RESOURCE_ID>'],
     link: AGENT_POOL_DOCS,
   };
 }
@@ -177,7 +196,7 @@ async function subnetMissing(ctx: Ctx): Promise<Blocked> {
  * network. Peered networks with the registry's private DNS zone linked reach it too on Azure; acr-trust
  * cannot read peering, so a subnet elsewhere is refused only when the registry has no endpoint at all.
  */
-async function reachProblem(ctx: Ctx, subnet: string): Promise<Blocked | undefined> {
+async function reachProblem(ctx: Ctx, subnet: string, warn: boolean): Promise<Blocked | undefined> {
   const { answers: a, cloud } = ctx.world;
   const endpoints = await cloud.privateEndpointSubnets(a.resourceGroup, a.targetRegistry);
   if (endpoints.length === 0) {
@@ -190,7 +209,7 @@ async function reachProblem(ctx: Ctx, subnet: string): Promise<Blocked | undefin
     };
   }
   const vnet = vnetOf(subnet);
-  if (!endpoints.some((e) => vnetOf(e) === vnet)) {
+  if (warn && !endpoints.some((e) => vnetOf(e) === vnet)) {
     ctx.detail(`subnet ${subnet} is not in the virtual network of ${a.targetRegistry}'s private endpoints (${endpoints.join(', ')}): the pool reaches the registry only if that network is peered with theirs and links the registry's private DNS zone.`);
   }
   return undefined;

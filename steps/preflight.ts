@@ -6,7 +6,7 @@ import type { CheckResult, Step } from '../src/engine/step.js';
 import { AcrTrustError } from '../src/errors.js';
 import { hasSystemIdentity, permits, ruleById, type Registry, type Task } from '../src/azure/index.js';
 import { onAgentPool, type World } from './world.js';
-import { notPremium } from './agent-pool.js';
+import { agentPoolRefusal } from './agent-pool.js';
 import { isAbacRegistry, outputsOf, readTask, registryMissing, roleFor, targetIsHome, type Ctx, type StepOutputs, type TaskBefore } from './lib/context.js';
 import { networkDiff, networkSettingsOf, patchTarget } from './lib/registry-network.js';
 import { TASK_FILE_HINT, taskFileProblem } from './lib/task-yaml.js';
@@ -69,8 +69,13 @@ export const preflight: Step<World> = {
       );
     }
 
-    // The agent-pool path: the pool belongs to the task's registry, which must be Premium too.
-    if (onAgentPool(ctx.world) && registry.sku !== 'Premium') return notPremium(registry);
+    // The agent-pool path: every refusal the agent-pool step would make on what the cloud holds now
+    // (the task's registry not Premium, a new pool without a subnet, a pool in another subnet, no
+    // approved private endpoint…) is made here, before create-task and the role change.
+    if (onAgentPool(ctx.world)) {
+      const pool = await agentPoolRefusal(ctx, { warn: false });
+      if ('status' in pool) return pool;
+    }
 
     // Every write the workflow makes, checked here so that a caller without one of them is refused
     // before anything changes (not halfway, by Azure): the task and its runs live in the task's

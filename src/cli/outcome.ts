@@ -5,6 +5,7 @@
 import type { RunOutcome } from '../engine/events.js';
 import type { RunReport } from '../engine/runner.js';
 import { AcrTrustError, type ExitCode } from '../errors.js';
+import { shellLine } from './options.js';
 
 export function exitCodeOf(outcome: RunOutcome): 0 | ExitCode {
   return outcome === 'complete' ? 0 : outcome === 'interrupted' ? 130 : 1;
@@ -29,7 +30,7 @@ export function concludeReport(report: RunReport, workdir: string, resume: strin
   }
   const stop = report.stoppedAt;
   if (report.outcome === 'stopped' && stop) {
-    const again = `run \`${resume}\` again: finished steps are kept.`;
+    const again = `run \`${withArgs(resume, stop.problem?.addArgs)}\` again: finished steps are kept.`;
     throw new AcrTrustError(`stopped at ${stop.id} (${stop.status}): ${stop.problem?.reason ?? stop.evidence}`, {
       exitCode: 1,
       hint: stop.problem?.hint ? `${stop.problem.hint} Then ${again}` : `To go on, ${again}`,
@@ -37,4 +38,16 @@ export function concludeReport(report: RunReport, workdir: string, resume: strin
       link: stop.problem?.link,
     });
   }
+}
+
+/**
+ * The command to run again, with the words a blocked step says it needs (`addArgs`: a flag and its
+ * value): a flag the command already has gets the new value in place, else the words are appended.
+ */
+export function withArgs(command: string, addArgs: readonly string[] | undefined): string {
+  if (!addArgs?.length) return command;
+  const [flag, ...values] = addArgs;
+  const given = new RegExp(`(^| )${flag.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(=| )('[^']*'|\\S+)`);
+  if (values.length === 1 && given.test(command)) return command.replace(given, (_m, lead: string) => `${lead}${shellLine([flag, values[0]])}`);
+  return `${command} ${shellLine(addArgs)}`;
 }

@@ -15,6 +15,7 @@ import type { RunOutcome, StepResult, StepStatus } from '../engine/events.js';
 import type { Step } from '../engine/step.js';
 import { writeFileAtomic } from '../files.js';
 import { describeNetwork } from './explain.js';
+import { withArgs } from './outcome.js';
 import { seconds } from './render/plain.js';
 
 export const REPORT_FILE = 'report.md';
@@ -302,7 +303,10 @@ function nextSteps<W>(input: ReportInput<W>): string[] {
   const stop = input.results.find((r) => r.status === 'blocked' || r.status === 'failed');
   const resume = input.command ? `\`${input.command}\`` : 'the same command';
   if (input.outcome === 'interrupted') return [`The run was interrupted; what finished is saved. Run ${resume} again to resume.`];
-  if (stop) return [`Fix what stopped ${stop.id}${stop.problem?.hint ? ` (${text(stop.problem.hint)})` : ''}, then run ${resume} again: finished steps are kept.`];
+  if (stop) {
+    const again = input.command ? `\`${withArgs(input.command, stop.problem?.addArgs)}\`` : resume;
+    return [`Fix what stopped ${stop.id}${stop.problem?.hint ? ` (${text(stop.problem.hint)})` : ''}, then run ${again} again: finished steps are kept.`];
+  }
   const demoDone = input.answers.goal === 'demo' && input.results.some((r) => r.id === 'confirm-denied' && HOLDS.includes(r.status));
   return [
     ...(demoDone ? ['`acr-trust run --goal setup` brings the registry back to the working setup: trusted services on again, the task reaching it through the bypass.'] : []),

@@ -25,6 +25,8 @@ export interface Explanation {
   /** ARM's error code, kept as the cloud sent it. */
   code?: string;
   link?: string;
+  /** Command-line words the same command needs to go on (a blocked step's `addArgs`). */
+  addArgs?: string[];
 }
 
 export interface StepResult {

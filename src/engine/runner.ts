@@ -468,6 +468,7 @@ class Engine<W> {
 function blockedProblem(c: Extract<CheckResult, { status: 'blocked' }>): Explanation {
   const problem: Explanation = { reason: c.reason, hint: c.hint, code: c.code };
   if (c.link) problem.link = c.link;
+  if (c.addArgs?.length) problem.addArgs = c.addArgs;
   return problem;
 }
 

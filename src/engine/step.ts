@@ -21,8 +21,9 @@ export type CheckResult =
    *  these instead of the step's `az(world)`). */
   | { status: 'pending'; change: string; outputs?: Outputs; confirm?: string; az?: string[] }
   /** Cannot proceed: `reason` is what is wrong, `hint` what to do; `code` keeps ARM's code, `link`
-   *  points at the documentation. */
-  | { status: 'blocked'; reason: string; hint: string; code?: string; link?: string; outputs?: Outputs };
+   *  points at the documentation; `addArgs`: command-line words the same command needs to go on
+   *  (['--agent-pool-subnet', '<id>']), appended to the "run it again" command. */
+  | { status: 'blocked'; reason: string; hint: string; code?: string; link?: string; addArgs?: string[]; outputs?: Outputs };
 
 /** What an undo did: `changed` when it wrote to the cloud; `evidence` what it read and did, for a user. */
 export interface UndoOutcome {

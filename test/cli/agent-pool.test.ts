@@ -106,12 +106,14 @@ describe('the agent-pool path', () => {
 
     const noSubnet = cli(['run', '--yes', ...SIM, '--agent-pool', 'newpool', '--workdir', join(tempDir(), 'wd')]);
     expect(noSubnet.status).toBe(1);
-    expect(noSubnet.stderr).toContain('stopped at agent-pool (blocked): Agent pool newpool does not exist yet, and no subnet was given to create it in.');
+    expect(noSubnet.stderr).toContain('stopped at preflight (blocked): Agent pool newpool does not exist yet, and no subnet was given to create it in.');
     expect(noSubnet.stderr).toContain(`Give --agent-pool-subnet with a subnet in the network of acrtrustdemo's private endpoint, e.g. ${ENDPOINT_SUBNET}`);
 
-    const noEndpoint = cli(['run', '--yes', '--target', 'sim', '--sim-speed', 'instant', ...POOL_FLAGS, '--workdir', join(tempDir(), 'wd')]);
+    const noEndpointDir = join(tempDir(), 'wd');
+    const noEndpoint = cli(['run', '--yes', '--target', 'sim', '--sim-speed', 'instant', ...POOL_FLAGS, '--workdir', noEndpointDir]);
     expect(noEndpoint.status).toBe(1);
-    expect(noEndpoint.stderr).toContain('stopped at agent-pool (blocked): Registry acrtrustdemo has no approved private endpoint');
+    expect(noEndpoint.stderr).toContain('stopped at preflight (blocked): Registry acrtrustdemo has no approved private endpoint');
+    expect(simCloud(noEndpointDir).tasks).toEqual({});
 
     // A subnet in a network without the registry's endpoint: a warning at agent-pool, then the run is
     // refused and the explanation names the pool's network — not the bypass, which this path does not use.
@@ -131,6 +133,58 @@ describe('the agent-pool path', () => {
     const badSubnet = cli(['run', '--yes', ...SIM, '--agent-pool', 'pool1', '--agent-pool-subnet', 'tasks']);
     expect(badSubnet.status).toBe(2);
     expect(badSubnet.stderr).toContain('"tasks" is not a valid agent pool subnet: a subnet is given by its resource id');
+  }, 60_000);
+
+  it('a new pool without a subnet is refused by preflight with nothing changed; the command it prints (with the subnet) completes', () => {
+    const cwd = tempDir();
+    const wd = join(cwd, 'wd');
+    const refused = cli(['run', ...SIM, '--agent-pool', 'acrtrustpool', '--yes', '--workdir', wd], { cwd });
+    expectNoStack(refused);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain('stopped at preflight (blocked): Agent pool acrtrustpool does not exist yet, and no subnet was given to create it in.');
+    expect(refused.stdout).toContain('✗ blocked Agent pool acrtrustpool does not exist yet, and no subnet was given to create it in. [AgentPoolSubnetMissing]');
+    expect(refused.stdout).toMatch(/^create-task +not run/m);
+    // The cloud as it was: no task, no role assignment, no pool, the registry untouched.
+    const cloud = simCloud(wd);
+    const fresh = join(cwd, 'fresh');
+    expect(cli(['run', '--yes', ...SIM, '--only', 'preflight', '--workdir', fresh]).status).toBe(0);
+    expect(tasks(cloud)).toEqual([]);
+    expect(Object.keys(cloud.roleAssignments)).toEqual(Object.keys(simCloud(fresh).roleAssignments));
+    expect(pools(cloud)).toEqual([]);
+    const network = (c: any) => {
+      const { publicNetworkAccess, networkRuleBypassOptions, networkRuleBypassAllowedForTasks, networkRuleSet } = registryNamed(c, 'acrtrustdemo').properties;
+      return { publicNetworkAccess, networkRuleBypassOptions, networkRuleBypassAllowedForTasks, networkRuleSet };
+    };
+    expect(network(cloud)).toEqual(network(simCloud(fresh)));
+    // The follow-up command names the endpoint's subnet; run as printed, it completes on the pool path.
+    const command = /Then run `(acr-trust run [^`]+)` again/.exec(refused.stderr)?.[1];
+    expect(command).toBe(`acr-trust run ${SIM.join(' ')} --agent-pool acrtrustpool --yes --workdir ${wd} --agent-pool-subnet ${ENDPOINT_SUBNET}`);
+    const pooled = cli(command!.split(' ').slice(1), { cwd });
+    expect(pooled.status, pooled.stderr).toBe(0);
+    expect(pooled.stdout).toMatch(/^ +✓ applied run ca1 Succeeded on agent pool acrtrustpool with the task bypass off/m);
+    expect(pools(simCloud(wd)).map((p) => p.properties.virtualNetworkSubnetResourceId)).toEqual([ENDPOINT_SUBNET]);
+  }, 60_000);
+
+  it('an existing pool in another subnet is refused by preflight, before the task is created', () => {
+    const wd = join(tempDir(), 'wd');
+    expect(cli(['run', '--yes', ...SIM, '--only', 'preflight', '--workdir', wd]).status).toBe(0);
+    // A pool acr-trust did not create, in the tasks subnet; the run asks for it in the endpoints subnet.
+    const cloud = simCloud(wd);
+    const registry = registryNamed(cloud, 'acrtrustdemo');
+    const id = `${registry.id}/agentPools/acrtrustpool`;
+    cloud.agentPools = { [id.toLowerCase()]: { id, name: 'acrtrustpool', type: 'Microsoft.ContainerRegistry/registries/agentPools', location: registry.location, properties: { tier: 'S1', count: 1, os: 'Linux', virtualNetworkSubnetResourceId: TASKS_SUBNET, provisioningState: 'Succeeded' } } };
+    writeFileSync(join(wd, 'sim-cloud.json'), JSON.stringify(cloud));
+    const refused = cli(['run', '--yes', '--workdir', wd, '--agent-pool', 'acrtrustpool', '--agent-pool-subnet', ENDPOINT_SUBNET]);
+    expectNoStack(refused);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toContain(`stopped at preflight (blocked): Agent pool acrtrustpool exists in subnet ${TASKS_SUBNET}, not in ${ENDPOINT_SUBNET} as asked`);
+    expect(tasks(simCloud(wd))).toEqual([]);
+    // The command to run again uses the pool as it is (its subnet in place of the one asked); it completes.
+    const command = /Then run `(acr-trust run [^`]+)` again/.exec(refused.stderr)?.[1];
+    expect(command).toBe(`acr-trust run --yes --workdir ${wd} --agent-pool acrtrustpool --agent-pool-subnet ${TASKS_SUBNET}`);
+    const adopted = cli(command!.split(' ').slice(1));
+    expect(adopted.status, adopted.stderr).toBe(0);
+    expect(tasks(simCloud(wd)).map((t) => t.properties.agentPoolName)).toEqual(['acrtrustpool']);
   }, 60_000);
 
   it.each(['RequestDisallowedByPolicy', 'AuthorizationFailed', 'LinkedAuthorizationFailed'])(
