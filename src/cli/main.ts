@@ -11,6 +11,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { isAcrTrustError, usageError, type AcrTrustError } from '../errors.js';
 import { bugReport, explainStray } from './failures.js';
+import { jsonLinesWritten } from './render/json.js';
 
 /** --workdir, --yes and --no-color, accepted by every command. */
 function common(cmd: Command): Command {
@@ -148,7 +149,7 @@ export async function main(argv: string[]): Promise<void> {
     checkCommand(program, argv.slice(2));
     await program.parseAsync(argv);
   } catch (e) {
-    process.exitCode = exitCodeFor(e);
+    process.exitCode = exitCodeFor(e, argv.includes('--json'));
     // Ctrl-C: leave now, even if a cloud request is still in flight (it is idempotent; state is saved).
     if (process.exitCode === 130) process.exit(130);
   }
@@ -210,18 +211,30 @@ function firstOperand(program: Command, args: string[]): string | undefined {
   return undefined;
 }
 
-function exitCodeFor(e: unknown): number {
+/**
+ * Says what ended the command on stderr and returns its exit code. With `--json`, a command that
+ * ended before its renderer wrote a line also says it on stdout, as one `error` event, so a script
+ * reading the last line always finds the outcome.
+ */
+function exitCodeFor(e: unknown, json = false): number {
+  const jsonError = (exitCode: number, message: string, hint?: string, code?: string) => {
+    if (json && jsonLinesWritten === 0 && exitCode !== 0) {
+      process.stdout.write(JSON.stringify({ event: 'error', exitCode, message, ...(hint ? { hint } : {}), ...(code ? { code } : {}) }) + '\n');
+    }
+    return exitCode;
+  };
   if (e instanceof CommanderError) {
     // Commander has already printed help, the version or its own usage message.
-    return e.exitCode === 0 ? 0 : 2;
+    return jsonError(e.exitCode === 0 ? 0 : 2, e.message.replace(/^error: /, ''));
   }
   const known: AcrTrustError | undefined = isAcrTrustError(e) ? e : explainStray(e);
   if (known) {
+    jsonError(known.exitCode, known.message, known.hint, known.code);
     process.stderr.write(`acr-trust: ${known.message}\n`);
     if (known.hint) process.stderr.write(`  ${known.hint}\n`);
     if (known.options.link) process.stderr.write(`  see ${known.options.link}\n`);
     return known.exitCode;
   }
   process.stderr.write(bugReport(e));
-  return 1;
+  return jsonError(1, 'unexpected error (a bug): see stderr');
 }

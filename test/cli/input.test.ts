@@ -50,8 +50,24 @@ describe.concurrent('bad input is exit 2 without a stack trace', () => {
       expectNoStack(r);
       expect(r.stderr).toMatch(message);
       expect(r.stdout).toBe('');
+      // With --json the same refusal is the one line on stdout, for a script reading the last line.
+      // (Without --yes, --json has a refusal of its own: it asks no questions.)
+      if (!args.includes('--yes')) return;
+      const j = await cliAsync([...args, '--json', '--workdir', join(tempDir(), 'wd')], { env });
+      expect(j.status).toBe(2);
+      const lines = j.stdout.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const event = JSON.parse(lines[0]!);
+      expect(event).toMatchObject({ event: 'error', exitCode: 2 });
+      expect(`${event.message}\n  ${event.hint ?? ''}`).toMatch(message);
     });
   }
+
+  it('--json: an unknown option is one error line too', async () => {
+    const r = await cliAsync(['run', '--target', 'sim', '--yes', '--json', '--bogus', '--workdir', join(tempDir(), 'wd')]);
+    expect(r.status).toBe(2);
+    expect(r.stdout.trim().split('\n').map((l) => JSON.parse(l))).toEqual([{ event: 'error', exitCode: 2, message: "unknown option '--bogus'" }]);
+  });
 
   it('an unknown command is named as one, with the list of commands (not "too many arguments for \'run\'")', async () => {
     for (const args of [['frob'], ['--yes', 'frob'], ['--workdir', join(tempDir(), 'wd'), '--target', 'sim', 'frob']]) {

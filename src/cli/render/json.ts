@@ -4,13 +4,21 @@
  * "runId":"ca1",…}`) and, complete, under `outputs` (an output named like an event field, such as
  * a run's `status`, is only there). The summary is the last line: the closing notes for a reader
  * (`handout`: where report.md is) are not printed; the report is always `<workdir>/report.md`.
+ * A command that fails before it has anything to say (bad input, exit 2) prints one line
+ * `{"event":"error","exitCode":2,"message":…,"hint":…}` instead (main.ts).
  */
 import type { OutputEvent, Renderer } from './index.js';
 
 const STEP_FIELDS = new Set(['event', 'id', 'title', 'status', 'evidence', 'ms', 'az', 'problem', 'outputs']);
 
+/** JSON lines written by a renderer in this process: none means the command failed before it had any. */
+export let jsonLinesWritten = 0;
+
 export function jsonRenderer(out: NodeJS.WritableStream): Renderer {
-  const write = (obj: object) => out.write(JSON.stringify(obj) + '\n');
+  const write = (obj: object) => {
+    jsonLinesWritten++;
+    return out.write(JSON.stringify(obj) + '\n');
+  };
   return {
     emit(e: OutputEvent) {
       switch (e.type) {
