@@ -55,10 +55,12 @@ export const preflight: Step<World> = {
       return blocked('ResourceGroupNotFound', `Resource group ${a.resourceGroup} was not found in subscription ${a.subscription}.`, 'List them: `az group list -o table`.');
     }
 
+    // A registry not found: the ones there are, so a typo is seen at once (read only on this path).
+    const known = () => cloud.listRegistries().catch(() => undefined);
     const registry = await cloud.getRegistry(a.resourceGroup, a.registry);
-    if (!registry) return registryMissing(ctx, a.registry);
+    if (!registry) return registryMissing(ctx, a.registry, await known());
     const target = a.targetRegistry === a.registry ? registry : await cloud.getRegistry(a.resourceGroup, a.targetRegistry);
-    if (!target) return registryMissing(ctx, a.targetRegistry);
+    if (!target) return registryMissing(ctx, a.targetRegistry, await known());
 
     // Only the target registry gets network rules; the task's own registry may be any SKU.
     if (target.sku !== 'Premium') {

@@ -141,13 +141,22 @@ export function credentialFor(task: Pick<Task, 'customRegistries'>, loginServer:
 }
 
 /** The check result when a step needs a registry that is gone. */
-export function registryMissing(ctx: Ctx, name: string): Blocked {
+export function registryMissing(ctx: Ctx, name: string, known?: readonly { name: string; resourceGroup: string }[]): Blocked {
+  const group = ctx.world.answers.resourceGroup;
+  const flag = name === ctx.world.answers.registry ? '--registry' : '--target-registry';
+  const here = known?.filter((r) => r.resourceGroup.toLowerCase() === group.toLowerCase()).map((r) => r.name) ?? [];
+  const elsewhere = known?.filter((r) => r.resourceGroup.toLowerCase() !== group.toLowerCase()).map((r) => `${r.name} (resource group ${r.resourceGroup})`) ?? [];
+  const listed = known
+    ? `Registries in resource group ${group}: ${here.join(', ') || 'none'}${elsewhere.length ? `; elsewhere in the subscription: ${elsewhere.join(', ')}` : ''}. Fix ${flag} (or --resource-group).`
+    : `Check the name: \`az acr list -g ${group} -o table\`.`;
   return {
     status: 'blocked',
     code: 'ResourceNotFound',
-    reason: `Registry ${name} was not found in resource group ${ctx.world.answers.resourceGroup}.`,
-    hint: `Check the name: \`az acr list -g ${ctx.world.answers.resourceGroup} -o table\`.`,
+    reason: `Registry ${name} was not found in resource group ${group}.`,
+    hint: listed,
     link: ruleById('ResourceNotFound')?.link,
+    // The group's only registry is the one meant: the command to run again names it.
+    ...(here.length === 1 ? { addArgs: [flag, here[0]!] } : {}),
   };
 }
 

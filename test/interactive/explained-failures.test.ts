@@ -188,7 +188,13 @@ describe.concurrent('the explanation table, rule by rule, on the sim', () => {
   it('ResourceNotFound: a registry that does not exist', async () => {
     const r = rule('ResourceNotFound');
     const res = await run(join(tempDir(), 'wd'), ['--registry', 'nosuchregistry']);
-    expectStopped(res, 'preflight', 'blocked', 'Registry nosuchregistry was not found in resource group acr-trust-demo.', 'az acr list -g acr-trust-demo -o table', r.link);
+    // The registries there are, and the command to run again names the group's only one.
+    expectStopped(res, 'preflight', 'blocked', 'Registry nosuchregistry was not found in resource group acr-trust-demo.', 'Registries in resource group acr-trust-demo: acrtrustdemo. Fix --registry (or --resource-group).', r.link);
+    const again = /Then run `acr-trust (.*)` again/.exec(res.stderr)![1]!.split(' ');
+    expect(again).toContain('acrtrustdemo');
+    expect(again).not.toContain('nosuchregistry');
+    const fixed = await cliAsync(again.filter((w) => w !== '--no-color'));
+    expect(fixed.status, fixed.stderr).toBe(0);
   });
 
   it('NotSignedIn: Azure without any sign-in', async () => {

@@ -196,8 +196,8 @@ const catalogue: BadInput[] = [
   { what: 'task file that is a folder', base: 'fresh', args: (c) => run('--task-file', c.dir)(c), exit: 2, message: /Cannot read the task file .*: EISDIR/, fix: TASK_FILE_FIX },
 
   // the cloud refuses (exit 1): nothing changed
-  { what: 'a registry that does not exist', base: 'fresh', args: run('--registry', 'nosuchregistry1'), exit: 1, message: /stopped at preflight \(blocked\): Registry nosuchregistry1 was not found in resource group acr-trust-demo/, fix: /az acr list -g acr-trust-demo/ },
-  { what: 'a target registry that does not exist', base: 'fresh', args: run('--target-registry', 'nosuchtarget1'), exit: 1, message: /Registry nosuchtarget1 was not found/, fix: /az acr list/ },
+  { what: 'a registry that does not exist', base: 'fresh', args: run('--registry', 'nosuchregistry1'), exit: 1, message: /stopped at preflight \(blocked\): Registry nosuchregistry1 was not found in resource group acr-trust-demo/, fix: /Registries in resource group acr-trust-demo: acrtrustdemo\. Fix --registry/ },
+  { what: 'a target registry that does not exist', base: 'fresh', args: run('--target-registry', 'nosuchtarget1'), exit: 1, message: /Registry nosuchtarget1 was not found/, fix: /Registries in resource group acr-trust-demo: acrtrustdemo\. Fix --target-registry/ },
   { what: 'a resource group that does not exist', base: 'fresh', args: run('--resource-group', 'no-such-group'), exit: 1, message: /Resource group no-such-group was not found in subscription/, fix: /az group list/ },
   { what: 'a subscription that does not exist', base: 'fresh', args: run('--subscription', '00000000-1111-2222-3333-444444444444'), exit: 1, message: /Subscription 00000000-1111-2222-3333-444444444444 was not found, or you have no access to it/, fix: /az account list/ },
   { what: 'a registry that is not Premium', base: 'basic-sku', args: run(), exit: 1, message: /Registry acrtrustdemo is Basic: network rules and disabling public access need the Premium SKU/, fix: /az acr update -n acrtrustdemo --sku Premium/ },
@@ -257,7 +257,9 @@ async function runCase(c: BadInput): Promise<Outcome> {
   if (!c.fix.test(rest.join('\n')) && !c.fix.test(first)) why.push(`no fix in: ${rest.join(' | ')}`);
   if (after.cloud !== before.cloud) why.push('the cloud changed');
   if (c.exit === 2) {
-    if (r.stdout !== '') why.push(`stdout: ${r.stdout.slice(0, 200)}`);
+    // Nothing on stdout — but with --json, the one `error` event that says the same as stderr.
+    const jsonError = args.includes('--json') && /^\{"event":"error","exitCode":2,[^\n]*\}\n$/.test(r.stdout) && r.stdout.includes(JSON.stringify(first.replace(/^acr-trust: /, '')).slice(1, -1));
+    if (r.stdout !== '' && !jsonError) why.push(`stdout: ${r.stdout.slice(0, 200)}`);
     if (after.state !== before.state) why.push('state.json changed');
     if (after.answers !== before.answers) why.push('answers.yaml changed');
   } else {
