@@ -70,7 +70,10 @@ describe('--goal', () => {
     const first = await cliAsync(['run', '--yes', '--sim-speed', 'instant', '--answers', answers, '--workdir', wd, '--json']);
     expect(first.status, first.stderr).toBe(0);
     expect(jsonLines(first.stdout)[0]).toMatchObject({ event: 'start', answers: { goal: 'setup' } });
-    expect(jsonLines(first.stdout).at(-1)!.steps.filter((s: { status: string }) => s.status === 'skipped').map((s: { id: string }) => s.id)).toEqual(['disable-trusted-services', 'confirm-denied']);
+    // Skipped by the goal: the negative test (agent-pool is skipped too, as on every bypass-path run).
+    const skipped = jsonLines(first.stdout).at(-1)!.steps.filter((s: { status: string }) => s.status === 'skipped');
+    expect(skipped.filter((s: { evidence: string }) => s.evidence === 'not part of --goal setup').map((s: { id: string }) => s.id)).toEqual(['disable-trusted-services', 'confirm-denied']);
+    expect(skipped.map((s: { id: string }) => s.id)).toEqual(['agent-pool', 'disable-trusted-services', 'confirm-denied']);
 
     const status = await cliAsync(['status', '--workdir', wd, '--json']);
     expect(status.status, status.stderr).toBe(0);
