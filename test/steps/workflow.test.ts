@@ -209,7 +209,7 @@ describe('preflight blocks with the reason and the remedy', () => {
     ['basic-sku', {}, 'SkuNotPremium', /--sku Premium/],
     ['no-role-write', {}, 'AuthorizationFailed', /Owner.*User Access Administrator/],
     ['read-only', {}, 'AuthorizationFailed', /Contributor.*Owner/],
-    ['default', { registry: 'nosuchregistry', targetRegistry: 'nosuchregistry' }, 'ResourceNotFound', /az acr list/],
+    ['default', { registry: 'nosuchregistry', targetRegistry: 'nosuchregistry' }, 'ResourceNotFound', /Registries in resource group acr-trust-demo: acrtrustdemo\. Fix --registry/],
     ['default', { resourceGroup: 'nosuchgroup' }, 'ResourceGroupNotFound', /az group list/],
   ] as const;
   for (const [scenario, answers, code, hint] of cases) {
