@@ -59,12 +59,12 @@ export async function changedSinceRun(ctx: Ctx, run: Run): Promise<string | unde
   for (const [what, at] of [
     [`registry ${a.targetRegistry}`, registry?.lastModifiedAt],
     [`task ${a.task}`, task?.lastModifiedAt],
-    ['blocked' in role ? undefined : `the ${a.role} assignment on ${a.targetRegistry}`, 'blocked' in role ? undefined : role.assignment?.createdOn],
+    ['blocked' in role ? undefined : `the ${role.role} assignment on ${a.targetRegistry}`, 'blocked' in role ? undefined : role.assignment?.createdOn],
   ] as const) {
     if (what && at && Date.parse(at) > created) return `${what} was changed at ${at}, after run ${run.runId} was created`;
   }
   // A deleted assignment leaves no date behind: its absence is the change.
-  if (!('blocked' in role) && !role.assignment) return `the task's identity has no ${a.role} assignment on ${a.targetRegistry} now, so run ${run.runId} no longer shows what a run would do`;
+  if (!('blocked' in role) && !role.assignment) return `the task's identity has no ${role.role} assignment on ${a.targetRegistry} now, so run ${run.runId} no longer shows what a run would do`;
   return undefined;
 }
 
